@@ -1,0 +1,450 @@
+/*
+** vectors.c: the scalar vector functions of sqlite-attention.
+**
+**   attn_version()                 text, e.g. '0.1.0'
+**   attn_debug()                   version, SQLite, kernel, build flags
+**   attn_vec(x)                    x (BLOB or JSON) as a float32 BLOB
+**   attn_json(v)                   v as JSON text that round-trips exactly
+**   attn_dim(v)                    number of elements
+**   attn_dot(a, b)                 Σ a·b (REAL, float64 accumulation)
+**   attn_add(a, b), attn_sub(a, b) element-wise a+b, a−b
+**   attn_scale(v, s)               s·v
+**   attn_norm(v)                   Euclidean norm (REAL)
+**   attn_normalize(v)              v/‖v‖; NULL for the zero vector
+**   attn_slice(v, start, len)      elements start..start+len-1 (0-based)
+**   attn_concat(a, b, ...)         the vectors one after another
+**   attn_softmax(v [, t])          softmax(v/t), t > 0, default 1
+**   attn_random(dim, seed [, sd])  deterministic N(0, sd²) samples
+**   attn_project(x, W [, b])       x·W (+ b); W row-major, rows = dim(x)
+**   attn_transpose(W, rows)        Wᵀ of a rows × cols matrix
+**
+** Vectors are read by attnArgVector() (float32 BLOB or JSON text) and
+** returned by attnResultVector() (float32 BLOB, subtype 223).  A NULL
+** argument gives NULL.  Errors name the function, the argument, and the
+** expected and found values.
+*/
+#include "common.h"
+SQLITE_EXTENSION_INIT3
+#include <math.h>
+#include <string.h>
+#include "../src/kernels.h"
+#include "../src/random.h"
+#include "../src/vecops.h"
+#include "../src/vector.h"
+#include "../src/version.h"
+
+#ifndef ATTN_BUILD_FLAGS
+# define ATTN_BUILD_FLAGS "unknown"
+#endif
+
+/* JSON subtype, as SQLite's json1 uses it ('J'). */
+#define VECTORS_SUBTYPE_JSON 74
+
+/*
+** attn_version()
+*/
+static void vectorsVersion(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  (void)argc; (void)argv;
+  sqlite3_result_text(ctx, ATTN_VERSION, -1, SQLITE_STATIC);
+}
+
+/*
+** attn_debug()
+*/
+static void vectorsDebug(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  char *z;
+  (void)argc; (void)argv;
+  z = sqlite3_mprintf(
+      "sqlite-attention %s\n"
+      "sqlite %s\n"
+      "kernel %s\n"
+      "kernels available: %s\n"
+      "compiler: %s\n"
+      "build flags: %s",
+      ATTN_VERSION, sqlite3_libversion(), attn_kernels()->zName,
+      attn_kernels_available(),
+#if defined(__clang__)
+      "clang " __clang_version__,
+#elif defined(__GNUC__)
+      "gcc " __VERSION__,
+#else
+      "unknown",
+#endif
+      ATTN_BUILD_FLAGS);
+  if( z==0 ){
+    sqlite3_result_error_nomem(ctx);
+  }else{
+    sqlite3_result_text(ctx, z, -1, sqlite3_free);
+  }
+}
+
+/*
+** attn_vec(x): validate and convert to a float32 BLOB.
+*/
+static void vectorsVec(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  AttnVec v;
+  (void)argc;
+  if( attnArgVector(ctx, argv, 0, &v) || v.a==0 ) return;
+  attnResultVector(ctx, v.a, v.n);
+}
+
+/*
+** attn_json(v)
+*/
+static void vectorsJson(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  AttnVec v;
+  int64_t nByte;
+  char *z;
+  (void)argc;
+  if( attnArgVector(ctx, argv, 0, &v) || v.a==0 ) return;
+  nByte = attn_vec_json_size(v.n);
+  if( attnCheckLength(ctx, (uint64_t)nByte, "the JSON text") ){
+    sqlite3_free(v.a);
+    return;
+  }
+  z = sqlite3_malloc64((sqlite3_uint64)nByte);
+  if( z==0 ){
+    sqlite3_free(v.a);
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  nByte = attn_vec_to_json(v.a, v.n, z);
+  sqlite3_free(v.a);
+  sqlite3_result_text64(ctx, z, (sqlite3_uint64)nByte, sqlite3_free,
+                        SQLITE_UTF8);
+  sqlite3_result_subtype(ctx, VECTORS_SUBTYPE_JSON);
+}
+
+/*
+** attn_dim(v)
+*/
+static void vectorsDim(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  attn_err err;
+  int64_t n;
+  (void)argc;
+  if( sqlite3_value_type(argv[0])==SQLITE_NULL ) return;
+  attn_err_clear(&err);
+  if( attnValueDim(argv[0], &n, &err) ){
+    attnErrorFrom(ctx, "argument 1 ", &err);
+    return;
+  }
+  /* A blob is only counted; JSON is parsed in full.  Check the elements of
+  ** a blob too, so attn_dim() accepts exactly what the others accept. */
+  if( sqlite3_value_type(argv[0])==SQLITE_BLOB ){
+    AttnVec v;
+    if( attnArgVector(ctx, argv, 0, &v) ) return;
+    sqlite3_free(v.a);
+  }
+  sqlite3_result_int64(ctx, n);
+}
+
+/* Read two vector arguments of equal dimension.  Returns 0 when both were
+** read (either may be NULL), non-zero after reporting an error. */
+static int vectorsArgPair(sqlite3_context *ctx, sqlite3_value **argv,
+                          AttnVec *pA, AttnVec *pB){
+  pB->a = 0;
+  if( attnArgVector(ctx, argv, 0, pA) ) return 1;
+  if( attnArgVector(ctx, argv, 1, pB) ){
+    sqlite3_free(pA->a);
+    return 1;
+  }
+  if( pA->a && pB->a && pA->n!=pB->n ){
+    attnError(ctx, SQLITE_ERROR, "vectors have %lld and %lld dimensions",
+              (long long)pA->n, (long long)pB->n);
+    sqlite3_free(pA->a);
+    sqlite3_free(pB->a);
+    return 1;
+  }
+  return 0;
+}
+
+/*
+** attn_dot(a, b)
+*/
+static void vectorsDot(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  AttnVec a, b;
+  (void)argc;
+  if( vectorsArgPair(ctx, argv, &a, &b) ) return;
+  if( a.a && b.a ) sqlite3_result_double(ctx, attn_dot(a.a, b.a, a.n));
+  sqlite3_free(a.a);
+  sqlite3_free(b.a);
+}
+
+/*
+** attn_add(a, b) and attn_sub(a, b): iAux is +1 or -1.
+*/
+static void vectorsAddSub(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  AttnVec a, b;
+  int64_t i;
+  (void)argc;
+  if( vectorsArgPair(ctx, argv, &a, &b) ) return;
+  if( a.a && b.a ){
+    if( attnFunc(ctx)->iAux>0 ){
+      for(i=0; i<a.n; i++) a.a[i] += b.a[i];
+    }else{
+      for(i=0; i<a.n; i++) a.a[i] -= b.a[i];
+    }
+    attnResultVector(ctx, a.a, a.n);
+    a.a = 0;
+  }
+  sqlite3_free(a.a);
+  sqlite3_free(b.a);
+}
+
+/*
+** attn_scale(v, s)
+*/
+static void vectorsScale(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  AttnVec v;
+  double s;
+  int64_t i;
+  (void)argc;
+  if( attnAnyNull(2, argv) ) return;
+  if( attnArgNumber(ctx, argv, 1, &s) ) return;
+  if( attnArgVector(ctx, argv, 0, &v) ) return;
+  for(i=0; i<v.n; i++) v.a[i] = (float)(s*v.a[i]);
+  attnResultVector(ctx, v.a, v.n);
+}
+
+/*
+** attn_norm(v)
+*/
+static void vectorsNorm(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  AttnVec v;
+  (void)argc;
+  if( attnArgVector(ctx, argv, 0, &v) || v.a==0 ) return;
+  sqlite3_result_double(ctx, attn_norm(v.a, v.n));
+  sqlite3_free(v.a);
+}
+
+/*
+** attn_normalize(v): NULL for the zero vector, which has no direction.
+*/
+static void vectorsNormalize(sqlite3_context *ctx, int argc,
+                             sqlite3_value **argv){
+  AttnVec v;
+  double r;
+  int64_t i;
+  (void)argc;
+  if( attnArgVector(ctx, argv, 0, &v) || v.a==0 ) return;
+  r = attn_norm(v.a, v.n);
+  if( r==0.0 ){
+    sqlite3_free(v.a);
+    return;
+  }
+  for(i=0; i<v.n; i++) v.a[i] = (float)(v.a[i]/r);
+  attnResultVector(ctx, v.a, v.n);
+}
+
+/*
+** attn_slice(v, start, len): start is 0-based.
+*/
+static void vectorsSlice(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  AttnVec v;
+  int64_t iStart, nLen;
+  (void)argc;
+  if( attnAnyNull(3, argv) ) return;
+  if( attnArgInteger(ctx, argv, 1, &iStart) ) return;
+  if( attnArgInteger(ctx, argv, 2, &nLen) ) return;
+  if( attnArgVector(ctx, argv, 0, &v) ) return;
+  if( iStart<0 || iStart>=v.n ){
+    attnError(ctx, SQLITE_ERROR, "start %lld is outside a vector of %lld "
+              "dimensions, expected 0 to %lld", (long long)iStart,
+              (long long)v.n, (long long)v.n-1);
+  }else if( nLen<1 || nLen>v.n-iStart ){
+    attnError(ctx, SQLITE_ERROR, "length %lld from start %lld does not fit "
+              "a vector of %lld dimensions, expected 1 to %lld",
+              (long long)nLen, (long long)iStart, (long long)v.n,
+              (long long)(v.n-iStart));
+  }else{
+    memmove(v.a, v.a+iStart, sizeof(float)*(size_t)nLen);
+    attnResultVector(ctx, v.a, nLen);
+    return;
+  }
+  sqlite3_free(v.a);
+}
+
+/*
+** attn_concat(a, b, ...)
+*/
+static void vectorsConcat(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  float *aOut = 0;
+  int64_t nOut = 0, k = 0;
+  int i;
+  if( argc==0 ){
+    attnError(ctx, SQLITE_ERROR, "expected at least one vector");
+    return;
+  }
+  if( attnAnyNull(argc, argv) ) return;
+  for(i=0; i<argc; i++){
+    attn_err err;
+    int64_t n;
+    attn_err_clear(&err);
+    if( attnValueDim(argv[i], &n, &err) ){
+      char zSubject[32];
+      sqlite3_snprintf(sizeof(zSubject), zSubject, "argument %d ", i+1);
+      attnErrorFrom(ctx, zSubject, &err);
+      return;
+    }
+    nOut += n;
+    if( attnCheckLength(ctx, 4*(uint64_t)nOut, "the result vector") ) return;
+  }
+  aOut = attnAllocVector(ctx, nOut);
+  if( aOut==0 ) return;
+  for(i=0; i<argc; i++){
+    AttnVec v;
+    if( attnArgVector(ctx, argv, i, &v) ){
+      sqlite3_free(aOut);
+      return;
+    }
+    memcpy(aOut+k, v.a, sizeof(float)*(size_t)v.n);
+    k += v.n;
+    sqlite3_free(v.a);
+  }
+  attnResultVector(ctx, aOut, nOut);
+}
+
+/*
+** attn_softmax(v [, temperature])
+*/
+static void vectorsSoftmax(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  AttnVec v;
+  double t = 1.0;
+  if( attnAnyNull(argc, argv) ) return;
+  if( argc>1 ){
+    if( attnArgNumber(ctx, argv, 1, &t) ) return;
+    if( t<=0.0 ){
+      attnError(ctx, SQLITE_ERROR, "temperature is %g, expected a number "
+                "greater than 0", t);
+      return;
+    }
+  }
+  if( attnArgVector(ctx, argv, 0, &v) ) return;
+  attn_softmax(v.a, v.n, t, v.a);
+  attnResultVector(ctx, v.a, v.n);
+}
+
+/*
+** attn_random(dim, seed [, stddev])
+*/
+static void vectorsRandom(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  int64_t nDim, iSeed;
+  double sd = 1.0;
+  float *a;
+  if( attnAnyNull(argc, argv) ) return;
+  if( attnArgInteger(ctx, argv, 0, &nDim) ) return;
+  if( attnArgInteger(ctx, argv, 1, &iSeed) ) return;
+  if( argc>2 ){
+    if( attnArgNumber(ctx, argv, 2, &sd) ) return;
+    if( sd<0.0 ){
+      attnError(ctx, SQLITE_ERROR, "stddev is %g, expected a number of 0 "
+                "or more", sd);
+      return;
+    }
+  }
+  if( nDim<1 ){
+    attnError(ctx, SQLITE_ERROR, "dim is %lld, expected 1 or more",
+              (long long)nDim);
+    return;
+  }
+  a = attnAllocVector(ctx, nDim);
+  if( a==0 ) return;
+  attn_random_normal(iSeed, sd, a, nDim);
+  attnResultVector(ctx, a, nDim);
+}
+
+/*
+** attn_project(x, W [, b]): x·W + b with W of dim(x) rows.
+*/
+static void vectorsProject(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  AttnVec x, w, b;
+  float *aOut = 0;
+  int64_t nCol;
+  if( sqlite3_value_type(argv[0])==SQLITE_NULL
+   || sqlite3_value_type(argv[1])==SQLITE_NULL ) return;
+  b.a = 0;
+  w.a = 0;
+  if( attnArgVector(ctx, argv, 0, &x) ) return;
+  if( attnArgVector(ctx, argv, 1, &w) ) goto done;
+  if( w.n%x.n!=0 ){
+    attnError(ctx, SQLITE_ERROR, "matrix has %lld elements, not a multiple "
+              "of the vector's %lld dimensions (W must have %lld rows)",
+              (long long)w.n, (long long)x.n, (long long)x.n);
+    goto done;
+  }
+  nCol = w.n/x.n;
+  if( argc>2 && sqlite3_value_type(argv[2])!=SQLITE_NULL ){
+    if( attnArgVector(ctx, argv, 2, &b) ) goto done;
+    if( b.n!=nCol ){
+      attnError(ctx, SQLITE_ERROR, "bias has %lld elements, expected %lld "
+                "(the columns of W)", (long long)b.n, (long long)nCol);
+      goto done;
+    }
+  }
+  aOut = attnAllocVector(ctx, nCol);
+  if( aOut==0 ) goto done;
+  attn_kernels()->xGemm(1, nCol, x.n, x.a, x.n, w.a, nCol, aOut, nCol, 0);
+  if( b.a ){
+    int64_t i;
+    for(i=0; i<nCol; i++) aOut[i] += b.a[i];
+  }
+  attnResultVector(ctx, aOut, nCol);
+done:
+  sqlite3_free(x.a);
+  sqlite3_free(w.a);
+  sqlite3_free(b.a);
+}
+
+/*
+** attn_transpose(W, rows)
+*/
+static void vectorsTranspose(sqlite3_context *ctx, int argc,
+                             sqlite3_value **argv){
+  AttnVec w;
+  int64_t nRow;
+  float *aOut;
+  (void)argc;
+  if( attnAnyNull(2, argv) ) return;
+  if( attnArgInteger(ctx, argv, 1, &nRow) ) return;
+  if( attnArgVector(ctx, argv, 0, &w) ) return;
+  if( nRow<1 || w.n%nRow!=0 ){
+    attnError(ctx, SQLITE_ERROR, "matrix has %lld elements, which %lld rows "
+              "cannot divide, expected rows to be a divisor of %lld",
+              (long long)w.n, (long long)nRow, (long long)w.n);
+    sqlite3_free(w.a);
+    return;
+  }
+  aOut = attnAllocVector(ctx, w.n);
+  if( aOut ){
+    attn_transpose(w.a, nRow, w.n/nRow, aOut);
+    attnResultVector(ctx, aOut, w.n);
+  }
+  sqlite3_free(w.a);
+}
+
+int attnRegisterVectors(sqlite3 *db){
+  static const AttnFunc aFunc[] = {
+    /*          zName          nArg eFlags       iAux xFunc */
+    ATTN_SCALAR("attn_version",    0, SQLITE_UTF8|SQLITE_INNOCUOUS, 0, vectorsVersion),
+    ATTN_SCALAR("attn_debug",      0, SQLITE_UTF8|SQLITE_INNOCUOUS, 0, vectorsDebug),
+    ATTN_SCALAR("attn_vec",        1, ATTN_PURE,  0, vectorsVec),
+    ATTN_SCALAR("attn_json",       1, ATTN_PURE,  0, vectorsJson),
+    ATTN_SCALAR("attn_dim",        1, ATTN_PURE,  0, vectorsDim),
+    ATTN_SCALAR("attn_dot",        2, ATTN_PURE,  0, vectorsDot),
+    ATTN_SCALAR("attn_add",        2, ATTN_PURE, +1, vectorsAddSub),
+    ATTN_SCALAR("attn_sub",        2, ATTN_PURE, -1, vectorsAddSub),
+    ATTN_SCALAR("attn_scale",      2, ATTN_PURE,  0, vectorsScale),
+    ATTN_SCALAR("attn_norm",       1, ATTN_PURE,  0, vectorsNorm),
+    ATTN_SCALAR("attn_normalize",  1, ATTN_PURE,  0, vectorsNormalize),
+    ATTN_SCALAR("attn_slice",      3, ATTN_PURE,  0, vectorsSlice),
+    ATTN_SCALAR("attn_concat",    -1, ATTN_PURE,  0, vectorsConcat),
+    ATTN_SCALAR("attn_softmax",    1, ATTN_PURE,  0, vectorsSoftmax),
+    ATTN_SCALAR("attn_softmax",    2, ATTN_PURE,  0, vectorsSoftmax),
+    ATTN_SCALAR("attn_random",     2, ATTN_PURE,  0, vectorsRandom),
+    ATTN_SCALAR("attn_random",     3, ATTN_PURE,  0, vectorsRandom),
+    ATTN_SCALAR("attn_project",    2, ATTN_PURE,  0, vectorsProject),
+    ATTN_SCALAR("attn_project",    3, ATTN_PURE,  0, vectorsProject),
+    ATTN_SCALAR("attn_transpose",  2, ATTN_PURE,  0, vectorsTranspose),
+  };
+  return attnRegisterFunctions(db, aFunc, (int)(sizeof(aFunc)/sizeof(aFunc[0])));
+}
