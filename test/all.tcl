@@ -8,7 +8,8 @@
 # (a crash, a hang, a missing line) or exits non-zero with no failure counted
 # is one failure.  Files whose first lines contain "# kernels: all" run once
 # per kernel level the CPU supports (ATTN_KERNEL=scalar, avx2, avx512), the
-# others once at the best level.  ATTN_WRAP prefixes every child command (the
+# others once at the best level; the same for unit programs whose source
+# test/unit/NAME.c says "kernels: all" near its top.  ATTN_WRAP prefixes every child command (the
 # valgrind target uses it).  The last line is the total; the exit status is 1
 # if anything failed.
 
@@ -90,7 +91,16 @@ if {[info exists env(ATTN_UNIT_DIR)] && [file isdirectory $env(ATTN_UNIT_DIR)]} 
     if {![file executable $bin] || [file isdirectory $bin]} continue
     set name "unit/[file tail $bin]"
     if {![string match $pattern [file tail $bin]] && $pattern ne "*"} continue
-    run_child $name [list $bin]
+    set src [file join $testdir unit [file tail $bin].c]
+    set head ""
+    if {[file exists $src]} { set fd [open $src]; set head [read $fd 2000]; close $fd }
+    if {[string match "*kernels: all*" $head]} {
+      foreach lvl $levels {
+        run_child "$name \[$lvl\]" [list $bin] [list ATTN_KERNEL $lvl]
+      }
+    } else {
+      run_child $name [list $bin]
+    }
   }
 }
 

@@ -1,0 +1,140 @@
+/*
+** attention.h: the attention engine of sqlite-attention, as a C library.
+**
+** Given N query rows and M key rows it computes, for each query row i and
+** head h,
+**
+**     out_h(i) = Σ_j softmax_j(s_h(i,j)) · v_h(j)     over the keys j allowed
+**     s_h(i,j) = softcap(scale · q_h(i)·k_h(j)) − slope_h·|pos_i − pos_j|
+**
+** with Q = Xq·W_Q + b_Q, K = Xk·W_K + b_K, V = Xv·W_V + b_V (W row-major,
+** d_in × d_out; a missing W is the identity), RoPE applied to Q and K per
+** head, heads concatenated and multiplied by W_O (+ b_O).  Key j is allowed
+** for query i when both are in the same sequence (equal seq ids) and, if
+** set, pos_j ≤ pos_i (causal) and |pos_i − pos_j| < window.  Each of the
+** kv_heads K/V heads serves a contiguous group of heads/kv_heads query heads
+** (grouped-query attention, as PyTorch's repeat_interleave).
+**
+** How it runs.  attn_state_new() validates everything, sorts the rows by
+** (seq, pos), projects all rows with one matrix multiply per weight, applies
+** RoPE and the scale, and packs K for the kernels.  Outputs are then
+** computed a block of query rows at a time (flash attention: tiles of
+** queries × keys with a running max and sum per row, so the N×M score
+** matrix never exists, and tiles the mask excludes are skipped).
+** attn_output() computes the block a row belongs to on first use, so a
+** caller that reads rows one by one pays as it goes and can stop any time;
+** attn_forward() computes everything.  attn_scores_*() iterate over the
+** score rows of one query row, in O(M·d).
+**
+** Memory is O((N+M)·d).  Every allocation goes through alloc.h; every
+** failure returns an ATTN_* code with a message in the attn_err, and leaves
+** nothing allocated.  Output bits do not depend on the thread count.
+*/
+#ifndef ATTN_ATTENTION_H
+#define ATTN_ATTENTION_H
+
+#include <stdint.h>
+#include "error.h"
+
+/* Documented limits. */
+#define ATTN_MAX_HEADS   1024
+#define ATTN_MAX_DIM     65536          /* elements of any input or projection */
+#define ATTN_MAX_ROWS    ((int64_t)1<<30)
+
+/* A weight matrix or bias vector: a row-major float array of n elements,
+** or absent (a == NULL). */
+typedef struct attn_tensor attn_tensor;
+struct attn_tensor {
+  const float *a;
+  int64_t n;
+};
+
+typedef struct attn_input attn_input;
+struct attn_input {
+  int64_t nQuery;            /* query rows */
+  int64_t nKey;              /* key/value rows */
+  /* Inputs of the projections, row-major.  For self-attention pass the same
+  ** array for all three; when k and v differ (cross-attention, or rows that
+  ** carry already-projected q, k, v) pass each. */
+  const float *aXq; int64_t nXq;     /* nQuery × nXq: input of W_Q */
+  const float *aXk; int64_t nXk;     /* nKey × nXk: input of W_K */
+  const float *aXv; int64_t nXv;     /* nKey × nXv: input of W_V */
+  /* Sequence ids and positions, one per row; NULL means all in sequence 0,
+  ** or position = the row's order among the rows of its sequence. */
+  const int64_t *aSeqQ, *aSeqK;
+  const int64_t *aPosQ, *aPosK;
+  attn_tensor wq, wk, wv, wo;        /* weights; absent = identity */
+  attn_tensor bq, bk, bv, bo;        /* biases; absent = zero */
+};
+
+typedef struct attn_options attn_options;
+struct attn_options {
+  int nHead;                 /* query heads (default 1 when 0) */
+  int nKvHead;               /* K/V heads (0 = nHead) */
+  int bScale;                /* use rScale instead of 1/√head_dim */
+  double rScale;
+  int bCausal;               /* key pos ≤ query pos */
+  int64_t nWindow;           /* |query pos − key pos| < nWindow; 0 = off */
+  int bAlibi;                /* ALiBi bias, standard slopes */
+  double rRopeBase;          /* RoPE base; 0 = off */
+  int eRopeStyle;            /* ATTN_ROPE_NEOX or ATTN_ROPE_INTERLEAVED */
+  double rSoftcap;           /* softcap·tanh(s/softcap); 0 = off */
+  int nThread;               /* threads in all (default 1 when 0) */
+  int bNoValues;             /* only scores will be read: skip V and W_O */
+  /* Polled between chunks of long work; a non-zero return stops the work
+  ** with ATTN_INTERRUPT.  May be NULL. */
+  int (*xPoll)(void *pPollArg);
+  void *pPollArg;
+};
+
+typedef struct attn_state attn_state;
+
+/* Validate, project and prepare.  On success *ppState owns everything it
+** needs; the caller may free the input arrays. */
+int attn_state_new(const attn_input *pIn, const attn_options *pOpt,
+                   attn_state **ppState, attn_err *pErr);
+
+/* Free a state (NULL is a no-op). */
+void attn_state_free(attn_state *p);
+
+/* Shape of the results. */
+int64_t attn_state_rows(const attn_state *p);     /* query rows */
+int64_t attn_state_out_dim(const attn_state *p);  /* elements of an output */
+int attn_state_heads(const attn_state *p);         /* query heads */
+
+/* The output of query row iRow (0-based, input order) and its per-head
+** log-sum-exp (nHead values).  Computes the row's block if needed.  Both
+** pointers are set to NULL when the row has no key it may attend to.  The
+** pointers stay valid until attn_state_free(). */
+int attn_output(attn_state *p, int64_t iRow, const float **paOut,
+                const float **paLse, attn_err *pErr);
+
+/* Compute every output (uses all threads). */
+int attn_forward(attn_state *p, attn_err *pErr);
+
+/* One score row: key row iKey (input order) for head iHead. */
+typedef struct attn_score attn_score;
+struct attn_score {
+  int64_t iKey;
+  int iHead;
+  double rScore;     /* scaled logit, after softcap and ALiBi */
+  double rWeight;    /* softmax probability */
+};
+
+/* Iterator over the score rows of one query row: for each head (all, or
+** only iHead when iHead >= 0), each allowed key in position order. */
+typedef struct attn_score_iter attn_score_iter;
+
+int attn_scores_open(attn_state *p, int64_t iRow, int iHead,
+                     attn_score_iter **ppIter, attn_err *pErr);
+/* Fill *pScore and return 1, or return 0 at the end. */
+int attn_scores_next(attn_score_iter *pIter, attn_score *pScore);
+void attn_scores_close(attn_score_iter *pIter);
+
+/* The sequence id and position of query row iRow and key row iKey (input
+** order), as used by the masks (defaults filled in). */
+int64_t attn_query_seq(const attn_state *p, int64_t iRow);
+int64_t attn_query_pos(const attn_state *p, int64_t iRow);
+int64_t attn_key_pos(const attn_state *p, int64_t iKey);
+
+#endif /* ATTN_ATTENTION_H */

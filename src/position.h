@@ -1,0 +1,41 @@
+/*
+** position.h: position encodings and biases used by attention.
+**
+**   RoPE      rotary embeddings of Q and K, two conventions:
+**             ATTN_ROPE_NEOX        GPT-NeoX / Llama "rotate_half": element i
+**                                   pairs with i + d/2;
+**             ATTN_ROPE_INTERLEAVED GPT-J / original paper: elements 2i and
+**                                   2i+1 pair.
+**             Pair i turns by the angle pos · base^(-2i/d).
+**   ALiBi     per-head linear bias −slope_h·|q_pos − k_pos| with the standard
+**             slopes of Press et al. (2^(−8h/H) for H a power of two, the
+**             paper's interleaving rule otherwise).
+**   sinusoid  the absolute encoding of "Attention is all you need":
+**             PE(pos, 2i) = sin(pos/base^(2i/d)), PE(pos, 2i+1) = cos(...).
+**
+** Angles are computed in float64 and rounded once.
+*/
+#ifndef ATTN_POSITION_H
+#define ATTN_POSITION_H
+
+#include <stdint.h>
+
+#define ATTN_ROPE_NEOX         0
+#define ATTN_ROPE_INTERLEAVED  1
+
+/* The d/2 rotation angles of position pos: aCos[i], aSin[i] of
+** pos·base^(-2i/d). */
+void attn_rope_angles(double pos, int64_t d, double base, double *aCos,
+                      double *aSin);
+
+/* Rotate x[0..d) (d even) in place by the angles of attn_rope_angles(). */
+void attn_rope_rotate(float *x, int64_t d, const double *aCos,
+                      const double *aSin, int eStyle);
+
+/* Write the nHead ALiBi slopes into aSlope[]. */
+void attn_alibi_slopes(int nHead, double *aSlope);
+
+/* Write the d-dimensional sinusoidal encoding of pos into out[]. */
+void attn_sinusoid(double pos, int64_t d, double base, float *out);
+
+#endif /* ATTN_POSITION_H */

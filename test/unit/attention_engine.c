@@ -1,0 +1,421 @@
+/*
+** attention_engine.c: unit tests of src/attention.c against a float64
+** reference written from the definition in attention.h (no tiles, no
+** online softmax, no packing: a direct triple loop).
+**
+** kernels: all   (test/all.tcl runs this once per kernel level)
+**
+** Tolerance: |ours - ref| <= 2e-5 + 2e-5·|ref| for outputs, 1e-5 for
+** weights; float32 rounding of dot products of width <= 64 and sums over
+** <= 300 keys stays well inside it.
+*/
+#include "unit.h"
+#include <stdlib.h>
+#include <string.h>
+#include "attention.h"
+#include "position.h"
+
+/* Deterministic test data in [-1, 1). */
+static uint64_t testRand = 88172645463325252ull;
+static float testUniform(void){
+  testRand ^= testRand << 13; testRand ^= testRand >> 7; testRand ^= testRand << 17;
+  return (float)((double)(testRand >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+static float *testMatrix(int64_t n, float scale){
+  float *a = malloc(sizeof(float)*(size_t)(n>0 ? n : 1));
+  int64_t i;
+  for(i=0; i<n; i++) a[i] = testUniform()*scale;
+  return a;
+}
+
+/* A test case: inputs plus options. */
+typedef struct Case Case;
+struct Case {
+  int64_t nQ, nK, dXq, dXk, dXv;
+  float *xq, *xk, *xv;
+  int64_t *seqQ, *seqK, *posQ, *posK;
+  float *wq, *wk, *wv, *wo, *bq, *bk, *bv, *bo;
+  int64_t nQDim, nKDim, nVDim, nOut;   /* projected widths (0 = no weight) */
+  attn_options opt;
+};
+
+/* x·W + b for one row, in double. */
+static void refProject(const float *x, int64_t din, const float *w,
+                       const float *b, int64_t dout, double *out){
+  int64_t i, j;
+  for(j=0; j<dout; j++){
+    double s = b ? b[j] : 0.0;
+    if( w ){
+      for(i=0; i<din; i++) s += (double)x[i]*(double)w[i*dout+j];
+    }else{
+      s += x[j];
+    }
+    out[j] = s;
+  }
+}
+
+static int64_t refPos(const int64_t *seq, const int64_t *pos, int64_t i){
+  int64_t k, r = 0;
+  if( pos ) return pos[i];
+  for(k=0; k<i; k++) if( (seq ? seq[k] : 0)==(seq ? seq[i] : 0) ) r++;
+  return r;
+}
+
+static void refRope(double *x, int64_t d, double pos, double base, int style){
+  int64_t i;
+  for(i=0; i<d/2; i++){
+    double th = pos*pow(base, -2.0*i/(double)d);
+    int64_t a = style==ATTN_ROPE_NEOX ? i : 2*i;
+    int64_t b = style==ATTN_ROPE_NEOX ? i+d/2 : 2*i+1;
+    double x0 = x[a], x1 = x[b];
+    x[a] = x0*cos(th) - x1*sin(th);
+    x[b] = x1*cos(th) + x0*sin(th);
+  }
+}
+
+/* The reference: out (nQ × nOut) and lse (nQ × H) in double; empty[i] set
+** for rows with no allowed key.  Also the weight matrix per head for
+** checking score rows: wgt[(h*nQ + i)*nK + j] (0 where masked). */
+static void refAttention(const Case *c, double *out, double *lse, int *empty,
+                         double *wgt){
+  int H = c->opt.nHead, G = c->opt.nKvHead ? c->opt.nKvHead : H;
+  int64_t dQ = c->wq ? c->nQDim : c->dXq, dK = c->wk ? c->nKDim : c->dXk;
+  int64_t dV = c->wv ? c->nVDim : c->dXv;
+  int64_t dh = dQ/H, dvh = dV/G, nOut = c->wo ? c->nOut : H*dvh;
+  double *Q = calloc((size_t)(c->nQ*dQ+1), sizeof(double));
+  double *K = calloc((size_t)(c->nK*dK+1), sizeof(double));
+  double *V = calloc((size_t)(c->nK*dV+1), sizeof(double));
+  double *cat = calloc((size_t)(H*dvh), sizeof(double));
+  double *s = calloc((size_t)(c->nK+1), sizeof(double));
+  double scale = c->opt.bScale ? c->opt.rScale : 1.0/sqrt((double)dh);
+  double slopes[64];
+  int64_t i, j, d;
+  int h;
+  attn_alibi_slopes(H, slopes);
+  for(i=0; i<c->nQ; i++){
+    refProject(c->xq + i*c->dXq, c->dXq, c->wq, c->bq, dQ, Q + i*dQ);
+    if( c->opt.rRopeBase>0 ){
+      for(h=0; h<H; h++) refRope(Q+i*dQ+h*dh, dh, (double)refPos(c->seqQ, c->posQ, i), c->opt.rRopeBase, c->opt.eRopeStyle);
+    }
+  }
+  for(j=0; j<c->nK; j++){
+    refProject(c->xk + j*c->dXk, c->dXk, c->wk, c->bk, dK, K + j*dK);
+    refProject(c->xv + j*c->dXv, c->dXv, c->wv, c->bv, dV, V + j*dV);
+    if( c->opt.rRopeBase>0 ){
+      for(h=0; h<G; h++) refRope(K+j*dK+h*dh, dh, (double)refPos(c->seqK, c->posK, j), c->opt.rRopeBase, c->opt.eRopeStyle);
+    }
+  }
+  for(i=0; i<c->nQ; i++){
+    int64_t qs = c->seqQ ? c->seqQ[i] : 0, qp = refPos(c->seqQ, c->posQ, i);
+    empty[i] = 1;
+    for(h=0; h<H; h++){
+      int g = h/(H/G);
+      double mx = -INFINITY, sum = 0.0;
+      for(j=0; j<c->nK; j++){
+        int64_t ks = c->seqK ? c->seqK[j] : 0, kp = refPos(c->seqK, c->posK, j);
+        int ok = ks==qs;
+        if( c->opt.bCausal && kp>qp ) ok = 0;
+        if( c->opt.nWindow>0 && llabs(qp-kp)>=c->opt.nWindow ) ok = 0;
+        if( !ok ){ s[j] = -INFINITY; continue; }
+        s[j] = 0.0;
+        for(d=0; d<dh; d++) s[j] += Q[i*dQ+h*dh+d]*K[j*dK+g*dh+d];
+        s[j] *= scale;
+        if( c->opt.rSoftcap>0 ) s[j] = c->opt.rSoftcap*tanh(s[j]/c->opt.rSoftcap);
+        if( c->opt.bAlibi ) s[j] -= slopes[h]*(double)llabs(qp-kp);
+        if( s[j]>mx ) mx = s[j];
+      }
+      for(d=0; d<dvh; d++) cat[h*dvh+d] = 0.0;
+      if( mx==-INFINITY ){
+        lse[i*H+h] = -INFINITY;
+        for(j=0; j<c->nK; j++) wgt[((int64_t)h*c->nQ+i)*c->nK+j] = 0.0;
+        continue;
+      }
+      empty[i] = 0;
+      for(j=0; j<c->nK; j++) sum += exp(s[j]-mx);
+      lse[i*H+h] = mx + log(sum);
+      for(j=0; j<c->nK; j++){
+        double w = exp(s[j]-mx)/sum;
+        wgt[((int64_t)h*c->nQ+i)*c->nK+j] = w;
+        for(d=0; d<dvh; d++) cat[h*dvh+d] += w*V[j*dV+g*dvh+d];
+      }
+    }
+    refProject((const float*)0, 0, 0, 0, 0, 0);   /* no-op, keeps shape */
+    for(j=0; j<nOut; j++){
+      double v = c->bo ? c->bo[j] : 0.0;
+      if( c->wo ){
+        for(d=0; d<H*dvh; d++) v += cat[d]*(double)c->wo[d*nOut+j];
+      }else{
+        v += cat[j];
+      }
+      out[i*nOut+j] = v;
+    }
+  }
+  free(Q); free(K); free(V); free(cat); free(s);
+}
+
+static void caseInput(const Case *c, attn_input *in){
+  memset(in, 0, sizeof(*in));
+  in->nQuery = c->nQ; in->nKey = c->nK;
+  in->aXq = c->xq; in->nXq = c->dXq;
+  in->aXk = c->xk; in->nXk = c->dXk;
+  in->aXv = c->xv; in->nXv = c->dXv;
+  in->aSeqQ = c->seqQ; in->aSeqK = c->seqK;
+  in->aPosQ = c->posQ; in->aPosK = c->posK;
+  if( c->wq ){ in->wq.a = c->wq; in->wq.n = c->dXq*c->nQDim; }
+  if( c->wk ){ in->wk.a = c->wk; in->wk.n = c->dXk*c->nKDim; }
+  if( c->wv ){ in->wv.a = c->wv; in->wv.n = c->dXv*c->nVDim; }
+  {
+    int H = c->opt.nHead, G = c->opt.nKvHead ? c->opt.nKvHead : H;
+    int64_t dV = c->wv ? c->nVDim : c->dXv;
+    int64_t nCat = H*(dV/G);
+    if( c->wo ){ in->wo.a = c->wo; in->wo.n = nCat*c->nOut; }
+  }
+  if( c->bq ){ in->bq.a = c->bq; in->bq.n = c->wq ? c->nQDim : c->dXq; }
+  if( c->bk ){ in->bk.a = c->bk; in->bk.n = c->wk ? c->nKDim : c->dXk; }
+  if( c->bv ){ in->bv.a = c->bv; in->bv.n = c->wv ? c->nVDim : c->dXv; }
+  if( c->bo ){ in->bo.a = c->bo; in->bo.n = c->nOut; }
+}
+
+/* Run a case through the engine with nThread threads; compare with the
+** reference; return the outputs (malloc'd, nQ × nOut) for bitwise checks. */
+static float *runCase(const char *zName, Case *c, int nThread){
+  attn_input in;
+  attn_state *st = 0;
+  attn_err err;
+  int H = c->opt.nHead, G = c->opt.nKvHead ? c->opt.nKvHead : H;
+  int64_t dV = c->wv ? c->nVDim : c->dXv, nOut = c->wo ? c->nOut : H*(dV/G);
+  double *out = calloc((size_t)(c->nQ*nOut+1), sizeof(double));
+  double *lse = calloc((size_t)(c->nQ*H+1), sizeof(double));
+  double *wgt = calloc((size_t)(H*c->nQ*c->nK+1), sizeof(double));
+  int *empty = calloc((size_t)(c->nQ+1), sizeof(int));
+  float *res = calloc((size_t)(c->nQ*nOut+1), sizeof(float));
+  int64_t i, j;
+  int nBad = 0, nBadW = 0, rc;
+  caseInput(c, &in);
+  c->opt.nThread = nThread;
+  refAttention(c, out, lse, empty, wgt);
+  rc = attn_state_new(&in, &c->opt, &st, &err);
+  CHECK(rc==ATTN_OK);
+  if( rc ){
+    fprintf(stderr, "%s: %s\n", zName, err.zMsg);
+    goto done;
+  }
+  CHECK(attn_state_out_dim(st)==nOut);
+  /* Read rows back to front, to exercise out-of-order block computation. */
+  for(i=c->nQ-1; i>=0; i--){
+    const float *o, *l;
+    CHECK(attn_output(st, i, &o, &l, &err)==ATTN_OK);
+    if( empty[i] ){
+      if( o!=0 ) nBad++;
+      continue;
+    }
+    if( o==0 ){ nBad++; continue; }
+    memcpy(res + i*nOut, o, sizeof(float)*(size_t)nOut);
+    for(j=0; j<nOut; j++){
+      double r = out[i*nOut+j];
+      if( fabs(o[j]-r) > 2e-5 + 2e-5*fabs(r) ){
+        if( nBad<3 ) fprintf(stderr, "%s: row %lld col %lld: %.8g vs %.8g\n", zName, (long long)i, (long long)j, o[j], r);
+        nBad++;
+      }
+    }
+    for(j=0; j<H; j++){
+      if( fabs(l[j]-lse[i*H+j]) > 2e-5 + 2e-5*fabs(lse[i*H+j]) ) nBad++;
+    }
+  }
+  /* Score rows: weights match the reference, sum to 1, and scores are
+  ** consistent with weights (w = exp(score - lse)). */
+  for(i=0; i<c->nQ; i++){
+    attn_score_iter *it;
+    attn_score sc;
+    double sum[64] = {0};
+    int64_t nSeen = 0, nExpect = 0;
+    int h;
+    CHECK(attn_scores_open(st, i, -1, &it, &err)==ATTN_OK);
+    while( attn_scores_next(it, &sc) ){
+      double w = wgt[((int64_t)sc.iHead*c->nQ+i)*c->nK+sc.iKey];
+      if( fabs(sc.rWeight - w) > 1e-5 ){
+        if( nBadW<3 ) fprintf(stderr, "%s: weight q%lld k%lld h%d: %.8g vs %.8g\n", zName, (long long)i, (long long)sc.iKey, sc.iHead, sc.rWeight, w);
+        nBadW++;
+      }
+      sum[sc.iHead] += sc.rWeight;
+      nSeen++;
+    }
+    attn_scores_close(it);
+    for(h=0; h<H; h++){
+      for(j=0; j<c->nK; j++) nExpect += wgt[((int64_t)h*c->nQ+i)*c->nK+j]>0 || (!empty[i] && 0);
+      if( !empty[i] && fabs(sum[h]-1.0)>1e-9 ) nBadW++;
+    }
+    if( nSeen<nExpect ) nBadW++;   /* weights can underflow to 0 only if seen */
+  }
+  CHECK(nBad==0);
+  CHECK(nBadW==0);
+  if( nBad || nBadW ) fprintf(stderr, "  in case %s (threads %d)\n", zName, nThread);
+done:
+  attn_state_free(st);
+  free(out); free(lse); free(wgt); free(empty);
+  return res;
+}
+
+/* Run with 1, 2 and 3 threads; outputs must be bit-identical. */
+static void checkCase(const char *zName, Case *c){
+  int64_t nOut;
+  float *r1 = runCase(zName, c, 1);
+  float *r2 = runCase(zName, c, 2);
+  float *r3 = runCase(zName, c, 3);
+  int H = c->opt.nHead, G = c->opt.nKvHead ? c->opt.nKvHead : H;
+  int64_t dV = c->wv ? c->nVDim : c->dXv;
+  nOut = c->wo ? c->nOut : H*(dV/G);
+  CHECK(memcmp(r1, r2, sizeof(float)*(size_t)(c->nQ*nOut))==0);
+  CHECK(memcmp(r1, r3, sizeof(float)*(size_t)(c->nQ*nOut))==0);
+  free(r1); free(r2); free(r3);
+}
+
+static void freeCase(Case *c){
+  free(c->xq); if( c->xk!=c->xq ) free(c->xk); if( c->xv!=c->xk && c->xv!=c->xq ) free(c->xv);
+  free(c->seqQ); if( c->seqK!=c->seqQ ) free(c->seqK);
+  free(c->posQ); if( c->posK!=c->posQ ) free(c->posK);
+  free(c->wq); free(c->wk); free(c->wv); free(c->wo);
+  free(c->bq); free(c->bk); free(c->bv); free(c->bo);
+  memset(c, 0, sizeof(*c));
+}
+
+/* Self-attention of n rows of width d, with projections to D. */
+static void selfCase(Case *c, int64_t n, int64_t d, int64_t D, int bProj,
+                     int bBias){
+  memset(c, 0, sizeof(*c));
+  c->nQ = c->nK = n;
+  c->dXq = c->dXk = c->dXv = d;
+  c->xq = c->xk = c->xv = testMatrix(n*d, 1.0f);
+  if( bProj ){
+    c->nQDim = c->nKDim = c->nVDim = c->nOut = D;
+    c->wq = testMatrix(d*D, 0.5f); c->wk = testMatrix(d*D, 0.5f);
+    c->wv = testMatrix(d*D, 0.5f); c->wo = testMatrix(D*D, 0.5f);
+  }
+  if( bBias ){
+    int64_t w = bProj ? D : d;
+    c->bq = testMatrix(w, 0.3f); c->bk = testMatrix(w, 0.3f);
+    c->bv = testMatrix(w, 0.3f);
+    if( bProj ) c->bo = testMatrix(D, 0.3f);
+  }
+}
+
+int main(void){
+  Case c;
+  int64_t i;
+
+  /* Plain single head, every tile shape: 1, 15, 16, 17, 64, 65, 150 rows. */
+  {
+    int64_t aN[] = {1, 15, 16, 17, 64, 65, 150};
+    for(i=0; i<7; i++){
+      selfCase(&c, aN[i], 8, 0, 0, 0);
+      c.opt.nHead = 1;
+      checkCase("plain", &c);
+      freeCase(&c);
+    }
+  }
+  /* Multi-head with projections and biases; also without biases. */
+  selfCase(&c, 70, 12, 16, 1, 1); c.opt.nHead = 4; checkCase("mha", &c); freeCase(&c);
+  selfCase(&c, 33, 16, 24, 1, 0); c.opt.nHead = 3; checkCase("mha-nobias", &c); freeCase(&c);
+  /* Causal, window, both; with sequences and unsorted explicit positions. */
+  selfCase(&c, 130, 8, 0, 0, 0); c.opt.nHead = 2; c.opt.bCausal = 1;
+  checkCase("causal", &c); freeCase(&c);
+  selfCase(&c, 130, 8, 0, 0, 0); c.opt.nHead = 2; c.opt.nWindow = 5;
+  checkCase("window", &c); freeCase(&c);
+  selfCase(&c, 130, 8, 0, 0, 0); c.opt.nHead = 1; c.opt.nWindow = 70; c.opt.bCausal = 1;
+  checkCase("causal-window", &c); freeCase(&c);
+  selfCase(&c, 200, 8, 0, 0, 0); c.opt.nHead = 2; c.opt.bCausal = 1;
+  c.seqQ = malloc(sizeof(int64_t)*200); c.posQ = malloc(sizeof(int64_t)*200);
+  for(i=0; i<200; i++){ c.seqQ[i] = (i*7)%5; c.posQ[i] = (i*37)%101 - 20; }
+  c.seqK = c.seqQ; c.posK = c.posQ;
+  checkCase("seq-pos", &c); freeCase(&c);
+  /* Sequences with default positions (order within each sequence). */
+  selfCase(&c, 90, 4, 0, 0, 0); c.opt.nHead = 1; c.opt.bCausal = 1;
+  c.seqQ = malloc(sizeof(int64_t)*90);
+  for(i=0; i<90; i++) c.seqQ[i] = i%3;
+  c.seqK = c.seqQ;
+  checkCase("seq-default-pos", &c); freeCase(&c);
+  /* ALiBi (power-of-two and not), softcap, explicit scale. */
+  selfCase(&c, 40, 12, 0, 0, 0); c.opt.nHead = 4; c.opt.bAlibi = 1; c.opt.bCausal = 1;
+  checkCase("alibi4", &c); freeCase(&c);
+  selfCase(&c, 40, 12, 0, 0, 0); c.opt.nHead = 6; c.opt.bAlibi = 1;
+  checkCase("alibi6", &c); freeCase(&c);
+  selfCase(&c, 40, 8, 0, 0, 0); c.opt.nHead = 2; c.opt.rSoftcap = 0.5;
+  c.opt.bScale = 1; c.opt.rScale = 3.0;
+  checkCase("softcap", &c); freeCase(&c);
+  /* RoPE, both styles. */
+  selfCase(&c, 50, 16, 16, 1, 0); c.opt.nHead = 2; c.opt.rRopeBase = 10000; c.opt.bCausal = 1;
+  checkCase("rope-neox", &c); freeCase(&c);
+  selfCase(&c, 50, 16, 16, 1, 0); c.opt.nHead = 2; c.opt.rRopeBase = 500;
+  c.opt.eRopeStyle = ATTN_ROPE_INTERLEAVED;
+  checkCase("rope-interleaved", &c); freeCase(&c);
+  /* Grouped-query: 8 query heads on 2 kv heads; and multi-query (1). */
+  memset(&c, 0, sizeof(c));
+  c.nQ = c.nK = 75; c.dXq = c.dXk = c.dXv = 10;
+  c.xq = c.xk = c.xv = testMatrix(75*10, 1.0f);
+  c.nQDim = 32; c.nKDim = 8; c.nVDim = 12; c.nOut = 7;
+  c.wq = testMatrix(10*32, 0.5f); c.wk = testMatrix(10*8, 0.5f);
+  c.wv = testMatrix(10*12, 0.5f); c.wo = testMatrix(8*6*7, 0.5f);
+  c.opt.nHead = 8; c.opt.nKvHead = 2;
+  checkCase("gqa", &c); freeCase(&c);
+  selfCase(&c, 20, 16, 0, 0, 0); c.opt.nHead = 4; c.opt.nKvHead = 1;
+  c.wk = testMatrix(16*4, 0.5f); c.nKDim = 4;
+  c.wv = testMatrix(16*6, 0.5f); c.nVDim = 6;
+  checkCase("mqa", &c); freeCase(&c);
+  /* Cross-attention: 9 queries, 140 keys, value width differs from key. */
+  memset(&c, 0, sizeof(c));
+  c.nQ = 9; c.nK = 140; c.dXq = 6; c.dXk = 6; c.dXv = 5;
+  c.xq = testMatrix(9*6, 1.0f); c.xk = testMatrix(140*6, 1.0f); c.xv = testMatrix(140*5, 1.0f);
+  c.opt.nHead = 1;
+  checkCase("cross", &c); freeCase(&c);
+  /* Cross with causal positions: queries 0..8 at positions 100.., keys
+  ** 0..139 at positions 0..139: later queries see more keys. */
+  memset(&c, 0, sizeof(c));
+  c.nQ = 9; c.nK = 140; c.dXq = c.dXk = c.dXv = 4;
+  c.xq = testMatrix(9*4, 1.0f); c.xk = testMatrix(140*4, 1.0f); c.xv = c.xk;
+  c.posQ = malloc(sizeof(int64_t)*9); c.posK = malloc(sizeof(int64_t)*140);
+  for(i=0; i<9; i++) c.posQ[i] = 100+5*i - 110*(i==0);    /* row 0: pos -10 */
+  for(i=0; i<140; i++) c.posK[i] = i;
+  c.opt.nHead = 2; c.opt.bCausal = 1;
+  checkCase("cross-causal", &c); freeCase(&c);
+  /* Query sequences without keys, and rows with no allowed key. */
+  memset(&c, 0, sizeof(c));
+  c.nQ = 6; c.nK = 4; c.dXq = c.dXk = c.dXv = 3;
+  c.xq = testMatrix(6*3, 1.0f); c.xk = testMatrix(4*3, 1.0f); c.xv = c.xk;
+  c.seqQ = malloc(sizeof(int64_t)*6); c.seqK = malloc(sizeof(int64_t)*4);
+  for(i=0; i<6; i++) c.seqQ[i] = i%3;       /* seq 2 has no keys */
+  for(i=0; i<4; i++) c.seqK[i] = i%2;
+  c.opt.nHead = 1;
+  checkCase("no-keys", &c); freeCase(&c);
+  /* Large logits (scale 50) must not overflow. */
+  selfCase(&c, 30, 8, 0, 0, 0); c.opt.nHead = 1; c.opt.bScale = 1; c.opt.rScale = 50;
+  checkCase("large-logits", &c); freeCase(&c);
+
+  /* Configuration errors, with their messages. */
+  {
+    attn_input in; attn_state *st; attn_err err; int rc;
+    selfCase(&c, 4, 6, 0, 0, 0);
+    caseInput(&c, &in);
+    c.opt.nHead = 4;
+    rc = attn_state_new(&in, &c.opt, &st, &err);
+    CHECK(rc==ATTN_ERROR && strcmp(err.zMsg, "heads (4) does not divide the query dimension 6")==0);
+    c.opt.nHead = 3; c.opt.nKvHead = 2;
+    rc = attn_state_new(&in, &c.opt, &st, &err);
+    CHECK(rc==ATTN_ERROR && strcmp(err.zMsg, "kv_heads is 2, expected a divisor of heads (3)")==0);
+    c.opt.nHead = 2; c.opt.nKvHead = 0; c.opt.rRopeBase = 10000;
+    rc = attn_state_new(&in, &c.opt, &st, &err);
+    CHECK(rc==ATTN_ERROR && strcmp(err.zMsg, "rope needs an even head dimension, found 3")==0);
+    c.opt.rRopeBase = 0; c.opt.nWindow = -1;
+    rc = attn_state_new(&in, &c.opt, &st, &err);
+    CHECK(rc==ATTN_ERROR);
+    c.opt.nWindow = 0;
+    in.wq.a = c.xq; in.wq.n = 7;
+    rc = attn_state_new(&in, &c.opt, &st, &err);
+    CHECK(rc==ATTN_ERROR && strcmp(err.zMsg, "wq has 7 elements, not a multiple of the input dimension 6 (wq must have 6 rows)")==0);
+    in.wq.a = 0;
+    in.bk.a = c.xq; in.bk.n = 5;
+    rc = attn_state_new(&in, &c.opt, &st, &err);
+    CHECK(rc==ATTN_ERROR && strcmp(err.zMsg, "bk has 5 elements, expected 6 (the key dimension)")==0);
+    freeCase(&c);
+  }
+  return UNIT_DONE();
+}
