@@ -130,5 +130,6 @@ void attnResultVector(sqlite3_context *ctx, float *a, int64_t n);
 /* Registration of each SQL family (one per file of ext/). */
 int attnRegisterVectors(sqlite3 *db);
 int attnRegisterAggregates(sqlite3 *db);
+int attnRegisterAttention(sqlite3 *db);
 
 #endif /* ATTN_EXT_COMMON_H */

@@ -286,6 +286,25 @@ static int attnSortRows(int64_t n, const int64_t *aSeq, const int64_t *aPos,
   return ATTN_OK;
 }
 
+int attn_default_positions(int64_t n, const int64_t *aSeq, int64_t *aPos,
+                           attn_err *pErr){
+  int rc = ATTN_OK;
+  int64_t *aOrder = attnAlloc((uint64_t)n, sizeof(int64_t), &rc, pErr);
+  int64_t *aRank = attnAlloc((uint64_t)n, sizeof(int64_t), &rc, pErr);
+  int64_t *aSorted = attnAlloc((uint64_t)n, sizeof(int64_t), &rc, pErr);
+  int64_t i;
+  if( rc==ATTN_OK ){
+    rc = attnSortRows(n, aSeq, 0, "", aOrder, aRank, 0, aSorted, pErr);
+  }
+  if( rc==ATTN_OK ){
+    for(i=0; i<n; i++) aPos[aOrder[i]] = aSorted[i];
+  }
+  attn_free_aligned(aOrder);
+  attn_free_aligned(aRank);
+  attn_free_aligned(aSorted);
+  return rc;
+}
+
 /* Cut the sorted query rows into blocks, each with the key range of its
 ** sequence.  aKSeq holds the seq of each sorted key.  Also counts panels. */
 static int attnMakeBlocks(attn_state *p, const int64_t *aKSeq, attn_err *pErr){

@@ -131,6 +131,12 @@ int attn_scores_open(attn_state *p, int64_t iRow, int iHead,
 int attn_scores_next(attn_score_iter *pIter, attn_score *pScore);
 void attn_scores_close(attn_score_iter *pIter);
 
+/* Fill aPos[0..n) with the default positions of rows whose sequence ids
+** are aSeq (NULL: all 0): each row's rank among the rows of its sequence,
+** in input order, from 0. */
+int attn_default_positions(int64_t n, const int64_t *aSeq, int64_t *aPos,
+                           attn_err *pErr);
+
 /* The sequence id and position of query row iRow and key row iKey (input
 ** order), as used by the masks (defaults filled in). */
 int64_t attn_query_seq(const attn_state *p, int64_t iRow);
