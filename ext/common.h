@@ -131,5 +131,6 @@ void attnResultVector(sqlite3_context *ctx, float *a, int64_t n);
 int attnRegisterVectors(sqlite3 *db);
 int attnRegisterAggregates(sqlite3 *db);
 int attnRegisterAttention(sqlite3 *db);
+int attnRegisterPool(sqlite3 *db);
 
 #endif /* ATTN_EXT_COMMON_H */

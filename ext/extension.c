@@ -42,6 +42,7 @@ ATTN_EXPORT int sqlite3_attention_init(
     attnRegisterVectors,
     attnRegisterAggregates,
     attnRegisterAttention,
+    attnRegisterPool,
   };
   int i, rc = SQLITE_OK;
   SQLITE_EXTENSION_INIT2(pApi);
