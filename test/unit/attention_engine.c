@@ -139,7 +139,6 @@ static void refAttention(const Case *c, double *out, double *lse, int *empty,
         for(d=0; d<dvh; d++) cat[h*dvh+d] += w*V[j*dV+g*dvh+d];
       }
     }
-    refProject((const float*)0, 0, 0, 0, 0, 0);   /* no-op, keeps shape */
     for(j=0; j<nOut; j++){
       double v = c->bo ? c->bo[j] : 0.0;
       if( c->wo ){
@@ -165,7 +164,8 @@ static void caseInput(const Case *c, attn_input *in){
   if( c->wk ){ in->wk.a = c->wk; in->wk.n = c->dXk*c->nKDim; }
   if( c->wv ){ in->wv.a = c->wv; in->wv.n = c->dXv*c->nVDim; }
   {
-    int H = c->opt.nHead, G = c->opt.nKvHead ? c->opt.nKvHead : H;
+    int H = c->opt.nHead ? c->opt.nHead : 1;
+    int G = c->opt.nKvHead ? c->opt.nKvHead : H;
     int64_t dV = c->wv ? c->nVDim : c->dXv;
     int64_t nCat = H*(dV/G);
     if( c->wo ){ in->wo.a = c->wo; in->wo.n = nCat*c->nOut; }
