@@ -84,7 +84,8 @@ deps:
 	@sh test/deps.sh test
 
 demo: deps all
-	cd sql && sqlite3 :memory: -cmd '.load $(abspath $(DIST)/attention)' < demo.sql
+	sqlite3 :memory: -cmd '.load $(abspath $(DIST)/attention)' '.read sql/demo.sql'
+	@echo "make demo: the heatmap of part 1 is $(abspath attention-map.svg)"
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build of the extension,
 # loaded into tclsh with the ASan runtime preloaded.
