@@ -130,6 +130,7 @@ void attnResultVector(sqlite3_context *ctx, float *a, int64_t n);
 /* Registration of each SQL family (one per file of ext/). */
 int attnRegisterVectors(sqlite3 *db);
 int attnRegisterAggregates(sqlite3 *db);
+int attnRegisterTensors(sqlite3 *db);
 int attnRegisterHeatmap(sqlite3 *db);
 int attnRegisterAttention(sqlite3 *db);
 int attnRegisterPool(sqlite3 *db);

@@ -41,6 +41,7 @@ ATTN_EXPORT int sqlite3_attention_init(
   static int (*const aRegister[])(sqlite3*) = {
     attnRegisterVectors,
     attnRegisterAggregates,
+    attnRegisterTensors,
     attnRegisterHeatmap,
     attnRegisterAttention,
     attnRegisterPool,
