@@ -39,13 +39,22 @@ set levels [kernel_levels]
 # Run one child; add its counts to the totals.
 proc run_child {label cmd {envset {}}} {
   global total
-  set saved [array get ::env]
-  foreach {k v} $envset { set ::env($k) $v }
+  # Set the child's variables one by one and put each back afterwards:
+  # replacing the whole ::env array would detach it from the process
+  # environment (Tcl 8.6), and later children would not see changes.
+  set saved {}
+  foreach {k v} $envset {
+    if {![dict exists $saved $k]} {
+      dict set saved $k [expr {[info exists ::env($k)] ? [list 1 $::env($k)] : [list 0 {}]}]
+    }
+    set ::env($k) $v
+  }
   set t0 [clock milliseconds]
   set rc [catch {exec {*}$::timeout {*}$::wrap {*}$cmd 2>@1} out opts]
   set ms [expr {[clock milliseconds] - $t0}]
-  array unset ::env
-  array set ::env $saved
+  dict for {k old} $saved {
+    if {[lindex $old 0]} { set ::env($k) [lindex $old 1] } else { unset -nocomplain ::env($k) }
+  }
   set pass 0; set fail 0; set skip 0; set found 0
   foreach line [split $out \n] {
     if {[regexp {^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$} $line -> p f s]} {
