@@ -37,8 +37,12 @@
 ** Halloween problem), and hands the rows to the engine (src/attention.h),
 ** which projects them and prepares the blocks.  xNext then computes outputs
 ** a block of query rows at a time, so SQLite's interrupt and progress
-** handler run between rows.  A thread-local depth counter stops
-** attention() called from inside its own source with an error.  Both
+** handler run between rows.  xBestIndex hands xFilter every argument and
+** the BINARY equality filters of qid, qpos and head; SQLite rechecks
+** constraints past its 16th, which a NULL argument would fail, so the
+** arguments that may be NULL come first and a NULL one SQLite would
+** recheck is an error (idxStr says which).  A thread-local depth counter
+** stops attention() called from inside its own source with an error.  Both
 ** functions are DIRECTONLY: a view or trigger cannot run them, so a
 ** database file cannot make them run SQL or spend CPU on its own.
 **
@@ -51,14 +55,19 @@
 SQLITE_EXTENSION_INIT3
 #include <stdarg.h>
 #include <string.h>
+#include "../src/alloc.h"
 #include "../src/attention.h"
 #include "../src/position.h"
 #include "../src/threads.h"
+#include "../src/vector.h"
 
 #ifndef SQLITE_OMIT_VIRTUALTABLE
 
 /* How deep attention() may nest inside its own source SQL. */
 #define TVF_MAX_DEPTH 16
+
+/* Positions are limited (as in the engine) so that distances are exact. */
+#define TVF_MAX_POS ((int64_t)1<<53)
 
 /* The hidden arguments, in column order, and how each is read. */
 #define TVF_SQL     0
@@ -198,13 +207,15 @@ static int tvfError(TvfVtab *pTab, int rc, const char *zFmt, ...){
   return rc==SQLITE_NOMEM || pTab->base.zErrMsg==0 ? SQLITE_NOMEM : rc;
 }
 
-/* Describe source row i (0-based) for messages: "source row 3 (id 17)". */
+/* Describe source row i (0-based) for messages: "source row 3 (id 17)".
+** NULL when out of memory. */
 static char *tvfRowName(const char *zSide, const TvfRows *p, int64_t i,
                         sqlite3_value *pId){
   if( pId && sqlite3_value_type(pId)!=SQLITE_NULL ){
     const char *zId = (const char*)sqlite3_value_text(pId);
+    if( zId==0 ) return 0;
     return sqlite3_mprintf("%s row %lld (id %.40s)", zSide, (long long)i+1,
-                           zId ? zId : "?");
+                           zId);
   }
   (void)p;
   return sqlite3_mprintf("%s row %lld", zSide, (long long)i+1);
@@ -217,11 +228,13 @@ static int tvfConnect(sqlite3 *db, void *pAux, int argc,
                       const char *const *argv, sqlite3_vtab **ppVtab,
                       char **pzErr){
   int bScores = pAux!=0;
-  sqlite3_str *pSql = sqlite3_str_new(db);
+  /* Not sqlite3_str_new(db): the schema must not depend on the caller's
+  ** SQLITE_LIMIT_LENGTH (a low limit would make the table unusable). */
+  sqlite3_str *pSql = sqlite3_str_new(0);
   char *zSql;
   TvfVtab *pTab;
   int i, rc;
-  (void)argc; (void)argv; (void)pzErr;
+  (void)argc; (void)argv;
   sqlite3_str_appendall(pSql, bScores
       ? "CREATE TABLE x(qid,kid,seq,qpos,kpos,head,score,weight"
       : "CREATE TABLE x(id,seq,pos,output,lse");
@@ -232,6 +245,15 @@ static int tvfConnect(sqlite3 *db, void *pAux, int argc,
   zSql = sqlite3_str_finish(pSql);
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = sqlite3_declare_vtab(db, zSql);
+  if( rc ){
+    /* SQLite keeps the schema text within SQLITE_LIMIT_LENGTH: say so
+    ** rather than "vtable constructor failed". */
+    *pzErr = sqlite3_mprintf("%s(): cannot declare the table (is "
+                             "SQLITE_LIMIT_LENGTH, now %d bytes, below 500?): "
+                             "%s", bScores ? "attention_scores" : "attention",
+                             sqlite3_limit(db, SQLITE_LIMIT_LENGTH, -1),
+                             sqlite3_errmsg(db));
+  }
   sqlite3_free(zSql);
   if( rc ) return rc;
   pTab = sqlite3_malloc64(sizeof(*pTab));
@@ -251,11 +273,22 @@ static int tvfDisconnect(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 
+/* Is the right-hand side of constraint iCons a constant known not to be
+** NULL?  (1 if so, else 0.) */
+static int tvfKnownNonNull(sqlite3_index_info *pInfo, int iCons){
+  sqlite3_value *pVal = 0;
+  return sqlite3_vtab_rhs_value(pInfo, iCons, &pVal)==SQLITE_OK && pVal!=0
+      && sqlite3_value_type(pVal)!=SQLITE_NULL;
+}
+
 static int tvfBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   TvfVtab *pTab = (TvfVtab*)pVtab;
   int aIdx[TVF_NARG+3];
-  int i, nArg = 0, idxNum = 0, bUnusable = 0;
+  char zIdx[TVF_NARG+4];
+  unsigned char aUnusable[TVF_NARG];
+  int i, iPass, nArg = 0, idxNum = 0;
   for(i=0; i<TVF_NARG+3; i++) aIdx[i] = -1;
+  memset(aUnusable, 0, sizeof(aUnusable));
   for(i=0; i<pInfo->nConstraint; i++){
     const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
     int iArg = -1;
@@ -263,31 +296,55 @@ static int tvfBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( c->iColumn>=pTab->nCol ){
       iArg = c->iColumn - pTab->nCol;
     }else if( pTab->bScores ){
+      /* Our equality of qid, qpos and head is BINARY: a constraint with
+      ** another collation ('a' = 'A' COLLATE NOCASE) is left to SQLite. */
+      const char *zColl = sqlite3_vtab_collation(pInfo, i);
+      if( zColl && sqlite3_stricmp(zColl, "BINARY")!=0 ) continue;
       if( c->iColumn==SCO_QID ) iArg = TVF_NARG;
       else if( c->iColumn==SCO_QPOS ) iArg = TVF_NARG+1;
       else if( c->iColumn==SCO_HEAD ) iArg = TVF_NARG+2;
     }
     if( iArg<0 ) continue;
     if( !c->usable ){
-      if( iArg<TVF_NARG ) bUnusable = 1;
+      if( iArg<TVF_NARG ) aUnusable[iArg] = 1;
       continue;
     }
     if( aIdx[iArg]<0 ) aIdx[iArg] = i;
   }
+  /* An argument whose value is not available in this plan (it comes from a
+  ** table later in the join): ask SQLite for another plan, rather than run
+  ** with the argument missing. */
+  for(i=0; i<TVF_NARG; i++){
+    if( aUnusable[i] && aIdx[i]<0 ) return SQLITE_CONSTRAINT;
+  }
   if( aIdx[ARG_SOURCE]<0 ){
-    if( bUnusable ) return SQLITE_CONSTRAINT;
     return tvfError(pTab, SQLITE_ERROR, "missing the source SELECT (the "
                     "first argument)");
   }
-  for(i=0; i<TVF_NARG+3; i++){
-    if( aIdx[i]>=0 ){
-      pInfo->aConstraintUsage[aIdx[i]].argvIndex = ++nArg;
-      /* Filters of output columns are rechecked by SQLite (our equality is
-      ** a superset of SQL's); arguments are ours alone. */
-      pInfo->aConstraintUsage[aIdx[i]].omit = i<TVF_NARG;
+  /* argv order: first the arguments whose value may be NULL (not a known
+  ** non-NULL constant), then the others, then the filters.  SQLite omits a
+  ** constraint from its recheck only if both its number and its argv
+  ** position are below 16; a rechecked argument is compared with its
+  ** hidden column, which returns it, so it holds unless it is NULL, and
+  ** only the arguments that may be NULL need the first places.  idxStr
+  ** tells xFilter what each argv is: 'a'+i for argument or filter i, 'A'+i
+  ** when SQLite will recheck it.  Filters of output columns are always
+  ** rechecked (our equality is looser than SQL's). */
+  for(iPass=0; iPass<3; iPass++){
+    for(i=0; i<TVF_NARG+3; i++){
+      int c = aIdx[i];
+      if( c<0 ) continue;
+      if( (i>=TVF_NARG ? 2 : tvfKnownNonNull(pInfo, c))!=iPass ) continue;
+      pInfo->aConstraintUsage[c].argvIndex = ++nArg;
+      pInfo->aConstraintUsage[c].omit = i<TVF_NARG;
+      zIdx[nArg-1] = (char)((c<16 && nArg<=16 ? 'a' : 'A') + i);
       idxNum |= 1<<i;
     }
   }
+  zIdx[nArg] = 0;
+  pInfo->idxStr = sqlite3_mprintf("%s", zIdx);
+  if( pInfo->idxStr==0 ) return SQLITE_NOMEM;
+  pInfo->needToFreeIdxStr = 1;
   pInfo->idxNum = idxNum;
   pInfo->estimatedCost = (idxNum & (FILTER_QID|FILTER_QPOS)) ? 1000.0 : 1e6;
   pInfo->estimatedRows = (idxNum & (FILTER_QID|FILTER_QPOS)) ? 1000 : 1000000;
@@ -308,11 +365,37 @@ static void tvfRowsClear(TvfRows *p){
   memset(p, 0, sizeof(*p));
 }
 
-/* Grow the arrays of p to hold at least one more row. */
-static int tvfRowsGrow(TvfRows *p){
+/* Grow the arrays of p (the rows of the SELECT of argument zArg) to hold at
+** least one more row.  No array may pass ATTN_MAX_ALLOC bytes (about 2 GiB,
+** the most sqlite3_malloc64() hands out): reaching it is SQLITE_TOOBIG, with
+** a message naming the limit, not an out-of-memory error. */
+static int tvfRowsGrow(TvfVtab *pTab, const char *zArg, TvfRows *p){
   int64_t nNew = p->nAlloc ? 2*p->nAlloc : 64;
+  int64_t nDim = 0, nMax;
+  const char *zCol = 0;
   void *pNew;
   int k;
+  for(k=0; k<4; k++){
+    if( p->aVec[k].iCol>=0 && p->aVec[k].nDim>nDim ){
+      nDim = p->aVec[k].nDim;
+      zCol = azVecName[k];
+    }
+  }
+  nMax = (int64_t)(ATTN_MAX_ALLOC / (nDim>2 ? 4*(uint64_t)nDim : 8));
+  if( p->nAlloc>=nMax ){
+    if( zCol==0 ){
+      return tvfError(pTab, SQLITE_TOOBIG, "%s SELECT has more than %lld "
+                      "rows, which would need more than %llu bytes, the "
+                      "largest buffer allowed", zArg, (long long)nMax,
+                      (unsigned long long)ATTN_MAX_ALLOC);
+    }
+    return tvfError(pTab, SQLITE_TOOBIG, "%s SELECT has more than %lld rows "
+                    "of %lld-dimensional vectors (column %s), which would need "
+                    "more than %llu bytes, the largest buffer allowed", zArg,
+                    (long long)nMax, (long long)nDim, zCol,
+                    (unsigned long long)ATTN_MAX_ALLOC);
+  }
+  if( nNew>nMax ) nNew = nMax;
   pNew = sqlite3_realloc64(p->aId, sizeof(sqlite3_value*)*(sqlite3_uint64)nNew);
   if( pNew==0 ) return SQLITE_NOMEM;
   p->aId = pNew;
@@ -343,8 +426,11 @@ static int tvfPrepare(TvfVtab *pTab, const char *zArg, sqlite3_value *pSql,
   int rc;
   *ppStmt = 0;
   if( sqlite3_value_type(pSql)!=SQLITE_TEXT ){
+    int t = sqlite3_value_type(pSql);
     return tvfError(pTab, SQLITE_ERROR, "%s must be the text of a SELECT "
-                    "statement", zArg);
+                    "statement, found %s", zArg,
+                    t==SQLITE_INTEGER ? "an integer" :
+                    t==SQLITE_FLOAT ? "a real number" : "a blob");
   }
   zSql = (const char*)sqlite3_value_text(pSql);
   if( zSql==0 ) return SQLITE_NOMEM;
@@ -366,10 +452,14 @@ static int tvfPrepare(TvfVtab *pTab, const char *zArg, sqlite3_value *pSql,
     }
   }
   if( !sqlite3_stmt_readonly(pStmt) || sqlite3_column_count(pStmt)==0 ){
+    int bWrites = !sqlite3_stmt_readonly(pStmt);
+    int nSql = (int)strlen(zSql);
     sqlite3_finalize(pStmt);
-    return tvfError(pTab, SQLITE_ERROR, "%s must be a read-only statement "
-                    "that returns rows, such as a SELECT (found: %.60s)",
-                    zArg, zSql);
+    return tvfError(pTab, SQLITE_ERROR, bWrites
+        ? "%s must be a read-only SELECT, but this statement writes: %.60s%s"
+        : "%s must be a SELECT that returns columns, but this statement "
+          "returns none: %.60s%s",
+        zArg, zSql, nSql>60 ? "..." : "");
   }
   if( sqlite3_bind_parameter_count(pStmt)>0 ){
     sqlite3_finalize(pStmt);
@@ -443,9 +533,17 @@ static int tvfReadInt(TvfVtab *pTab, const char *zSide, TvfRows *p,
   if( sqlite3_value_type(pVal)==SQLITE_NULL
    || attnValueInteger(pVal, pOut, &err) ){
     char *zRow = tvfRowName(zSide, p, p->n, p->aId[p->n]);
-    int rc = tvfError(pTab, SQLITE_ERROR, "%s: %s %s", zRow ? zRow : "row",
-                      zCol, sqlite3_value_type(pVal)==SQLITE_NULL
+    int rc = zRow==0 ? SQLITE_NOMEM : tvfError(pTab, SQLITE_ERROR, "%s: %s %s",
+                      zRow, zCol, sqlite3_value_type(pVal)==SQLITE_NULL
                         ? "is NULL, expected an integer" : err.zMsg);
+    sqlite3_free(zRow);
+    return rc;
+  }
+  if( zCol[0]=='p' && (*pOut>TVF_MAX_POS || *pOut<-TVF_MAX_POS) ){
+    char *zRow = tvfRowName(zSide, p, p->n, p->aId[p->n]);
+    int rc = zRow==0 ? SQLITE_NOMEM : tvfError(pTab, SQLITE_ERROR, "%s: pos "
+                      "is %lld, expected -2^53 to 2^53", zRow,
+                      (long long)*pOut);
     sqlite3_free(zRow);
     return rc;
   }
@@ -485,8 +583,9 @@ static int tvfReadVector(TvfVtab *pTab, const char *zSide, TvfRows *p,
   if( err.rc==ATTN_OK ) return SQLITE_OK;
   if( err.rc==ATTN_NOMEM ) return SQLITE_NOMEM;
   zRow = tvfRowName(zSide, p, p->n, p->aId[p->n]);
-  rc = tvfError(pTab, err.rc, "%s: column %s %s", zRow ? zRow : "row",
-                azVecName[k], err.zMsg);
+  if( zRow==0 ) return SQLITE_NOMEM;
+  rc = tvfError(pTab, err.rc, "%s: column %s %s", zRow, azVecName[k],
+                err.zMsg);
   sqlite3_free(zRow);
   return rc;
 }
@@ -504,7 +603,18 @@ static int tvfReadRows(TvfVtab *pTab, const char *zArg, sqlite3_value *pSql,
     rc = sqlite3_step(pStmt);
     if( rc==SQLITE_DONE ){ rc = SQLITE_OK; break; }
     if( rc!=SQLITE_ROW ){
-      rc = tvfError(pTab, rc, "%s SELECT: %s", zArg, sqlite3_errmsg(pTab->db));
+      const char *zErr = sqlite3_errmsg(pTab->db);
+      if( sqlite3_strnicmp(zErr, "attention(): ", 13)==0
+       || sqlite3_strnicmp(zErr, "attention_scores(): ", 20)==0 ){
+        /* An attention() nested in this SELECT failed: its message already
+        ** says what went wrong (prefixing it at every level of a deep
+        ** nesting would bury it). */
+        sqlite3_free(pTab->base.zErrMsg);
+        pTab->base.zErrMsg = sqlite3_mprintf("%s", zErr);
+        if( pTab->base.zErrMsg==0 ) rc = SQLITE_NOMEM;
+      }else{
+        rc = tvfError(pTab, rc, "%s SELECT: %s", zArg, zErr);
+      }
       break;
     }
     rc = SQLITE_OK;
@@ -513,7 +623,7 @@ static int tvfReadRows(TvfVtab *pTab, const char *zArg, sqlite3_value *pSql,
                     "maximum %lld rows", zArg, (long long)ATTN_MAX_ROWS);
       break;
     }
-    if( p->n>=p->nAlloc && (rc = tvfRowsGrow(p))!=SQLITE_OK ) break;
+    if( p->n>=p->nAlloc && (rc = tvfRowsGrow(pTab, zArg, p))!=SQLITE_OK ) break;
     p->aId[p->n] = 0;
     if( iId>=0 ){
       p->aId[p->n] = sqlite3_value_dup(sqlite3_column_value(pStmt, iId));
@@ -708,27 +818,85 @@ static int tvfClose(sqlite3_vtab_cursor *cur){
   return SQLITE_OK;
 }
 
-/* Is SQL value pA equal to pB in the sense of "=" with BINARY collation,
-** or looser?  (SQLite re-checks, so looser is safe, stricter is not.) */
-static int tvfValueEqual(sqlite3_value *pA, sqlite3_value *pB){
+/*
+** Pushed-down filters of attention_scores.  SQLite rechecks every row it
+** gets, so a filter may let through rows SQL's "=" rejects (that only costs
+** work) but must never drop a row it accepts.  SQL's "=" converts types when
+** the right-hand side has an affinity (qid = t.c with c TEXT compares the
+** integer id 5 as '5'), so a number and a text that reads as the same number
+** count as maybe equal here.
+*/
+
+/* The number a value reads as: *pr for an INTEGER or REAL, or for TEXT that
+** reads as a number.  Returns 0 for other values. */
+static int tvfValueAsNumber(sqlite3_value *pVal, double *pr){
+  int t = sqlite3_value_type(pVal);
+  if( t==SQLITE_TEXT ){
+    sqlite3_value *pCopy = sqlite3_value_dup(pVal);
+    int tNum = pCopy ? sqlite3_value_numeric_type(pCopy) : SQLITE_TEXT;
+    if( tNum==SQLITE_INTEGER || tNum==SQLITE_FLOAT ){
+      *pr = sqlite3_value_double(pCopy);
+    }
+    sqlite3_value_free(pCopy);
+    /* No copy (out of memory): maybe equal to anything. */
+    return pCopy==0 ? 2 : (tNum==SQLITE_INTEGER || tNum==SQLITE_FLOAT);
+  }
+  if( t==SQLITE_INTEGER || t==SQLITE_FLOAT ){
+    *pr = sqlite3_value_double(pVal);
+    return 1;
+  }
+  return 0;
+}
+
+/* Might two numbers compare equal after a round trip through text?  (A
+** REAL becomes text with 15 significant digits.) */
+static int tvfNumberNear(double a, double b){
+  double d = a>b ? a-b : b-a;
+  double m = (a<0 ? -a : a) > (b<0 ? -b : b) ? (a<0 ? -a : a) : (b<0 ? -b : b);
+  return d<=m*1e-14;
+}
+
+/* Might the integer iVal (an id, a position, a head) equal pArg? */
+static int tvfIntMaybeEqual(int64_t iVal, sqlite3_value *pArg){
+  double r = 0.0;
+  int e;
+  if( sqlite3_value_type(pArg)==SQLITE_INTEGER ){
+    return sqlite3_value_int64(pArg)==iVal;
+  }
+  e = tvfValueAsNumber(pArg, &r);
+  return e==2 || (e==1 && tvfNumberNear((double)iVal, r));
+}
+
+/* Might id value pA equal pB (BINARY collation)? */
+static int tvfValueMaybeEqual(sqlite3_value *pA, sqlite3_value *pB){
   int tA = sqlite3_value_type(pA), tB = sqlite3_value_type(pB);
   if( tA==SQLITE_NULL || tB==SQLITE_NULL ) return 0;
-  if( (tA==SQLITE_INTEGER || tA==SQLITE_FLOAT)
-   && (tB==SQLITE_INTEGER || tB==SQLITE_FLOAT) ){
-    if( tA==SQLITE_INTEGER && tB==SQLITE_INTEGER ){
-      return sqlite3_value_int64(pA)==sqlite3_value_int64(pB);
-    }
-    return sqlite3_value_double(pA)==sqlite3_value_double(pB);
+  if( tA==SQLITE_INTEGER && tB==SQLITE_INTEGER ){
+    return sqlite3_value_int64(pA)==sqlite3_value_int64(pB);
   }
-  if( tA!=tB ) return 0;
-  if( tA==SQLITE_TEXT ){
-    const unsigned char *a = sqlite3_value_text(pA), *b = sqlite3_value_text(pB);
+  if( tA==SQLITE_BLOB || tB==SQLITE_BLOB ){
+    const void *a, *b;
     int n = sqlite3_value_bytes(pA);
-    return a && b && n==sqlite3_value_bytes(pB) && memcmp(a, b, (size_t)n)==0;
-  }else{
-    const void *a = sqlite3_value_blob(pA), *b = sqlite3_value_blob(pB);
-    int n = sqlite3_value_bytes(pA);
+    if( tA!=tB ) return 0;               /* affinity never makes a blob */
+    a = sqlite3_value_blob(pA);
+    b = sqlite3_value_blob(pB);
     return n==sqlite3_value_bytes(pB) && (n==0 || memcmp(a, b, (size_t)n)==0);
+  }
+  if( tA==SQLITE_TEXT && tB==SQLITE_TEXT ){
+    const unsigned char *a = sqlite3_value_text(pA);
+    const unsigned char *b = sqlite3_value_text(pB);
+    int n = sqlite3_value_bytes(pA);
+    if( a==0 || b==0 ) return 1;         /* out of memory: let SQLite decide */
+    return n==sqlite3_value_bytes(pB) && memcmp(a, b, (size_t)n)==0;
+  }
+  /* Numbers, or a number and a text. */
+  {
+    double a = 0.0, b = 0.0;
+    int eA = tvfValueAsNumber(pA, &a), eB = tvfValueAsNumber(pB, &b);
+    if( eA==2 || eB==2 ) return 1;
+    if( eA==0 || eB==0 ) return 0;
+    if( tA==SQLITE_TEXT || tB==SQLITE_TEXT ) return tvfNumberNear(a, b);
+    return a==b;
   }
 }
 
@@ -738,18 +906,12 @@ static int tvfRowWanted(TvfCursor *pCur, int64_t i, sqlite3_value *pQid,
   if( pQid ){
     sqlite3_value *pId = pCur->src.aId[i];
     if( pId ){
-      if( !tvfValueEqual(pId, pQid) ) return 0;
+      if( !tvfValueMaybeEqual(pId, pQid) ) return 0;
     }else{
-      int t = sqlite3_value_type(pQid);
-      if( (t!=SQLITE_INTEGER && t!=SQLITE_FLOAT)
-       || sqlite3_value_double(pQid)!=(double)(i+1) ) return 0;
+      if( !tvfIntMaybeEqual(i+1, pQid) ) return 0;
     }
   }
-  if( pQpos ){
-    int t = sqlite3_value_type(pQpos);
-    if( (t!=SQLITE_INTEGER && t!=SQLITE_FLOAT)
-     || sqlite3_value_double(pQpos)!=(double)pCur->src.aPos[i] ) return 0;
-  }
+  if( pQpos && !tvfIntMaybeEqual(pCur->src.aPos[i], pQpos) ) return 0;
   return 1;
 }
 
@@ -768,15 +930,22 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   int64_t *aSeqQ = 0, *aPosQ = 0;
   int i, j, rc = SQLITE_OK;
   attn_err err;
-  (void)idxStr;
   tvfReset(pCur);
   memset(aOwn, 0, sizeof(aOwn));
   memset(&in, 0, sizeof(in));
   pCur->iHeadFilter = -1;
 
   /* Arguments and filters, in the order xBestIndex numbered them. */
-  for(i=0, j=0; i<TVF_NARG+3 && j<argc; i++){
-    if( (idxNum & (1<<i))==0 ) continue;
+  (void)idxNum;
+  for(j=0; j<argc && idxStr && idxStr[j]; j++){
+    int bRecheck = idxStr[j]<'a';
+    i = idxStr[j] - (bRecheck ? 'A' : 'a');
+    if( i<TVF_NARG && bRecheck && sqlite3_value_type(argv[j])==SQLITE_NULL ){
+      return tvfError(pTab, SQLITE_ERROR, "%s is NULL, but with more than "
+          "16 constraints on the table SQLite checks it again after the call, "
+          "and NULL = NULL is never true, so no row would pass: leave %s out "
+          "to get its default", aTvfArg[i].zName, aTvfArg[i].zName);
+    }
     if( i<TVF_NARG ){
       pCur->apArg[i] = sqlite3_value_dup(argv[j]);
       if( pCur->apArg[i]==0 ) return SQLITE_NOMEM;
@@ -785,12 +954,18 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     }else if( i==TVF_NARG+1 ){
       pQpos = argv[j];
     }else{
-      int64_t h;
-      attn_err e;
-      if( attnValueInteger(argv[j], &h, &e) || h<0 ) return SQLITE_OK;
-      pCur->iHeadFilter = h>ATTN_MAX_HEADS ? ATTN_MAX_HEADS : (int)h;
+      /* head = value: the head it may equal, or none (ATTN_MAX_HEADS is
+      ** past the last head, so no score row has it). */
+      double r = -1.0;
+      int e = tvfValueAsNumber(argv[j], &r);
+      pCur->iHeadFilter = ATTN_MAX_HEADS;
+      if( e==2 ){
+        pCur->iHeadFilter = -1;          /* out of memory: all heads */
+      }else if( e==1 && r>=-0.5 && r<ATTN_MAX_HEADS ){
+        int h = (int)(r+0.5);
+        if( tvfNumberNear((double)h, r) ) pCur->iHeadFilter = h;
+      }
     }
-    j++;
   }
   if( pCur->apArg[ARG_SOURCE]==0
    || sqlite3_value_type(pCur->apArg[ARG_SOURCE])==SQLITE_NULL ){
@@ -824,6 +999,12 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     rc = tvfReadRows(pTab, "keys", pCur->apArg[ARG_KEYS], 0, 1, &pCur->keys);
   }
   tvfDepth--;
+  if( rc==SQLITE_OK && pCur->bKeys && pCur->src.bSeq!=pCur->keys.bSeq ){
+    rc = tvfError(pTab, SQLITE_ERROR, "the %s SELECT has a seq column but "
+                  "the %s SELECT does not: give both a seq column, or neither",
+                  pCur->src.bSeq ? "source" : "keys",
+                  pCur->src.bSeq ? "keys" : "source");
+  }
   if( rc ) goto filter_done;
 
   /* The query rows: all, or those the qid/qpos filters select. */
@@ -890,16 +1071,6 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     rc = tvfError(pTab, err.rc, "%s", err.zMsg);
     goto filter_done;
   }
-  if( !pTab->bScores ){
-    int mx = sqlite3_limit(pTab->db, SQLITE_LIMIT_LENGTH, -1);
-    int64_t nOut = attn_state_out_dim(pCur->pState);
-    if( nOut>mx/4 ){
-      rc = tvfError(pTab, SQLITE_TOOBIG, "output vectors of %lld elements "
-                    "would be more than SQLITE_LIMIT_LENGTH (%d bytes)",
-                    (long long)nOut, mx);
-      goto filter_done;
-    }
-  }
   pCur->bEof = 0;
   pCur->iQ = -1;
   rc = tvfAdvance(pCur);
@@ -915,6 +1086,37 @@ filter_done:
   }
   if( rc ) tvfReset(pCur);
   return rc;
+}
+
+/* The engine gave no output for the current query row: make sure the row
+** really has no key it may attend to.  (The engine's float32 scores of
+** huge inputs can overflow, and it then reports the row the same way; the
+** score rows, computed in float64, still show the keys.)  Checking costs
+** one mask test per key of the row's sequence, and a dot product only for
+** allowed keys, of which a row with nothing to attend to has none. */
+static int tvfCheckNothing(TvfCursor *pCur){
+  TvfVtab *pTab = (TvfVtab*)pCur->base.pVtab;
+  attn_score_iter *pIter = 0;
+  attn_score sc;
+  attn_err err;
+  int bAny;
+  attn_err_clear(&err);
+  if( attn_scores_open(pCur->pState, pCur->iQ, 0, &pIter, &err) ){
+    return tvfError(pTab, err.rc, "%s", err.zMsg);
+  }
+  bAny = attn_scores_next(pIter, &sc);
+  attn_scores_close(pIter);
+  if( bAny ){
+    int64_t iSrc = pCur->aQRow[pCur->iQ];
+    char *zRow = tvfRowName("source", &pCur->src, iSrc, pCur->src.aId[iSrc]);
+    int rc = zRow==0 ? SQLITE_NOMEM : tvfError(pTab, SQLITE_ERROR, "%s: the "
+        "attention scores overflow float32 (a score of %g), so the output "
+        "cannot be computed: scale down the inputs or weights", zRow,
+        sc.rScore);
+    sqlite3_free(zRow);
+    return rc;
+  }
+  return SQLITE_OK;
 }
 
 /* Move to the next output row. */
@@ -933,6 +1135,8 @@ static int tvfAdvance(TvfCursor *pCur){
     }else if( attn_output(pCur->pState, pCur->iQ, &pCur->aOut, &pCur->aLse,
                           &err) ){
       return tvfError(pTab, err.rc, "%s", err.zMsg);
+    }else if( pCur->aOut==0 ){
+      return tvfCheckNothing(pCur);
     }
     return SQLITE_OK;
   }
@@ -975,17 +1179,37 @@ static void tvfResultId(sqlite3_context *ctx, sqlite3_value *pId, int64_t iRow){
   }
 }
 
-/* Return n floats as a vector BLOB (copied). */
-static void tvfResultFloats(sqlite3_context *ctx, const float *a, int64_t n){
+/* Return a[0..n), the output or lse (zCol) of source row iSrc, as a vector
+** BLOB (copied); a NULL a is SQL NULL.  Fails with SQLITE_TOOBIG when the
+** BLOB would be longer than SQLITE_LIMIT_LENGTH, and names the element when
+** one is not finite (float32 overflow of large inputs or weights). */
+static int tvfResultFloats(TvfCursor *pCur, sqlite3_context *ctx,
+                           const char *zCol, int64_t iSrc, const float *a,
+                           int64_t n){
+  TvfVtab *pTab = (TvfVtab*)pCur->base.pVtab;
+  int mx = sqlite3_limit(pTab->db, SQLITE_LIMIT_LENGTH, -1);
+  attn_err err;
   float *aCopy;
-  if( a==0 ) return;                   /* NULL */
-  aCopy = sqlite3_malloc64(4*(sqlite3_uint64)n);
-  if( aCopy==0 ){
-    sqlite3_result_error_nomem(ctx);
-    return;
+  if( a==0 ) return SQLITE_OK;         /* NULL */
+  if( 4*n>(int64_t)mx ){
+    return tvfError(pTab, SQLITE_TOOBIG, "%s would be %lld bytes (%lld "
+                    "elements), more than SQLITE_LIMIT_LENGTH (%d bytes)",
+                    zCol, (long long)4*n, (long long)n, mx);
   }
-  memcpy(aCopy, a, 4*(size_t)n);
-  attnResultVector(ctx, aCopy, n);
+  attn_err_clear(&err);
+  if( attn_vec_check_finite(a, n, &err) ){
+    char *zRow = tvfRowName("source", &pCur->src, iSrc, pCur->src.aId[iSrc]);
+    int rc = zRow==0 ? SQLITE_NOMEM : tvfError(pTab, err.rc, "%s of %s %s",
+                                               zCol, zRow, err.zMsg);
+    sqlite3_free(zRow);
+    return rc;
+  }
+  aCopy = sqlite3_malloc64(4*(sqlite3_uint64)n);
+  if( aCopy==0 ) return SQLITE_NOMEM;
+  attn_vec_to_blob(a, n, aCopy);
+  sqlite3_result_blob64(ctx, aCopy, 4*(sqlite3_uint64)n, sqlite3_free);
+  sqlite3_result_subtype(ctx, ATTN_SUBTYPE_F32);
+  return SQLITE_OK;
 }
 
 static int tvfColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
@@ -1004,11 +1228,13 @@ static int tvfColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
       case ATT_SEQ: if( pQ->bSeq ) sqlite3_result_int64(ctx, pQ->aSeq[iSrc]); break;
       case ATT_POS: sqlite3_result_int64(ctx, pQ->aPos[iSrc]); break;
       case ATT_OUTPUT:
-        tvfResultFloats(ctx, pCur->aOut, attn_state_out_dim(pCur->pState));
-        break;
+        if( pCur->aOut==0 ) break;      /* nothing to attend to: NULL */
+        return tvfResultFloats(pCur, ctx, "output", iSrc, pCur->aOut,
+                               attn_state_out_dim(pCur->pState));
       case ATT_LSE:
-        tvfResultFloats(ctx, pCur->aLse, attn_state_heads(pCur->pState));
-        break;
+        if( pCur->aLse==0 ) break;
+        return tvfResultFloats(pCur, ctx, "lse", iSrc, pCur->aLse,
+                               attn_state_heads(pCur->pState));
     }
   }else{
     TvfRows *pK = pCur->bKeys ? &pCur->keys : &pCur->src;

@@ -1,0 +1,44 @@
+-- examples_attention.sql: the examples of the README's attention() and
+-- attention_scores() sections, in order (test/attention.test checks that this
+-- file prints exactly the output the README shows under them).
+--
+--   sqlite3 :memory: -cmd '.load dist/attention' < sql/examples_attention.sql
+
+CREATE TABLE tokens(id INTEGER PRIMARY KEY, doc INT, pos INT, emb BLOB);
+INSERT INTO tokens(doc, pos, emb) VALUES
+  (1, 0, attn_vec('[1, 0]')), (1, 1, attn_vec('[0, 1]')), (1, 2, attn_vec('[1, 1]')),
+  (2, 0, attn_vec('[0, 2]')), (2, 1, attn_vec('[2, 0]'));
+
+-- Causal self-attention within each document (one head, no projections).
+SELECT id, seq, pos, attn_json(output), attn_json(lse)
+  FROM attention('SELECT id, emb AS x, doc AS seq, pos FROM tokens')
+ WHERE causal = 1;
+
+-- Weights stored as rows, two heads, positions from the row order.
+CREATE TABLE params(name TEXT PRIMARY KEY, data BLOB);
+INSERT INTO params VALUES ('wq', attn_random(8, 1)), ('wk', attn_random(8, 2)),
+  ('wv', attn_random(8, 3)), ('wo', attn_vec('[[1, 1], [1, -1], [0, 0], [0, 1]]'));
+SELECT id, attn_json(output), attn_json(lse)
+  FROM attention('SELECT id, emb AS x, doc AS seq FROM tokens')
+ WHERE wq = (SELECT data FROM params WHERE name = 'wq')
+   AND wk = (SELECT data FROM params WHERE name = 'wk')
+   AND wv = (SELECT data FROM params WHERE name = 'wv')
+   AND wo = (SELECT data FROM params WHERE name = 'wo')
+   AND heads = 2;
+
+-- Cross-attention: the first query row has nothing to attend to (NULL).
+SELECT id, pos, attn_json(output)
+  FROM attention('SELECT id, emb AS x, doc AS seq, pos FROM tokens WHERE doc = 1',
+                 'SELECT emb AS x, doc AS seq, pos + 1 AS pos FROM tokens')
+ WHERE causal = 1;
+
+-- The score rows of one query row (pushed down: only row 3 is computed).
+SELECT qid, kid, qpos, kpos, head, round(score, 4), round(weight, 4)
+  FROM attention_scores('SELECT id, emb AS x, doc AS seq, pos FROM tokens')
+ WHERE causal = 1 AND qid = 3;
+
+-- Weights sum to 1 per query row and head.
+SELECT qid, head, count(*), round(sum(weight), 6)
+  FROM attention_scores('SELECT id, emb AS x, doc AS seq, pos FROM tokens')
+ WHERE heads = 2 AND alibi = 1 AND qid IN (2, 5)
+ GROUP BY qid, head;
