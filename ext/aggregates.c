@@ -70,7 +70,9 @@ static void aggSumStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       sqlite3_result_error_nomem(ctx);
       return;
     }
-    memset(p->aSum, 0, sizeof(double)*(size_t)v.n);
+    /* Start from -0, the identity of IEEE addition (+0 would turn a sum of
+    ** negative zeros into +0). */
+    for(i=0; i<v.n; i++) p->aSum[i] = -0.0;
     p->nDim = v.n;
   }
   for(i=0; i<v.n; i++) p->aSum[i] += w*(double)v.a[i];
@@ -118,6 +120,9 @@ static void aggStackStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
                            SQLITE_LIMIT_LENGTH, -1);
     int64_t nNew = p->nAlloc ? 2*p->nAlloc : 16*v.n;
     float *aNew;
+    /* Room for 16 rows at first, but not megabytes for a group that may
+    ** have a single large row. */
+    if( p->nAlloc==0 && nNew>(1<<20) ) nNew = v.n>(1<<20) ? v.n : (1<<20);
     if( (p->nRow+1)*v.n > mx/4 ){
       attnError(ctx, SQLITE_TOOBIG, "the matrix of %lld rows of %lld "
                 "dimensions would be more than SQLITE_LIMIT_LENGTH (%d bytes)",

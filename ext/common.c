@@ -198,9 +198,10 @@ int attnArgVector(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
   if( sqlite3_value_type(argv[iArg])==SQLITE_NULL ) return 0;
   attn_err_clear(&err);
   if( attnValueDim(argv[iArg], &pVec->n, &err)==ATTN_OK ){
-    if( attnCheckLength(ctx, 4*(uint64_t)pVec->n, "the decoded vector") ){
-      return 1;
-    }
+    char zWhat[48];
+    sqlite3_snprintf(sizeof(zWhat), zWhat, "argument %d as a float32 vector",
+                     iArg+1);
+    if( attnCheckLength(ctx, 4*(uint64_t)pVec->n, zWhat) ) return 1;
     pVec->a = sqlite3_malloc64(4*(sqlite3_uint64)pVec->n);
     if( pVec->a==0 ){
       attn_err_nomem(&err);

@@ -95,12 +95,22 @@ static void vectorsJson(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   AttnVec v;
   int64_t nByte;
   char *z;
+  int mx;
   (void)argc;
   if( attnArgVector(ctx, argv, 0, &v) || v.a==0 ) return;
-  nByte = attn_vec_json_size(v.n);
-  if( attnCheckLength(ctx, (uint64_t)nByte, "the JSON text") ){
-    sqlite3_free(v.a);
-    return;
+  nByte = attn_vec_json_size(v.n);   /* an upper bound, with the NUL */
+  mx = sqlite3_limit(sqlite3_context_db_handle(ctx), SQLITE_LIMIT_LENGTH, -1);
+  if( nByte-1>mx ){
+    /* The bound allows 16 bytes an element; most need far fewer.  Measure
+    ** the real text before refusing it, and allocate just that. */
+    char zOne[32];
+    int64_t i, nText = v.n+1;        /* brackets and commas */
+    for(i=0; i<v.n; i++) nText += attn_vec_to_json(&v.a[i], 1, zOne) - 2;
+    if( attnCheckLength(ctx, (uint64_t)nText, "the JSON text") ){
+      sqlite3_free(v.a);
+      return;
+    }
+    nByte = nText+1;
   }
   z = sqlite3_malloc64((sqlite3_uint64)nByte);
   if( z==0 ){
@@ -119,30 +129,22 @@ static void vectorsJson(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 ** attn_dim(v)
 */
 static void vectorsDim(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  attn_err err;
-  int64_t n;
+  AttnVec v;
   (void)argc;
-  if( sqlite3_value_type(argv[0])==SQLITE_NULL ) return;
-  attn_err_clear(&err);
-  if( attnValueDim(argv[0], &n, &err) ){
-    attnErrorFrom(ctx, "argument 1 ", &err);
-    return;
-  }
-  /* A blob is only counted; JSON is parsed in full.  Check the elements of
-  ** a blob too, so attn_dim() accepts exactly what the others accept. */
-  if( sqlite3_value_type(argv[0])==SQLITE_BLOB ){
-    AttnVec v;
-    if( attnArgVector(ctx, argv, 0, &v) ) return;
-    sqlite3_free(v.a);
-  }
-  sqlite3_result_int64(ctx, n);
+  /* Decode in full (not only count the bytes or the JSON numbers), so
+  ** attn_dim() accepts exactly what the other functions accept: no NaN or
+  ** Inf in a blob, no JSON number outside the float32 range. */
+  if( attnArgVector(ctx, argv, 0, &v) || v.a==0 ) return;
+  sqlite3_result_int64(ctx, v.n);
+  sqlite3_free(v.a);
 }
 
 /* Read two vector arguments of equal dimension.  Returns 0 when both were
 ** read (either may be NULL), non-zero after reporting an error. */
 static int vectorsArgPair(sqlite3_context *ctx, sqlite3_value **argv,
                           AttnVec *pA, AttnVec *pB){
-  pB->a = 0;
+  pA->a = pB->a = 0;
+  if( attnAnyNull(2, argv) ) return 0;   /* NULL wins, as elsewhere */
   if( attnArgVector(ctx, argv, 0, pA) ) return 1;
   if( attnArgVector(ctx, argv, 1, pB) ){
     sqlite3_free(pA->a);
@@ -276,6 +278,8 @@ static void vectorsConcat(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     return;
   }
   if( attnAnyNull(argc, argv) ) return;
+  /* Validate every argument and add up the dimensions (each below 2^31,
+  ** at most SQLITE_MAX_FUNCTION_ARG of them), then check the total once. */
   for(i=0; i<argc; i++){
     attn_err err;
     int64_t n;
@@ -287,7 +291,6 @@ static void vectorsConcat(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       return;
     }
     nOut += n;
-    if( attnCheckLength(ctx, 4*(uint64_t)nOut, "the result vector") ) return;
   }
   aOut = attnAllocVector(ctx, nOut);
   if( aOut==0 ) return;
@@ -349,7 +352,11 @@ static void vectorsRandom(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   a = attnAllocVector(ctx, nDim);
   if( a==0 ) return;
-  attn_random_normal(iSeed, sd, a, nDim);
+  if( sd==0.0 ){
+    memset(a, 0, sizeof(float)*(size_t)nDim);   /* +0, not u·f·0 = ±0 */
+  }else{
+    attn_random_normal(iSeed, sd, a, nDim);
+  }
   attnResultVector(ctx, a, nDim);
 }
 
@@ -360,8 +367,7 @@ static void vectorsProject(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   AttnVec x, w, b;
   float *aOut = 0;
   int64_t nCol;
-  if( sqlite3_value_type(argv[0])==SQLITE_NULL
-   || sqlite3_value_type(argv[1])==SQLITE_NULL ) return;
+  if( attnAnyNull(argc, argv) ) return;
   b.a = 0;
   w.a = 0;
   if( attnArgVector(ctx, argv, 0, &x) ) return;
@@ -373,7 +379,7 @@ static void vectorsProject(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     goto done;
   }
   nCol = w.n/x.n;
-  if( argc>2 && sqlite3_value_type(argv[2])!=SQLITE_NULL ){
+  if( argc>2 ){
     if( attnArgVector(ctx, argv, 2, &b) ) goto done;
     if( b.n!=nCol ){
       attnError(ctx, SQLITE_ERROR, "bias has %lld elements, expected %lld "

@@ -299,16 +299,28 @@ int64_t attn_vec_json_size(int64_t n){
   return 2 + 16*n + 1;
 }
 
-/* Write the shortest %g text of f that strtof() reads back exactly. */
+/* Write into z the shortest %g text of f that strtof() reads back exactly,
+** without a NUL, and return its length (at most 15 characters).  The trials
+** are formatted into a local buffer, as a trial can be longer than the text
+** chosen (123 tries "1e+02" and "1.2e+02" before "123"). */
 static int vecFormatFloat(float f, char *z){
+  char zBuf[32];
   int nDigit, nLen = 0;
   for(nDigit=1; nDigit<=9; nDigit++){
-    nLen = snprintf(z, 16, "%.*g", nDigit, (double)f);
-    if( strtof(z, 0)==f ) break;
+    nLen = snprintf(zBuf, sizeof(zBuf), "%.*g", nDigit, (double)f);
+    if( strtof(zBuf, 0)==f ) break;
+  }
+  /* %g switches to an exponent once the exponent reaches the number of
+  ** digits, so 30 would be "3e+01".  Such a float below 1e9 is an integer
+  ** (the shortest text has no fraction and is exact below 2^24; every float
+  ** above 2^24 is an integer), so %.0f writes it in full and exactly. */
+  if( fabsf(f)>=1.0f && fabsf(f)<1e9f && memchr(zBuf, 'e', (size_t)nLen) ){
+    nLen = snprintf(zBuf, sizeof(zBuf), "%.0f", (double)f);
   }
   for(int i=0; i<nLen; i++){
-    if( z[i]==',' ) z[i] = '.';   /* a decimal-comma locale */
+    if( zBuf[i]==',' ) zBuf[i] = '.';   /* a decimal-comma locale */
   }
+  memcpy(z, zBuf, (size_t)nLen);
   return nLen;
 }
 
