@@ -17,6 +17,11 @@
 **   attn_random(dim, seed [, sd])  deterministic N(0, sd²) samples
 **   attn_project(x, W [, b])       x·W (+ b); W row-major, rows = dim(x)
 **   attn_transpose(W, rows)        Wᵀ of a rows × cols matrix
+**   attn_rope(v, pos [, base [, style]])
+**                                  v rotated by RoPE for position pos
+**                                  (style 'neox' or 'interleaved')
+**   attn_sinusoid(pos, dim [, base])
+**                                  the sinusoidal position encoding
 **
 ** Vectors are read by attnArgVector() (float32 BLOB or JSON text) and
 ** returned by attnResultVector() (float32 BLOB, subtype 223).  A NULL
@@ -28,6 +33,7 @@ SQLITE_EXTENSION_INIT3
 #include <math.h>
 #include <string.h>
 #include "../src/kernels.h"
+#include "../src/position.h"
 #include "../src/random.h"
 #include "../src/vecops.h"
 #include "../src/vector.h"
@@ -428,6 +434,84 @@ static void vectorsTranspose(sqlite3_context *ctx, int argc,
   sqlite3_free(w.a);
 }
 
+/* Read the optional base argument iArg (default 10000, must be > 0). */
+static int vectorsArgBase(sqlite3_context *ctx, int argc, sqlite3_value **argv,
+                          int iArg, double *pBase){
+  *pBase = 10000.0;
+  if( argc<=iArg ) return 0;
+  if( attnArgNumber(ctx, argv, iArg, pBase) ) return 1;
+  if( *pBase<=0.0 ){
+    attnError(ctx, SQLITE_ERROR, "base is %g, expected a positive number "
+              "such as 10000", *pBase);
+    return 1;
+  }
+  return 0;
+}
+
+/*
+** attn_rope(v, pos [, base [, style]]): rotate pairs of v by pos·base^(-2i/d),
+** pairing i with i+d/2 ('neox', the default) or 2i with 2i+1 ('interleaved').
+*/
+static void vectorsRope(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  AttnVec v;
+  double rPos, rBase, *aAngle;
+  int eStyle = ATTN_ROPE_NEOX;
+  if( attnAnyNull(argc, argv) ) return;
+  if( attnArgNumber(ctx, argv, 1, &rPos) ) return;
+  if( vectorsArgBase(ctx, argc, argv, 2, &rBase) ) return;
+  if( argc>3 ){
+    const char *z = (const char*)sqlite3_value_text(argv[3]);
+    if( z && sqlite3_stricmp(z, "interleaved")==0 ){
+      eStyle = ATTN_ROPE_INTERLEAVED;
+    }else if( z==0 || sqlite3_stricmp(z, "neox")!=0 ){
+      attnError(ctx, SQLITE_ERROR, "style is '%.40s', expected 'neox' or "
+                "'interleaved'", z ? z : "");
+      return;
+    }
+  }
+  if( attnArgVector(ctx, argv, 0, &v) ) return;
+  if( v.n%2!=0 ){
+    attnError(ctx, SQLITE_ERROR, "vector has %lld dimensions, expected an "
+              "even number (RoPE turns pairs of elements)", (long long)v.n);
+    sqlite3_free(v.a);
+    return;
+  }
+  aAngle = sqlite3_malloc64(8*(sqlite3_uint64)v.n);
+  if( aAngle==0 ){
+    sqlite3_free(v.a);
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  attn_rope_angles(rPos, v.n, rBase, aAngle, aAngle + v.n/2);
+  attn_rope_rotate(v.a, v.n, aAngle, aAngle + v.n/2, eStyle);
+  sqlite3_free(aAngle);
+  attnResultVector(ctx, v.a, v.n);
+}
+
+/*
+** attn_sinusoid(pos, dim [, base]): sin(pos/base^(2i/d)) at element 2i,
+** cos(...) at element 2i+1.
+*/
+static void vectorsSinusoid(sqlite3_context *ctx, int argc,
+                            sqlite3_value **argv){
+  double rPos, rBase;
+  int64_t nDim;
+  float *a;
+  if( attnAnyNull(argc, argv) ) return;
+  if( attnArgNumber(ctx, argv, 0, &rPos) ) return;
+  if( attnArgInteger(ctx, argv, 1, &nDim) ) return;
+  if( vectorsArgBase(ctx, argc, argv, 2, &rBase) ) return;
+  if( nDim<1 ){
+    attnError(ctx, SQLITE_ERROR, "dim is %lld, expected 1 or more",
+              (long long)nDim);
+    return;
+  }
+  a = attnAllocVector(ctx, nDim);
+  if( a==0 ) return;
+  attn_sinusoid(rPos, nDim, rBase, a);
+  attnResultVector(ctx, a, nDim);
+}
+
 int attnRegisterVectors(sqlite3 *db){
   static const AttnFunc aFunc[] = {
     /*          zName          nArg eFlags       iAux xFunc */
@@ -451,6 +535,11 @@ int attnRegisterVectors(sqlite3 *db){
     ATTN_SCALAR("attn_project",    2, ATTN_PURE,  0, vectorsProject),
     ATTN_SCALAR("attn_project",    3, ATTN_PURE,  0, vectorsProject),
     ATTN_SCALAR("attn_transpose",  2, ATTN_PURE,  0, vectorsTranspose),
+    ATTN_SCALAR("attn_rope",       2, ATTN_PURE,  0, vectorsRope),
+    ATTN_SCALAR("attn_rope",       3, ATTN_PURE,  0, vectorsRope),
+    ATTN_SCALAR("attn_rope",       4, ATTN_PURE,  0, vectorsRope),
+    ATTN_SCALAR("attn_sinusoid",   2, ATTN_PURE,  0, vectorsSinusoid),
+    ATTN_SCALAR("attn_sinusoid",   3, ATTN_PURE,  0, vectorsSinusoid),
   };
   return attnRegisterFunctions(db, aFunc, (int)(sizeof(aFunc)/sizeof(aFunc[0])));
 }
