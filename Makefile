@@ -106,5 +106,15 @@ valgrind: deps all unit
 	  ATTN_WRAP="valgrind --quiet --error-exitcode=99 --leak-check=no" \
 	  ATTN_SANITIZER=valgrind tclsh test/all.tcl
 
+# The benchmark (test/bench/): our attention through SQL and the C API
+# against NumPy and PyTorch on the same data; prints a markdown table (also
+# kept in $(BUILD)/bench/results.md).  BENCH_ARGS=--quick runs a subset.
+bench: static
+	@sh test/deps.sh bench
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(CFLAGS) $(WARN) $(BASE) -Isrc test/bench/bench.c -o $(BUILD)/bench/bench \
+	  $(DIST)/libattention.a -lsqlite3 $(LIBS)
+	$(BUILD)/bench/bench test/bench/ref.py $(BENCH_ARGS) | tee $(BUILD)/bench/results.md
+
 clean:
 	rm -rf $(BUILD) $(DIST)

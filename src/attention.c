@@ -8,15 +8,22 @@
 **      default positions, and match each run of query rows with the run of
 **      key rows of the same sequence; cut query runs into blocks of at most
 **      ATTN_BLOCK_Q rows;
-**   3. project the rows in sorted order, one blocked matrix multiply per
-**      weight (in parallel chunks of rows), apply RoPE to Q and K, fold the
-**      scale into Q, and pack K per kv-head into panels (kernels.h).
+**   3. project the rows in sorted order, in parallel tasks of ATTN_BLOCK_Q
+**      rows; each task multiplies its rows by the weight (the kernel's
+**      blocked GEMM), adds the bias, and while the rows are in cache applies
+**      RoPE and folds the scale into Q, or applies RoPE to K and packs it per
+**      kv-head into panels (kernels.h), or stores V per kv-head (each head's
+**      values contiguous).
+** The large buffers come from one allocation advised for huge pages (see
+** AttnArena): first touching a dozen separate buffers page by page was a
+** large share of the setup time on virtual machines.
 **
 ** Blocks are then computed on demand: a chunk of blocks is split into
 ** (block, head) tasks for the thread pool, each one call of the kernel's
-** flash routine; then each block's concatenated heads go through W_O and are
-** scattered to their rows in input order.  The output of a row does not
-** depend on which thread or chunk computed it.
+** flash routine writing that head's rows contiguously; the task finishing a
+** block's last head concatenates its heads, applies W_O and scatters the
+** rows to input order.  The output of a row does not depend on which thread or chunk
+** computed it.
 **
 ** Score rows (attn_scores_*) are computed directly from the packed Q and K of
 ** one query row, with the same softcap, ALiBi and mask rules as the kernels,
@@ -28,14 +35,21 @@
 #include "position.h"
 #include "threads.h"
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+# include <sys/mman.h>
+#endif
 
 /* Positions are limited so that differences and ALiBi distances are exact. */
 #define ATTN_MAX_POS ((int64_t)1<<53)
 
-/* Buffer budget for a chunk of blocks computed together. */
+/* Buffer budget for a chunk of blocks computed together, the most blocks
+** per thread in a chunk, and the work a chunk aims at (see attnPrepare). */
 #define ATTN_CHUNK_BYTES ((uint64_t)16<<20)
+#define ATTN_CHUNK_PER_THREAD 8
+#define ATTN_CHUNK_FLOP 2e9
 
 /* A block of query rows: sorted rows [iRow, iRow+nRow) and the keys of their
 ** sequence: sorted keys [iKey, iKey+nKey), whose packed panels start at
@@ -65,7 +79,7 @@ struct attn_state {
   float *aQ;                   /* sorted nQ × nQDim, RoPE'd and scaled */
   float *aKPacked;             /* per kv head: nPanel panels of nDimK×16 */
   int64_t nPanel;              /* panels per kv head */
-  float *aV;                   /* sorted nK × nVDim */
+  float *aV;                   /* per kv head: sorted nK × nDimV */
   float *aWo, *aBo;            /* copies of W_O (nCat × nOut) and b_O */
   double *aSlope;              /* ALiBi slope per head */
   AttnBlock *aBlock;           /* blocks in sorted order */
@@ -74,12 +88,14 @@ struct attn_state {
   int64_t nChunk;              /* blocks per parallel chunk */
   float *aOut;                 /* input order nQ × nOut */
   float *aLse;                 /* input order nQ × nHead */
-  float *aCat;                 /* nChunk × ATTN_BLOCK_Q × nCat */
+  float *aCat;                 /* nChunk × nHead × ATTN_BLOCK_Q × nDimV */
   float *aCatLse;              /* nChunk × ATTN_BLOCK_Q × nHead */
-  float *aScratch;             /* per worker: ATTN_FLASH_SCRATCH floats */
-  float *aWork;                /* per worker: ATTN_BLOCK_Q × nWork floats */
+  float *aScratch;             /* per worker: ATTN_FLASH_SCRATCH() floats */
+  float *aWork;                /* per worker: 2 × ATTN_BLOCK_Q × nWork floats */
   int64_t nWork;
+  double *aRope;               /* per worker: 2 × nDimK (RoPE cos, sin) */
   attn_pool *pPool;
+  void *pArena;                /* the large buffers, when in one allocation */
 };
 
 /*
@@ -90,6 +106,22 @@ static int attnPoll(attn_state *p, attn_err *pErr){
     return attn_err_set(pErr, ATTN_INTERRUPT, "interrupted");
   }
   return ATTN_OK;
+}
+
+/* Ask for transparent huge pages on the 2 MiB-aligned inside of a large
+** buffer (Linux, where THP is in "madvise" mode): first touching a big
+** buffer then costs one fault per 2 MiB instead of one per 4 KiB page,
+** which on virtual machines is a large share of the setup time.  Advice
+** only: nothing changes if the kernel says no. */
+static void attnAdviseHuge(void *p, uint64_t n){
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const uintptr_t sz = (uintptr_t)2<<20;
+  uintptr_t a = ((uintptr_t)p + sz-1) & ~(sz-1);
+  uintptr_t b = ((uintptr_t)p + n) & ~(sz-1);
+  if( b>a ) madvise((void*)a, b-a, MADV_HUGEPAGE);
+#else
+  (void)p; (void)n;
+#endif
 }
 
 /* Allocate nElem elements of szElem bytes each (aligned), or report. */
@@ -108,6 +140,76 @@ static void *attnAlloc(uint64_t nElem, uint64_t szElem, int *pRc,
   pOut = attn_malloc_aligned(n);
   if( pOut==0 ) *pRc = attn_err_nomem(pErr);
   return pOut;
+}
+
+/*
+** The large buffers of a state (Q, packed K, V, outputs, work space) are
+** carved from one allocation when their sum is within the allocation limit,
+** aligned to 2 MiB and advised for huge pages: one allocation and a few
+** huge-page faults instead of a dozen buffers each faulted in 4 KiB at a
+** time.  Past the limit, each buffer is allocated on its own as before.
+*/
+#define ATTN_ARENA_PIECES 10
+#define ATTN_ARENA_ALIGN  ((uint64_t)2<<20)
+typedef struct AttnArena AttnArena;
+struct AttnArena {
+  uint64_t aOff[ATTN_ARENA_PIECES];    /* offset of each piece */
+  uint64_t aByte[ATTN_ARENA_PIECES];   /* its size */
+  uint64_t nTotal;                     /* sum of the sizes, 64-byte rounded */
+  int bTooBig;                         /* the sum overflowed */
+};
+
+/* Piece i: nElem elements of szElem bytes. */
+static void attnArenaAdd(AttnArena *a, int i, uint64_t nElem, uint64_t szElem,
+                         int *pRc, attn_err *pErr){
+  uint64_t n;
+  if( *pRc ) return;
+  if( attn_size_mul(nElem, szElem, &n) ){
+    *pRc = attn_err_set(pErr, ATTN_TOOBIG, "needs a buffer of %llu × %llu "
+        "bytes, more than the %llu-byte limit", (unsigned long long)nElem,
+        (unsigned long long)szElem, (unsigned long long)ATTN_MAX_ALLOC);
+    return;
+  }
+  a->aByte[i] = n;
+  a->aOff[i] = a->nTotal;
+  if( attn_size_add(a->nTotal, (n+63) & ~(uint64_t)63, &a->nTotal) ){
+    a->bTooBig = 1;
+  }
+}
+
+/* The start of the pieces inside the allocation pArena. */
+static char *attnArenaBase(void *pArena, const AttnArena *a){
+  uintptr_t b = (uintptr_t)pArena;
+  if( a->nTotal>=2*ATTN_ARENA_ALIGN ){
+    b = (b + ATTN_ARENA_ALIGN-1) & ~(uintptr_t)(ATTN_ARENA_ALIGN-1);
+  }
+  return (char*)b;
+}
+
+/* The single allocation, or NULL (not an error) when the pieces must be
+** allocated one by one. */
+static void *attnArenaAlloc(AttnArena *a, int *pRc, attn_err *pErr){
+  uint64_t n;
+  void *pOut;
+  if( a->bTooBig || attn_size_add(a->nTotal, a->nTotal>=2*ATTN_ARENA_ALIGN ?
+                                   ATTN_ARENA_ALIGN : 0, &n) ){
+    return 0;
+  }
+  pOut = attn_malloc_aligned(n);
+  if( pOut==0 ){
+    *pRc = attn_err_nomem(pErr);
+    return 0;
+  }
+  attnAdviseHuge(attnArenaBase(pOut, a), a->nTotal);
+  return pOut;
+}
+
+/* Piece i: inside the arena, or allocated on its own when there is none. */
+static void *attnArenaGet(void *pArena, const AttnArena *a, int i, int *pRc,
+                          attn_err *pErr){
+  if( *pRc ) return 0;
+  if( pArena==0 ) return attnAlloc(a->aByte[i], 1, pRc, pErr);
+  return attnArenaBase(pArena, a) + a->aOff[i];
 }
 
 /*
@@ -272,7 +374,9 @@ static int attnSortRows(int64_t n, const int64_t *aSeq, const int64_t *aPos,
           "expected -2^53 to 2^53", zSide, (long long)i, (long long)aPos[i]);
     }
   }
-  qsort(a, (size_t)n, sizeof(AttnKey), attnKeyCompare);
+  /* Rows often come sorted already (no seq, no pos, or both ascending). */
+  for(i=1; i<n && attnKeyCompare(&a[i-1], &a[i])<0; i++){}
+  if( i<n ) qsort(a, (size_t)n, sizeof(AttnKey), attnKeyCompare);
   for(i=0; i<n; i++){
     if( aPos==0 ){
       a[i].iPos = (i>0 && a[i-1].iSeq==a[i].iSeq) ? a[i-1].iPos+1 : 0;
@@ -362,35 +466,81 @@ static int attnMakeBlocks(attn_state *p, const int64_t *aKSeq, attn_err *pErr){
 typedef struct AttnProject AttnProject;
 struct AttnProject {
   attn_state *p;
+  int eKind;                   /* ATTN_PROJ_Q, _K or _V */
   const float *aX;             /* input rows, nIn wide, input order */
   int64_t nIn;
   const int64_t *aOrder;       /* sorted → input row */
+  const int64_t *aPos;         /* per sorted row (RoPE) */
+  const int64_t *aSlot;        /* K: panel·ATTN_PANEL + lane per sorted key */
   int64_t iFirst, nRow;        /* sorted rows [iFirst, iFirst+nRow) */
   const attn_tensor *pW, *pB;
-  float *aOut;                 /* sorted rows, nCol wide */
+  float *aOut;                 /* Q: sorted rows, nCol wide; V: the planes */
   int64_t nCol;
+  double rScale;               /* Q: the softmax scale, folded in */
 };
 
-/* Task: project ATTN_BLOCK_Q sorted rows (gather, multiply, add bias). */
+/* What happens to the projected rows of a task. */
+#define ATTN_PROJ_Q 0          /* RoPE, scale: the rows of aQ */
+#define ATTN_PROJ_K 1          /* RoPE, then packed into panels (aKPacked) */
+#define ATTN_PROJ_V 2          /* as they are: the rows of aV */
+
+/* The two per-worker buffers of ATTN_BLOCK_Q × nWork floats. */
+static float *attnWork(attn_state *p, int iWorker, int i){
+  return p->aWork + ((int64_t)iWorker*2 + i)*ATTN_BLOCK_Q*p->nWork;
+}
+
+/* Pack n projected key rows (sorted keys [j0, j0+n), ld floats apart, every
+** kv head) into their panels, zeroing the lanes past the last key of a
+** sequence. */
+static void attnPackRows(attn_state *p, const float *aRows, int64_t ld,
+                         const int64_t *aSlot, int64_t j0, int64_t n){
+  int64_t nPanelFloats = (int64_t)p->nDimK*ATTN_PANEL, i;
+  int g, d, l;
+  for(i=0; i<n; i++){
+    int64_t j = j0+i, iSlot = aSlot[j];
+    int iLane = (int)(iSlot%ATTN_PANEL);
+    int bLast = j+1==p->nK || aSlot[j+1]!=iSlot+1;
+    for(g=0; g<p->nKvHead; g++){
+      const float *k = aRows + i*ld + (int64_t)g*p->nDimK;
+      float *pan = p->aKPacked + ((int64_t)g*p->nPanel + iSlot/ATTN_PANEL)
+                                 *nPanelFloats;
+      for(d=0; d<p->nDimK; d++) pan[d*ATTN_PANEL + iLane] = k[d];
+      if( bLast ){
+        for(d=0; d<p->nDimK; d++){
+          for(l=iLane+1; l<ATTN_PANEL; l++) pan[d*ATTN_PANEL + l] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+/* Task: project ATTN_BLOCK_Q sorted rows: gather (unless the rows are
+** consecutive in input order), multiply, add the bias, then per eKind RoPE
+** and the scale (Q) or RoPE and packing (K).  All of it on rows still in
+** cache, and none of it depends on which task a row falls in. */
 static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
   AttnProject *t = (AttnProject*)pArg;
   attn_state *p = t->p;
   int64_t i0 = t->iFirst + iTask*ATTN_BLOCK_Q;
   int64_t n = t->iFirst + t->nRow - i0, i, j;
-  float *aGather = p->aWork + (int64_t)iWorker*ATTN_BLOCK_Q*p->nWork;
-  float *aOut = t->aOut + i0*t->nCol;
+  float *aGather = attnWork(p, iWorker, 0);
+  int bPlanes = t->eKind==ATTN_PROJ_V && p->nKvHead>1;
+  float *aOut = (t->eKind==ATTN_PROJ_K || bPlanes) ? attnWork(p, iWorker, 1)
+                                                  : t->aOut + i0*t->nCol;
+  const float *aIn = t->aX + t->aOrder[i0]*t->nIn;
   if( n>ATTN_BLOCK_Q ) n = ATTN_BLOCK_Q;
-  if( t->pW->a==0 ){
-    for(i=0; i<n; i++){
-      memcpy(aOut + i*t->nCol, t->aX + t->aOrder[i0+i]*t->nIn,
-             sizeof(float)*(size_t)t->nIn);
-    }
-  }else{
+  for(i=1; i<n && t->aOrder[i0+i]==t->aOrder[i0]+i; i++){}
+  if( i<n ){
     for(i=0; i<n; i++){
       memcpy(aGather + i*t->nIn, t->aX + t->aOrder[i0+i]*t->nIn,
              sizeof(float)*(size_t)t->nIn);
     }
-    p->pKern->xGemm(n, t->nCol, t->nIn, aGather, t->nIn, t->pW->a, t->nCol,
+    aIn = aGather;
+  }
+  if( t->pW->a==0 ){
+    memcpy(aOut, aIn, sizeof(float)*(size_t)(n*t->nIn));
+  }else{
+    p->pKern->xGemm(n, t->nCol, t->nIn, aIn, t->nIn, t->pW->a, t->nCol,
                     aOut, t->nCol, 0);
   }
   if( t->pB->a ){
@@ -398,79 +548,71 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
       for(j=0; j<t->nCol; j++) aOut[i*t->nCol + j] += t->pB->a[j];
     }
   }
+  if( t->eKind!=ATTN_PROJ_V && p->opt.rRopeBase!=0.0 ){
+    double *aCos = p->aRope + (int64_t)iWorker*2*p->nDimK;
+    double *aSin = aCos + p->nDimK;
+    int nRot = t->eKind==ATTN_PROJ_Q ? p->nHead : p->nKvHead, h;
+    for(i=0; i<n; i++){
+      attn_rope_angles((double)t->aPos[i0+i], p->nDimK, p->opt.rRopeBase,
+                       aCos, aSin);
+      for(h=0; h<nRot; h++){
+        attn_rope_rotate(aOut + i*t->nCol + (int64_t)h*p->nDimK, p->nDimK,
+                         aCos, aSin, p->opt.eRopeStyle);
+      }
+    }
+  }
+  if( t->eKind==ATTN_PROJ_Q ){
+    for(i=0; i<n*t->nCol; i++) aOut[i] = (float)(aOut[i]*t->rScale);
+  }else if( t->eKind==ATTN_PROJ_K ){
+    attnPackRows(p, aOut, t->nCol, t->aSlot, i0, n);
+  }else if( bPlanes ){
+    int g;
+    for(g=0; g<p->nKvHead; g++){
+      for(i=0; i<n; i++){
+        memcpy(t->aOut + ((int64_t)g*p->nK + i0+i)*p->nDimV,
+               aOut + i*t->nCol + (int64_t)g*p->nDimV,
+               sizeof(float)*(size_t)p->nDimV);
+      }
+    }
+  }
 }
 
-/* Project all nRow rows of aX (input order, gathered by aOrder) into aOut
-** (sorted order), in parallel chunks, polling between chunks. */
-static int attnProjectRows(attn_state *p, const float *aX, int64_t nIn,
-                           const int64_t *aOrder, int64_t nRow,
-                           const attn_tensor *pW, const attn_tensor *pB,
-                           float *aOut, int64_t nCol, attn_err *pErr){
-  AttnProject t;
+/* Project all nRow rows of aX (input order, gathered by aOrder) in sorted
+** order, in parallel chunks, polling between chunks. */
+static int attnProjectRows(attn_state *p, AttnProject *t, int64_t nRow,
+                           attn_err *pErr){
   int64_t nStep = (int64_t)ATTN_BLOCK_Q*16*attn_pool_size(p->pPool);
   int rc;
-  t.p = p; t.aX = aX; t.nIn = nIn; t.aOrder = aOrder;
-  t.pW = pW; t.pB = pB; t.aOut = aOut; t.nCol = nCol;
-  for(t.iFirst=0; t.iFirst<nRow; t.iFirst+=nStep){
-    t.nRow = nRow-t.iFirst < nStep ? nRow-t.iFirst : nStep;
-    attn_pool_run(p->pPool, (t.nRow+ATTN_BLOCK_Q-1)/ATTN_BLOCK_Q,
-                  attnProjectTask, &t);
+  t->p = p;
+  for(t->iFirst=0; t->iFirst<nRow; t->iFirst+=nStep){
+    t->nRow = nRow-t->iFirst < nStep ? nRow-t->iFirst : nStep;
+    attn_pool_run(p->pPool, (t->nRow+ATTN_BLOCK_Q-1)/ATTN_BLOCK_Q,
+                  attnProjectTask, t);
     if( (rc = attnPoll(p, pErr))!=0 ) return rc;
   }
   return ATTN_OK;
 }
 
-/* Apply RoPE to every head of nRow sorted rows (nHeads heads of nDimK). */
-static int attnRopeRows(attn_state *p, float *aRows, int64_t nRow,
-                        int64_t nCol, int nHeads, const int64_t *aPos,
-                        attn_err *pErr){
-  int rc = ATTN_OK;
-  double *aCos = attnAlloc((uint64_t)p->nDimK, sizeof(double), &rc, pErr);
-  double *aSin = attnAlloc((uint64_t)p->nDimK, sizeof(double), &rc, pErr);
-  int64_t i;
-  int h;
-  for(i=0; rc==ATTN_OK && i<nRow; i++){
-    attn_rope_angles((double)aPos[i], p->nDimK, p->opt.rRopeBase, aCos, aSin);
-    for(h=0; h<nHeads; h++){
-      attn_rope_rotate(aRows + i*nCol + (int64_t)h*p->nDimK, p->nDimK,
-                       aCos, aSin, p->opt.eRopeStyle);
+/* The panel slot (panel·ATTN_PANEL + lane, panels counted per kv head) of
+** every sorted key: each key sequence starts a new panel. */
+static void attnKeySlots(const attn_state *p, const int64_t *aKSeq,
+                         int64_t *aSlot){
+  int64_t j = 0, iPanel = 0;
+  while( j<p->nK ){
+    int64_t j0 = j;
+    while( j<p->nK && aKSeq[j]==aKSeq[j0] ){
+      aSlot[j] = iPanel*ATTN_PANEL + (j-j0);
+      j++;
     }
-  }
-  attn_free_aligned(aCos);
-  attn_free_aligned(aSin);
-  return rc;
-}
-
-/* Pack the sorted keys aK (nK × nKDim) into panels, per kv head, each key
-** sequence starting a new panel. */
-static void attnPackKeys(attn_state *p, const float *aK, const int64_t *aKSeq){
-  int64_t nPanelFloats = (int64_t)p->nDimK*ATTN_PANEL;
-  int g;
-  memset(p->aKPacked, 0, sizeof(float)*(size_t)(p->nPanel*nPanelFloats
-                                                 *p->nKvHead));
-  for(g=0; g<p->nKvHead; g++){
-    float *aDst = p->aKPacked + (int64_t)g*p->nPanel*nPanelFloats;
-    int64_t j = 0, iPanel = 0;
-    while( j<p->nK ){
-      int64_t j0 = j, c;
-      while( j<p->nK && aKSeq[j]==aKSeq[j0] ) j++;
-      for(c=0; c<j-j0; c++){
-        const float *k = aK + (j0+c)*p->nKDim + (int64_t)g*p->nDimK;
-        float *pan = aDst + (iPanel + c/ATTN_PANEL)*nPanelFloats + c%ATTN_PANEL;
-        int d;
-        for(d=0; d<p->nDimK; d++) pan[d*ATTN_PANEL] = k[d];
-      }
-      iPanel += (j-j0 + ATTN_PANEL-1)/ATTN_PANEL;
-    }
+    iPanel += (j-j0 + ATTN_PANEL-1)/ATTN_PANEL;
   }
 }
 
 static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   int rc = ATTN_OK;
-  int64_t *aKSeq = 0;
-  float *aK = 0;
-  int64_t i, nThread = p->opt.nThread;
-  double rScale;
+  int64_t *aKSeq = 0, *aSlot = 0;
+  int64_t nThread = p->opt.nThread;
+  AttnProject t;
 
   p->aQOrder = attnAlloc((uint64_t)p->nQ, sizeof(int64_t), &rc, pErr);
   p->aQRank  = attnAlloc((uint64_t)p->nQ, sizeof(int64_t), &rc, pErr);
@@ -494,30 +636,21 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   p->nWork = pIn->nXq;
   if( pIn->nXk>p->nWork ) p->nWork = pIn->nXk;
   if( pIn->nXv>p->nWork ) p->nWork = pIn->nXv;
+  if( p->nQDim>p->nWork ) p->nWork = p->nQDim;
+  if( p->nKDim>p->nWork ) p->nWork = p->nKDim;
+  if( p->nVDim>p->nWork ) p->nWork = p->nVDim;
   if( p->nCat>p->nWork ) p->nWork = p->nCat;
   if( p->nOut>p->nWork ) p->nWork = p->nOut;
   if( nThread>1 ){
     p->pPool = attn_pool_new((int)nThread);
     if( p->pPool==0 ){ rc = attn_err_nomem(pErr); goto done; }
   }
-  p->aWork = attnAlloc((uint64_t)nThread*ATTN_BLOCK_Q, (uint64_t)p->nWork
-                       *sizeof(float), &rc, pErr);
-  p->aScratch = attnAlloc((uint64_t)nThread, ATTN_FLASH_SCRATCH*sizeof(float),
-                          &rc, pErr);
-  p->aQ = attnAlloc((uint64_t)p->nQ, (uint64_t)p->nQDim*sizeof(float),
-                    &rc, pErr);
-  aK = attnAlloc((uint64_t)p->nK, (uint64_t)p->nKDim*sizeof(float), &rc, pErr);
-  p->aKPacked = attnAlloc((uint64_t)p->nPanel*p->nKvHead,
-                          (uint64_t)p->nDimK*ATTN_PANEL*sizeof(float),
-                          &rc, pErr);
+  if( p->opt.rRopeBase!=0.0 ){
+    p->aRope = attnAlloc((uint64_t)nThread*2, (uint64_t)p->nDimK
+                         *sizeof(double), &rc, pErr);
+  }
+  aSlot = attnAlloc((uint64_t)p->nK, sizeof(int64_t), &rc, pErr);
   if( !p->opt.bNoValues ){
-    p->aV = attnAlloc((uint64_t)p->nK, (uint64_t)p->nVDim*sizeof(float),
-                      &rc, pErr);
-    p->aOut = attnAlloc((uint64_t)p->nQ, (uint64_t)p->nOut*sizeof(float),
-                        &rc, pErr);
-    p->aLse = attnAlloc((uint64_t)p->nQ, (uint64_t)p->nHead*sizeof(float),
-                        &rc, pErr);
-    p->aDone = attnAlloc((uint64_t)p->nBlock, 1, &rc, pErr);
     if( pIn->wo.a ){
       p->aWo = attnAlloc((uint64_t)pIn->wo.n, sizeof(float), &rc, pErr);
       if( p->aWo ) memcpy(p->aWo, pIn->wo.a, sizeof(float)*(size_t)pIn->wo.n);
@@ -526,19 +659,61 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
       p->aBo = attnAlloc((uint64_t)pIn->bo.n, sizeof(float), &rc, pErr);
       if( p->aBo ) memcpy(p->aBo, pIn->bo.a, sizeof(float)*(size_t)pIn->bo.n);
     }
-    /* Chunks: a few blocks per thread, within the buffer budget. */
+    /* Chunks: each chunk is two runs of the pool and is not interrupted,
+    ** so blocks per thread are as many as fit in about ATTN_CHUNK_FLOP of
+    ** work (fewer wake-ups and less idle time at the end of each run for
+    ** cheap blocks, a prompt interrupt for costly ones), from 1 to
+    ** ATTN_CHUNK_PER_THREAD, within the buffer budget. */
     {
       uint64_t nPer = (uint64_t)ATTN_BLOCK_Q*(uint64_t)(p->nCat+p->nHead)*4;
-      p->nChunk = 2*nThread;
+      double rBlock = 2.0*ATTN_BLOCK_Q*(double)p->nK*(double)p->nHead
+                    *(double)(p->nDimK + p->nDimV);
+      double rFit = ATTN_CHUNK_FLOP/(rBlock>1.0 ? rBlock : 1.0);
+      p->nChunk = nThread*(rFit>=ATTN_CHUNK_PER_THREAD ? ATTN_CHUNK_PER_THREAD
+                           : (rFit>=1.0 ? (int64_t)rFit : 1));
       if( (uint64_t)p->nChunk*nPer>ATTN_CHUNK_BYTES ){
         p->nChunk = (int64_t)(ATTN_CHUNK_BYTES/nPer);
         if( p->nChunk<1 ) p->nChunk = 1;
       }
     }
-    p->aCat = attnAlloc((uint64_t)p->nChunk*ATTN_BLOCK_Q,
-                        (uint64_t)p->nCat*sizeof(float), &rc, pErr);
-    p->aCatLse = attnAlloc((uint64_t)p->nChunk*ATTN_BLOCK_Q,
-                           (uint64_t)p->nHead*sizeof(float), &rc, pErr);
+  }
+  /* The large buffers, from one allocation when they fit in one. */
+  {
+    AttnArena a;
+    int bV = !p->opt.bNoValues;
+    memset(&a, 0, sizeof(a));
+    attnArenaAdd(&a, 0, (uint64_t)nThread*2*ATTN_BLOCK_Q,
+                 (uint64_t)p->nWork*sizeof(float), &rc, pErr);
+    attnArenaAdd(&a, 1, (uint64_t)nThread, (uint64_t)ATTN_FLASH_SCRATCH(
+                 p->nDimK)*sizeof(float), &rc, pErr);
+    attnArenaAdd(&a, 2, (uint64_t)p->nQ, (uint64_t)p->nQDim*sizeof(float),
+                 &rc, pErr);
+    attnArenaAdd(&a, 3, (uint64_t)p->nPanel*p->nKvHead,
+                 (uint64_t)p->nDimK*ATTN_PANEL*sizeof(float), &rc, pErr);
+    attnArenaAdd(&a, 4, bV ? (uint64_t)p->nK : 0,
+                 (uint64_t)p->nVDim*sizeof(float), &rc, pErr);
+    attnArenaAdd(&a, 5, bV ? (uint64_t)p->nQ : 0,
+                 (uint64_t)p->nOut*sizeof(float), &rc, pErr);
+    attnArenaAdd(&a, 6, bV ? (uint64_t)p->nQ : 0,
+                 (uint64_t)p->nHead*sizeof(float), &rc, pErr);
+    attnArenaAdd(&a, 7, bV ? (uint64_t)p->nBlock : 0, 1, &rc, pErr);
+    attnArenaAdd(&a, 8, bV ? (uint64_t)p->nChunk*ATTN_BLOCK_Q : 0,
+                 (uint64_t)p->nCat*sizeof(float), &rc, pErr);
+    attnArenaAdd(&a, 9, bV ? (uint64_t)p->nChunk*ATTN_BLOCK_Q : 0,
+                 (uint64_t)p->nHead*sizeof(float), &rc, pErr);
+    if( rc==ATTN_OK ) p->pArena = attnArenaAlloc(&a, &rc, pErr);
+    p->aWork    = (float*)attnArenaGet(p->pArena, &a, 0, &rc, pErr);
+    p->aScratch = (float*)attnArenaGet(p->pArena, &a, 1, &rc, pErr);
+    p->aQ       = (float*)attnArenaGet(p->pArena, &a, 2, &rc, pErr);
+    p->aKPacked = (float*)attnArenaGet(p->pArena, &a, 3, &rc, pErr);
+    if( bV ){
+      p->aV      = (float*)attnArenaGet(p->pArena, &a, 4, &rc, pErr);
+      p->aOut    = (float*)attnArenaGet(p->pArena, &a, 5, &rc, pErr);
+      p->aLse    = (float*)attnArenaGet(p->pArena, &a, 6, &rc, pErr);
+      p->aDone   = (unsigned char*)attnArenaGet(p->pArena, &a, 7, &rc, pErr);
+      p->aCat    = (float*)attnArenaGet(p->pArena, &a, 8, &rc, pErr);
+      p->aCatLse = (float*)attnArenaGet(p->pArena, &a, 9, &rc, pErr);
+    }
   }
   if( p->opt.bAlibi ){
     p->aSlope = attnAlloc((uint64_t)p->nHead, sizeof(double), &rc, pErr);
@@ -547,33 +722,30 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   if( rc ) goto done;
   if( p->aDone ) memset(p->aDone, 0, (size_t)p->nBlock);
 
-  /* Q: project, RoPE, scale. */
-  rc = attnProjectRows(p, pIn->aXq, pIn->nXq, p->aQOrder, p->nQ, &pIn->wq,
-                       &pIn->bq, p->aQ, p->nQDim, pErr);
-  if( rc==ATTN_OK && p->opt.rRopeBase!=0.0 ){
-    rc = attnRopeRows(p, p->aQ, p->nQ, p->nQDim, p->nHead, p->aQPos, pErr);
-  }
+  /* Q: project, RoPE, scale.  K: project, RoPE, pack.  V: project. */
+  memset(&t, 0, sizeof(t));
+  t.eKind = ATTN_PROJ_Q;
+  t.aX = pIn->aXq; t.nIn = pIn->nXq; t.aOrder = p->aQOrder; t.aPos = p->aQPos;
+  t.pW = &pIn->wq; t.pB = &pIn->bq; t.aOut = p->aQ; t.nCol = p->nQDim;
+  t.rScale = p->opt.bScale ? p->opt.rScale : 1.0/sqrt((double)p->nDimK);
+  rc = attnProjectRows(p, &t, p->nQ, pErr);
   if( rc ) goto done;
-  rScale = p->opt.bScale ? p->opt.rScale : 1.0/sqrt((double)p->nDimK);
-  for(i=0; i<p->nQ*p->nQDim; i++) p->aQ[i] = (float)(p->aQ[i]*rScale);
-
-  /* K: project, RoPE, pack. */
-  rc = attnProjectRows(p, pIn->aXk, pIn->nXk, p->aKOrder, p->nK, &pIn->wk,
-                       &pIn->bk, aK, p->nKDim, pErr);
-  if( rc==ATTN_OK && p->opt.rRopeBase!=0.0 ){
-    rc = attnRopeRows(p, aK, p->nK, p->nKDim, p->nKvHead, p->aKPos, pErr);
-  }
+  attnKeySlots(p, aKSeq, aSlot);
+  t.eKind = ATTN_PROJ_K;
+  t.aX = pIn->aXk; t.nIn = pIn->nXk; t.aOrder = p->aKOrder; t.aPos = p->aKPos;
+  t.aSlot = aSlot; t.pW = &pIn->wk; t.pB = &pIn->bk; t.aOut = 0;
+  t.nCol = p->nKDim;
+  rc = attnProjectRows(p, &t, p->nK, pErr);
   if( rc ) goto done;
-  attnPackKeys(p, aK, aKSeq);
-
-  /* V. */
   if( !p->opt.bNoValues ){
-    rc = attnProjectRows(p, pIn->aXv, pIn->nXv, p->aKOrder, p->nK, &pIn->wv,
-                         &pIn->bv, p->aV, p->nVDim, pErr);
+    t.eKind = ATTN_PROJ_V;
+    t.aX = pIn->aXv; t.nIn = pIn->nXv; t.aPos = 0; t.aSlot = 0;
+    t.pW = &pIn->wv; t.pB = &pIn->bv; t.aOut = p->aV; t.nCol = p->nVDim;
+    rc = attnProjectRows(p, &t, p->nK, pErr);
   }
 
 done:
-  attn_free_aligned(aK);
+  attn_free_aligned(aSlot);
   attn_free_aligned(aKSeq);
   return rc;
 }
@@ -610,20 +782,25 @@ void attn_state_free(attn_state *p){
   attn_free_aligned(p->aKOrder);
   attn_free_aligned(p->aKRank);
   attn_free_aligned(p->aKPos);
-  attn_free_aligned(p->aQ);
-  attn_free_aligned(p->aKPacked);
-  attn_free_aligned(p->aV);
+  if( p->pArena ){
+    attn_free_aligned(p->pArena);
+  }else{
+    attn_free_aligned(p->aWork);
+    attn_free_aligned(p->aScratch);
+    attn_free_aligned(p->aQ);
+    attn_free_aligned(p->aKPacked);
+    attn_free_aligned(p->aV);
+    attn_free_aligned(p->aOut);
+    attn_free_aligned(p->aLse);
+    attn_free_aligned(p->aDone);
+    attn_free_aligned(p->aCat);
+    attn_free_aligned(p->aCatLse);
+  }
   attn_free_aligned(p->aWo);
   attn_free_aligned(p->aBo);
   attn_free_aligned(p->aSlope);
   attn_free_aligned(p->aBlock);
-  attn_free_aligned(p->aDone);
-  attn_free_aligned(p->aOut);
-  attn_free_aligned(p->aLse);
-  attn_free_aligned(p->aCat);
-  attn_free_aligned(p->aCatLse);
-  attn_free_aligned(p->aScratch);
-  attn_free_aligned(p->aWork);
+  attn_free_aligned(p->aRope);
   attn_free(p);
 }
 
@@ -637,28 +814,44 @@ int attn_state_heads(const attn_state *p){ return p->nHead; }
 typedef struct AttnChunk AttnChunk;
 struct AttnChunk {
   attn_state *p;
-  int64_t aBlock[ATTN_MAX_THREADS*2];   /* block numbers of the chunk */
+  int64_t aBlock[ATTN_MAX_THREADS*ATTN_CHUNK_PER_THREAD]; /* its blocks */
   int64_t nBlock;
+  /* Per block of the chunk: heads still to compute.  The task that brings
+  ** it to 0 runs the block's output step, so a chunk is one run of the pool
+  ** (no barrier between the heads and W_O). */
+  atomic_int anLeft[ATTN_MAX_THREADS*ATTN_CHUNK_PER_THREAD];
 };
 
-/* Task: one head of one block of the chunk, into aCat/aCatLse. */
+static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker);
+
+/* Head h of slot iSlot is computed: the last head runs the output step. */
+static void attnHeadDone(AttnChunk *c, int64_t iSlot, int iWorker){
+  if( atomic_fetch_sub(&c->anLeft[iSlot], 1)==1 ){
+    attnOutputTask(c, iSlot, iWorker);
+  }
+}
+
+/* Task: one head of one block of the chunk, into aCat/aCatLse.  Tasks run
+** head by head (the blocks of one head share its K and V, which then stay
+** in cache), and within a head from the last block of the chunk to the
+** first: with a causal mask later blocks cost more, and starting with them
+** balances the threads. */
 static void attnFlashTask(void *pArg, int64_t iTask, int iWorker){
   AttnChunk *c = (AttnChunk*)pArg;
   attn_state *p = c->p;
-  int64_t iSlot = iTask / p->nHead;
-  int h = (int)(iTask % p->nHead);
+  int64_t iSlot = c->nBlock - 1 - iTask % c->nBlock;
+  int h = (int)(iTask / c->nBlock);
   int g = h / (p->nHead/p->nKvHead);
   const AttnBlock *b = &p->aBlock[c->aBlock[iSlot]];
-  float *aCat = p->aCat + iSlot*ATTN_BLOCK_Q*p->nCat;
+  /* This head's output rows, contiguous (aCat is head-major). */
+  float *aO = p->aCat + (iSlot*p->nHead + h)*ATTN_BLOCK_Q*p->nDimV;
   float *aLse = p->aCatLse + iSlot*ATTN_BLOCK_Q*p->nHead;
   attn_flash_args a;
   int r;
   if( b->nKey==0 ){
-    for(r=0; r<b->nRow; r++){
-      aLse[r*p->nHead + h] = -INFINITY;
-      memset(aCat + r*p->nCat + (int64_t)h*p->nDimV, 0,
-             sizeof(float)*(size_t)p->nDimV);
-    }
+    for(r=0; r<b->nRow; r++) aLse[r*p->nHead + h] = -INFINITY;
+    memset(aO, 0, sizeof(float)*(size_t)(b->nRow*p->nDimV));
+    attnHeadDone(c, iSlot, iWorker);
     return;
   }
   a.nQuery = b->nRow;
@@ -669,33 +862,44 @@ static void attnFlashTask(void *pArg, int64_t iTask, int iWorker){
   a.ldq = p->nQDim;
   a.kPacked = p->aKPacked + ((int64_t)g*p->nPanel + b->iPanel)
                             *p->nDimK*ATTN_PANEL;
-  a.v = p->aV + b->iKey*p->nVDim + (int64_t)g*p->nDimV;
-  a.ldv = p->nVDim;
+  a.v = p->aV + ((int64_t)g*p->nK + b->iKey)*p->nDimV;
+  a.ldv = p->nDimV;
   a.aQPos = p->aQPos + b->iRow;
   a.aKPos = p->aKPos + b->iKey;
   a.bCausal = p->opt.bCausal;
   a.nWindow = p->opt.nWindow;
   a.rSlope = p->aSlope ? (float)p->aSlope[h] : 0.0f;
   a.rSoftcap = (float)p->opt.rSoftcap;
-  a.o = aCat + (int64_t)h*p->nDimV;
-  a.ldo = p->nCat;
+  a.o = aO;
+  a.ldo = p->nDimV;
   a.aLse = aLse + h;
   a.ldLse = p->nHead;
-  a.aScratch = p->aScratch + (int64_t)iWorker*ATTN_FLASH_SCRATCH;
+  a.aScratch = p->aScratch + (int64_t)iWorker*ATTN_FLASH_SCRATCH(p->nDimK);
   p->pKern->xFlash(&a);
+  attnHeadDone(c, iSlot, iWorker);
 }
 
-/* Task: W_O of one block of the chunk, scattered to input order. */
+/* The output step of one block of the chunk: heads concatenated, W_O, rows
+** scattered to input order (run by the task that finished its last head). */
 static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker){
   AttnChunk *c = (AttnChunk*)pArg;
   attn_state *p = c->p;
   const AttnBlock *b = &p->aBlock[c->aBlock[iSlot]];
-  const float *aCat = p->aCat + iSlot*ATTN_BLOCK_Q*p->nCat;
+  const float *aHeads = p->aCat + iSlot*p->nHead*ATTN_BLOCK_Q*p->nDimV;
   const float *aLse = p->aCatLse + iSlot*ATTN_BLOCK_Q*p->nHead;
-  float *aTmp = p->aWork + (int64_t)iWorker*ATTN_BLOCK_Q*p->nWork;
+  float *aTmp = attnWork(p, iWorker, 0);
+  float *aCat = attnWork(p, iWorker, 1);
   const float *aRes = aCat;
   int64_t ld = p->nCat, j;
-  int r;
+  int r, h;
+  /* Concatenate the heads of each row. */
+  for(r=0; r<b->nRow; r++){
+    for(h=0; h<p->nHead; h++){
+      memcpy(aCat + r*p->nCat + (int64_t)h*p->nDimV,
+             aHeads + ((int64_t)h*ATTN_BLOCK_Q + r)*p->nDimV,
+             sizeof(float)*(size_t)p->nDimV);
+    }
+  }
   if( p->aWo ){
     p->pKern->xGemm(b->nRow, p->nOut, p->nCat, aCat, p->nCat, p->aWo, p->nOut,
                     aTmp, p->nOut, 0);
@@ -714,11 +918,12 @@ static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker){
   }
 }
 
-/* Compute the blocks of chunk c. */
+/* Compute the blocks of chunk c: one run of the pool, (block, head) tasks,
+** each block's output step done by the task that finishes its last head. */
 static void attnRunChunk(attn_state *p, AttnChunk *c){
   int64_t i;
+  for(i=0; i<c->nBlock; i++) atomic_init(&c->anLeft[i], p->nHead);
   attn_pool_run(p->pPool, c->nBlock*p->nHead, attnFlashTask, c);
-  attn_pool_run(p->pPool, c->nBlock, attnOutputTask, c);
   for(i=0; i<c->nBlock; i++) p->aDone[c->aBlock[i]] = 1;
 }
 

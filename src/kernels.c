@@ -32,9 +32,9 @@ static void kernChoose(void){
   aLevel[0] = &attn_kernels_scalar;
   if( kernCpuHas(1) && attn_kernels_avx2() ){
     aLevel[nLevel++] = attn_kernels_avx2();
-    if( kernCpuHas(2) && attn_kernels_avx512() ){
-      aLevel[nLevel++] = attn_kernels_avx512();
-    }
+  }
+  if( kernCpuHas(1) && kernCpuHas(2) && attn_kernels_avx512() ){
+    aLevel[nLevel++] = attn_kernels_avx512();
   }
   kernAvailable[0] = 0;
   for(i=0; i<nLevel; i++){

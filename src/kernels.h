@@ -24,8 +24,11 @@
 #define ATTN_BLOCK_Q   64
 #define ATTN_TILE_K    64
 #define ATTN_PANEL     16
-/* Floats of scratch a kernel may use per call (64-byte aligned). */
-#define ATTN_FLASH_SCRATCH (ATTN_BLOCK_Q*ATTN_TILE_K + 4*ATTN_BLOCK_Q + 64)
+/* Floats of scratch a kernel may use per call (64-byte aligned), for query
+** heads nDimK wide: a transposed copy of the query block, a score tile and
+** per-row statistics (the SIMD sets use all of it; the scalar set less). */
+#define ATTN_FLASH_SCRATCH(nDimK) \
+  ((int64_t)ATTN_BLOCK_Q*((int64_t)(nDimK) + ATTN_TILE_K + 16) + 64)
 
 /* Below this, exp(x) is a float32 denormal: kernels return 0 instead, so no
 ** denormal ever reaches a multiply (denormal operands are ~50x slower). */
@@ -54,7 +57,8 @@ struct attn_flash_args {
   float *aLse;               /* out: nQuery values, stride ldLse; -inf when a
                              ** row has no allowed key (its o row is 0) */
   int64_t ldLse;
-  float *aScratch;           /* ATTN_FLASH_SCRATCH floats, 64-byte aligned */
+  float *aScratch;           /* ATTN_FLASH_SCRATCH(nDimK) floats, 64-byte
+                             ** aligned */
 };
 
 typedef struct attn_kernel_set attn_kernel_set;
@@ -69,6 +73,10 @@ struct attn_kernel_set {
 
   /* Flash attention of one query block of one head (see attn_flash_args). */
   void (*xFlash)(const attn_flash_args *p);
+
+  /* a[i] = exp(a[i]) for i < n with the exp the flash kernel uses (0 below
+  ** ATTN_EXP_FLUSH, never a denormal); for tests of its accuracy. */
+  void (*xExp)(float *a, int64_t n);
 };
 
 /* Tile-level mask logic shared by every kernel set.  Keys [k0,k1) of a tile

@@ -105,8 +105,14 @@ static void scalarFlash(const attn_flash_args *p){
   }
 }
 
+static void scalarExpArray(float *a, int64_t n){
+  int64_t i;
+  for(i=0; i<n; i++) a[i] = scalarExp(a[i]);
+}
+
 const attn_kernel_set attn_kernels_scalar = {
   "scalar",
   scalarGemm,
   scalarFlash,
+  scalarExpArray,
 };

@@ -36,7 +36,11 @@ case "${1:-test}" in
     need libclang-rt-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' ;;
   bench)
     need python3-numpy py_mod numpy
-    need python3-torch py_mod torch ;;
+    need python3-torch py_mod torch
+    # Debian's numpy links the reference BLAS (~3 GFLOP/s) unless an
+    # optimised libblas.so.3 is installed; OpenBLAS is what the README's
+    # figures were measured against.
+    need libopenblas0-pthread sh -c 'ls /usr/lib/*/openblas-pthread/libblas.so.3' ;;
   *) echo "deps.sh: unknown target '$1'" >&2; exit 2 ;;
 esac
 
