@@ -1204,10 +1204,16 @@ static int tvfResultFloats(TvfCursor *pCur, sqlite3_context *ctx,
     sqlite3_free(zRow);
     return rc;
   }
-  aCopy = sqlite3_malloc64(4*(sqlite3_uint64)n);
-  if( aCopy==0 ) return SQLITE_NOMEM;
-  attn_vec_to_blob(a, n, aCopy);
-  sqlite3_result_blob64(ctx, aCopy, 4*(sqlite3_uint64)n, sqlite3_free);
+  if( ATTN_LITTLE_ENDIAN ){
+    /* SQLite copies it into the result cell, reusing that cell's buffer
+    ** from row to row. */
+    sqlite3_result_blob64(ctx, a, 4*(sqlite3_uint64)n, SQLITE_TRANSIENT);
+  }else{
+    aCopy = sqlite3_malloc64(4*(sqlite3_uint64)n);
+    if( aCopy==0 ) return SQLITE_NOMEM;
+    attn_vec_to_blob(a, n, aCopy);
+    sqlite3_result_blob64(ctx, aCopy, 4*(sqlite3_uint64)n, sqlite3_free);
+  }
   sqlite3_result_subtype(ctx, ATTN_SUBTYPE_F32);
   return SQLITE_OK;
 }

@@ -30,7 +30,16 @@ static const char *vecNonFiniteName(float f){
 }
 
 int attn_vec_check_finite(const float *a, int64_t n, attn_err *pErr){
+  uint32_t bad = 0;
   int64_t i;
+  /* Fast pass, branch-free: an exponent of all ones is NaN or Inf. */
+  for(i=0; i<n; i++){
+    uint32_t u;
+    memcpy(&u, &a[i], 4);
+    bad |= (uint32_t)((u & 0x7f800000u)==0x7f800000u);
+  }
+  if( !bad ) return ATTN_OK;
+  /* Slow pass: name the first bad element. */
   for(i=0; i<n; i++){
     if( !isfinite(a[i]) ){
       return attn_err_set(pErr, ATTN_ERROR,
@@ -57,8 +66,12 @@ static int vecBlobDim(int64_t n, int64_t *pnDim, attn_err *pErr){
 
 static int vecBlobDecode(const unsigned char *z, float *a, int64_t nDim,
                          attn_err *pErr){
-  int64_t i;
-  for(i=0; i<nDim; i++) a[i] = vecLoadLE(z + 4*i);
+  if( ATTN_LITTLE_ENDIAN ){
+    memcpy(a, z, 4*(size_t)nDim);
+  }else{
+    int64_t i;
+    for(i=0; i<nDim; i++) a[i] = vecLoadLE(z + 4*i);
+  }
   return attn_vec_check_finite(a, nDim, pErr);
 }
 
@@ -339,6 +352,10 @@ int64_t attn_vec_to_json(const float *a, int64_t n, char *z){
 void attn_vec_to_blob(const float *a, int64_t n, void *z){
   unsigned char *p = (unsigned char*)z;
   int64_t i;
+  if( ATTN_LITTLE_ENDIAN ){
+    if( (const void*)a!=z ) memmove(z, a, 4*(size_t)n);
+    return;
+  }
   for(i=0; i<n; i++){
     uint32_t u;
     memcpy(&u, &a[i], 4);

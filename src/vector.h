@@ -42,6 +42,15 @@ int64_t attn_vec_json_size(int64_t n);
 ** return the length of the text, not counting the NUL. */
 int64_t attn_vec_to_json(const float *a, int64_t n, char *z);
 
+/* Floats in memory are already little-endian float32 bytes on this host. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__==__ORDER_LITTLE_ENDIAN__
+# define ATTN_LITTLE_ENDIAN 1
+#elif defined(_WIN32) || defined(__x86_64__) || defined(__i386__)
+# define ATTN_LITTLE_ENDIAN 1
+#else
+# define ATTN_LITTLE_ENDIAN 0
+#endif
+
 /* Write a[0..n) as little-endian float32 bytes into z (4*n bytes). */
 void attn_vec_to_blob(const float *a, int64_t n, void *z);
 
