@@ -4,8 +4,12 @@
 #   make static     dist/libattention.a (built with -DSQLITE_CORE)
 #   make test       install what is missing, then run every test
 #   make demo       run sql/demo.sql in the sqlite3 shell
-#   make asan       the Tcl suite under AddressSanitizer + UBSan
+#   make asan       the Tcl suite under AddressSanitizer + UBSan (make test
+#                   runs it too)
 #   make valgrind   the Tcl suite under valgrind memcheck
+#   make tsan       the threaded tests under ThreadSanitizer
+#   make fuzz       each libFuzzer target of test/fuzz/ for FUZZ_SECONDS (60)
+#   make fuzz-quick the same for 10 seconds each (CI)
 #   make bench      speed against NumPy and PyTorch (not a test)
 #
 # BUILD and DIST name the output folders, so several builds can live side by
@@ -42,7 +46,8 @@ UNIT_BIN = $(patsubst test/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
 FLAGS_STR = $(CC) $(CFLAGS) $(WARN) $(BASE)
 
-.PHONY: all static unit test demo asan valgrind bench deps clean
+.PHONY: all static unit test demo asan asan-build valgrind tsan fuzz fuzz-quick \
+        fuzz-build bench deps clean
 
 all: $(DIST)/attention.$(SO)
 
@@ -75,10 +80,15 @@ $(BUILD)/unit/%: test/unit/%.c $(DIST)/libattention.a test/unit/unit.h
 
 unit: $(UNIT_BIN)
 
-# The test command of the README.
-test: deps all unit
+# The test command of the README: every test, then every test again under
+# ASan+UBSan (test/all.tcl runs both passes and prints one total; NO_ASAN=1
+# skips the second pass for a quick local run).
+ASAN_RUN = ATTN_ASAN_EXT=$(abspath $(BUILD)/asan/dist/attention.$(SO)) \
+  ATTN_ASAN_UNIT_DIR=$(abspath $(BUILD)/asan/unit) \
+  ATTN_ASAN_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)"
+test: deps all unit $(if $(NO_ASAN),,asan-build)
 	ATTN_EXT=$(abspath $(DIST)/attention.$(SO)) ATTN_UNIT_DIR=$(abspath $(BUILD)/unit) \
-	  tclsh test/all.tcl
+	  $(if $(NO_ASAN),,$(ASAN_RUN)) tclsh test/all.tcl
 
 deps:
 	@sh test/deps.sh test
@@ -91,20 +101,85 @@ demo: deps all
 # loaded into tclsh with the ASan runtime preloaded.
 ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=undefined
-asan: deps
+asan-build:
 	$(MAKE) all unit BUILD=$(BUILD)/asan DIST=$(BUILD)/asan/dist \
 	  CFLAGS="$(ASAN_FLAGS)" LIBS="$(LIBS) -fsanitize=address,undefined"
+asan: deps asan-build
 	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	ATTN_EXT=$(abspath $(BUILD)/asan/dist/attention.$(SO)) \
 	ATTN_UNIT_DIR=$(abspath $(BUILD)/asan/unit) ATTN_SANITIZER=asan \
 	  tclsh test/all.tcl
 
+# valgrind: memcheck on every child.  tclsh keeps Tcl's own memory at exit,
+# so leaks are not checked there (the OOM driver and static_link check the
+# extension's through sqlite3_memory_used); the C unit programs are checked
+# for definite and indirect leaks too.  No suppressions are needed.
+VALGRIND = valgrind --quiet --error-exitcode=99
 valgrind: deps all unit
 	@sh test/deps.sh valgrind
 	ATTN_EXT=$(abspath $(DIST)/attention.$(SO)) ATTN_UNIT_DIR=$(abspath $(BUILD)/unit) \
-	  ATTN_WRAP="valgrind --quiet --error-exitcode=99 --leak-check=no" \
+	  ATTN_WRAP="$(VALGRIND) --leak-check=no" \
+	  ATTN_WRAP_UNIT="$(VALGRIND) --leak-check=full --errors-for-leak-kinds=definite,indirect" \
 	  ATTN_SANITIZER=valgrind tclsh test/all.tcl
+
+# ThreadSanitizer: the C programs that run threads (two connections in two
+# threads, threads=N inside one query, sqlite3_interrupt from another
+# thread), then the Tcl files that use threads=N, in tclsh with the TSan
+# runtime preloaded; extension and programs built with -fsanitize=thread.
+# The system SQLite is not instrumented; its pthread mutexes are seen.
+# test/tsan.supp lists races in test code only, each with its reason.
+TSAN_UNITS = concurrency attention_engine interrupt
+TSAN_ENV   = TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(abspath test/tsan.supp)" \
+             ATTN_SANITIZER=tsan
+tsan: deps
+	$(MAKE) all $(addprefix $(BUILD)/tsan/unit/,$(TSAN_UNITS)) BUILD=$(BUILD)/tsan \
+	  DIST=$(BUILD)/tsan/dist CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
+	  LIBS="$(LIBS) -fsanitize=thread"
+	@for t in $(TSAN_UNITS); do \
+	  echo "== tsan: unit/$$t"; \
+	  $(TSAN_ENV) $(BUILD)/tsan/unit/$$t || exit 1; \
+	done
+	@echo "== tsan: attention*.test in tclsh"
+	LD_PRELOAD="$$($(CC) -print-file-name=libtsan.so)" $(TSAN_ENV) \
+	  ATTN_EXT=$(abspath $(BUILD)/tsan/dist/attention.$(SO)) tclsh test/all.tcl 'attention*.test'
+
+# Fuzzing with libFuzzer (clang, Debian's libclang-rt-dev): one program per
+# target of test/fuzz/, the extension compiled in with ASan+UBSan.  New
+# inputs go to $(BUILD)/fuzz/corpus/<target> (the repository keeps only the
+# seeds and the regressions); a crash is saved in $(BUILD)/fuzz/ and stops
+# its target (the others still run, then make fails).  test/fuzz/run.sh
+# prints the executions of each target.
+FUZZ_TARGETS = fuzz_json fuzz_blob fuzz_matrix fuzz_npy fuzz_safetensors fuzz_sql
+FUZZ_SECONDS ?= 60
+FUZZ_CC     ?= clang
+FUZZ_OPT     = -O1
+FUZZ_FLAGS   = -g $(FUZZ_OPT) -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined
+FUZZ_OBJ     = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(SRC) $(EXT))
+FUZZ_HDR     = test/fuzz/fuzz.h test/fuzz/fuzz_tensorfile.h
+# clang 14 takes minutes to optimise the SIMD kernels under ASan: -O0 there.
+$(BUILD)/fuzz/obj/src/kernels_avx2.o $(BUILD)/fuzz/obj/src/kernels_avx512.o: FUZZ_OPT = -O0
+.SECONDARY: $(FUZZ_OBJ)
+
+$(BUILD)/fuzz/obj/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(BASE) -DSQLITE_CORE -c $< -o $@
+
+$(BUILD)/fuzz/bin/%: test/fuzz/%.c $(FUZZ_OBJ) $(FUZZ_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(BASE) $< $(FUZZ_OBJ) -o $@ \
+	  -lsqlite3 $(LIBS)
+
+fuzz-build:
+	@sh test/deps.sh fuzz
+	$(MAKE) $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	sh test/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-quick:
+	$(MAKE) fuzz FUZZ_SECONDS=10
 
 # The benchmark (test/bench/): our attention through SQL and the C API
 # against NumPy and PyTorch on the same data; prints a markdown table (also

@@ -55,9 +55,11 @@ struct PoolState {
   /* Window: the frame's rows in a ring (k then v per slot; a NULL row is
   ** kept as a slot with bNull set, so xInverse stays in step) and the q of
   ** the current row. */
-  float *aRing;           /* nSlot × (nDimK + nDimV) */
+  float *aRing;           /* nSlot × nRingW */
   unsigned char *aNull;   /* nSlot */
   int64_t nSlot, iHead, nRow;
+  int64_t nRingW;         /* floats per slot of aRing: nDimK + nDimV once a
+                          ** non-NULL row has fixed them (0 before) */
   float *aLastQ;          /* nDimK; NULL while the current row's q is NULL */
   int bLastNull;
 };
@@ -79,11 +81,15 @@ static void poolFold(PoolState *p, const float *k, const float *v){
   for(i=0; i<p->nDimV; i++) p->aAcc[i] += w*(double)v[i];
 }
 
-/* Append a row to the ring, growing it as needed. */
+/* Append a row to the ring, growing it as needed.  The ring is also
+** rebuilt when the slot width changes: rows before the first non-NULL one
+** are kept while the dimensions are still unknown (width 0), and only NULL
+** rows can be in it then, so no data moves between widths. */
 static int poolPush(PoolState *p, const float *k, const float *v){
   int64_t nW = p->nDimK + p->nDimV, iSlot;
-  if( p->nRow==p->nSlot ){
-    int64_t nNew = p->nSlot ? 2*p->nSlot : 16, i;
+  if( p->nRow==p->nSlot || nW!=p->nRingW ){
+    int64_t nNew = p->nRow==p->nSlot ? (p->nSlot ? 2*p->nSlot : 16) : p->nSlot;
+    int64_t i;
     float *aNew = sqlite3_malloc64(4*(sqlite3_uint64)(nNew*(nW ? nW : 1)));
     unsigned char *aNullNew = sqlite3_malloc64((sqlite3_uint64)nNew);
     if( aNew==0 || aNullNew==0 ){
@@ -93,14 +99,18 @@ static int poolPush(PoolState *p, const float *k, const float *v){
     }
     for(i=0; i<p->nRow; i++){
       int64_t j = (p->iHead + i) % p->nSlot;
-      memcpy(aNew + i*nW, p->aRing + j*nW, 4*(size_t)nW);
       aNullNew[i] = p->aNull[j];
+      if( !p->aNull[j] ){
+        /* Only when the width is unchanged: a non-NULL row fixed it. */
+        memcpy(aNew + i*nW, p->aRing + j*p->nRingW, 4*(size_t)nW);
+      }
     }
     sqlite3_free(p->aRing);
     sqlite3_free(p->aNull);
     p->aRing = aNew;
     p->aNull = aNullNew;
     p->nSlot = nNew;
+    p->nRingW = nW;
     p->iHead = 0;
   }
   iSlot = (p->iHead + p->nRow) % p->nSlot;
@@ -119,7 +129,7 @@ static void poolFreeWindow(PoolState *p){
   sqlite3_free(p->aLastQ);
   p->aRing = p->aLastQ = 0;
   p->aNull = 0;
-  p->nSlot = p->nRow = p->iHead = 0;
+  p->nSlot = p->nRow = p->iHead = p->nRingW = 0;
 }
 
 static void poolFree(PoolState *p){
@@ -148,15 +158,24 @@ static int poolCheckDims(sqlite3_context *ctx, PoolState *p, const AttnVec *q,
   return 0;
 }
 
+/* The accumulator of the aggregate, once the dimensions are known (the
+** first non-NULL row fixes them; until then there is nothing to add). */
+static int poolAccAlloc(PoolState *p){
+  if( p->aAcc==0 && p->nDimK>0 ){
+    p->aAcc = sqlite3_malloc64(8*(sqlite3_uint64)p->nDimV);
+    if( p->aAcc==0 ) return SQLITE_NOMEM;
+    memset(p->aAcc, 0, 8*(size_t)p->nDimV);
+  }
+  return SQLITE_OK;
+}
+
 /* Leave unknown mode: the second row arrived without an xValue. */
 static int poolBecomeAggregate(PoolState *p){
-  int64_t i, nW = p->nDimK + p->nDimV;
+  int64_t i, nW = p->nRingW;
   p->eMode = POOL_AGGREGATE;
-  p->aAcc = sqlite3_malloc64(8*(sqlite3_uint64)(p->nDimV ? p->nDimV : 1));
-  if( p->aAcc==0 ) return SQLITE_NOMEM;
-  memset(p->aAcc, 0, 8*(size_t)p->nDimV);
   p->rMax = -INFINITY;
   p->rSum = 0.0;
+  if( poolAccAlloc(p) ) return SQLITE_NOMEM;
   if( p->aLastQ ){
     p->aQ = p->aLastQ;
     p->aLastQ = 0;
@@ -216,6 +235,10 @@ static void poolStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
                 (long long)p->nStep);
       goto done;
     }
+    if( poolAccAlloc(p) ){
+      rc = SQLITE_NOMEM;
+      goto done;
+    }
     poolFold(p, k.a, v.a);
   }else{
     /* Window (or not yet known): keep the row, and q as the current one. */
@@ -249,7 +272,7 @@ static void poolInverse(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 
 /* The current row's q over the frame in the ring. */
 static void poolWindowResult(sqlite3_context *ctx, PoolState *p){
-  int64_t i, j, d, nW = p->nDimK + p->nDimV;
+  int64_t i, j, d, nW = p->nRingW;
   double rMax = -INFINITY, rSum = 0.0;
   double *aAcc;
   float *aOut;

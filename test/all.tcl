@@ -6,38 +6,58 @@
 # its own process, so a crash is one counted failure, not a lost run.  Every
 # child ends with "N passed, N failed[, N skipped]"; a child that does not
 # (a crash, a hang, a missing line) or exits non-zero with no failure counted
-# is one failure.  Files whose first lines contain "# kernels: all" run once
-# per kernel level the CPU supports (ATTN_KERNEL=scalar, avx2, avx512), the
-# others once at the best level; the same for unit programs whose source
-# test/unit/NAME.c says "kernels: all" near its top.  ATTN_WRAP prefixes every child command (the
-# valgrind target uses it).  The last line is the total; the exit status is 1
-# if anything failed.
+# is one failure.  A child's lines that start with "SKIP " or "NOTE " (a
+# figure worth seeing, such as the OOM driver's count of injection points)
+# are shown under its summary line.  Files whose first lines contain
+# "# kernels: all" run once per kernel level the CPU supports
+# (ATTN_KERNEL=scalar, avx2, avx512), the others once at the best level; the
+# same for unit programs whose source test/unit/NAME.c says "kernels: all"
+# near its top.  ATTN_WRAP prefixes every child command (the valgrind target
+# uses it); ATTN_WRAP_UNIT, when set, replaces it for the unit programs (make
+# valgrind checks their leaks, not tclsh's).  The last line is the total;
+# the exit status is 1 if anything failed.
+#
+# A second pass under AddressSanitizer + UndefinedBehaviorSanitizer (make
+# test does this): when ATTN_ASAN_EXT names an ASan+UBSan build of the
+# extension (and ATTN_ASAN_UNIT_DIR its unit programs), every test file and
+# unit program runs again after the first pass, labelled "asan ...", with
+# that build, LD_PRELOAD=$ATTN_ASAN_PRELOAD (the sanitizer runtimes, which
+# must come first in a tclsh), ASAN_OPTIONS, UBSAN_OPTIONS (any report
+# aborts the child) and ATTN_SANITIZER=asan.  Each pass then prints a
+# subtotal ("pass asan: ..."), and the last line is still the one total of
+# both passes.
 
 set testdir [file dirname [file normalize [info script]]]
 set pattern [expr {[llength $argv] ? [lindex $argv 0] : "*"}]
 set tclsh [info nameofexecutable]
 set wrap [expr {[info exists env(ATTN_WRAP)] ? $env(ATTN_WRAP) : ""}]
+set wrapunit [expr {[info exists env(ATTN_WRAP_UNIT)] ? $env(ATTN_WRAP_UNIT) : $wrap}]
 set timeout [expr {[auto_execok timeout] ne "" ? [list timeout 900] : ""}]
 
 set total(pass) 0
 set total(fail) 0
 set total(skip) 0
 
-# Kernel levels: ask the extension what this CPU supports.
+# Kernel levels: ask the extension what this CPU supports, under ATTN_WRAP
+# when it is set (valgrind emulates no AVX-512, so a wrapped child sees
+# fewer levels than this process would).
 proc kernel_levels {} {
-  package require sqlite3
-  sqlite3 kdb :memory:
-  kdb enable_load_extension 1
-  kdb eval {SELECT load_extension($::env(ATTN_EXT))}
-  set dbg [kdb one {SELECT attn_debug()}]
-  kdb close
+  set script {
+    package require sqlite3
+    sqlite3 kdb :memory:
+    kdb enable_load_extension 1
+    kdb eval {SELECT load_extension($::env(ATTN_EXT))}
+    puts [kdb one {SELECT attn_debug()}]
+    kdb close
+  }
+  set dbg [exec {*}$::wrap $::tclsh << $script 2>@1]
   regexp -line {^kernels available: (.*)$} $dbg -> levels
   return $levels
 }
 set levels [kernel_levels]
 
 # Run one child; add its counts to the totals.
-proc run_child {label cmd {envset {}}} {
+proc run_child {label cmd {envset {}} {wrap ""}} {
   global total
   # Set the child's variables one by one and put each back afterwards:
   # replacing the whole ::env array would detach it from the process
@@ -50,7 +70,8 @@ proc run_child {label cmd {envset {}}} {
     set ::env($k) $v
   }
   set t0 [clock milliseconds]
-  set rc [catch {exec {*}$::timeout {*}$::wrap {*}$cmd 2>@1} out opts]
+  if {$wrap eq ""} { set wrap $::wrap }
+  set rc [catch {exec {*}$::timeout {*}$wrap {*}$cmd 2>@1} out opts]
   set ms [expr {[clock milliseconds] - $t0}]
   dict for {k old} $saved {
     if {[lindex $old 0]} { set ::env($k) [lindex $old 1] } else { unset -nocomplain ::env($k) }
@@ -72,7 +93,9 @@ proc run_child {label cmd {envset {}}} {
     puts "----"
   } else {
     foreach line [split $out \n] {
-      if {[string match "SKIP *" $line]} { puts "  $label: $line" }
+      if {[string match "SKIP *" $line] || [string match "NOTE *" $line]} {
+        puts "  $label: $line"
+      }
     }
   }
   puts [format "%-40s %5d passed, %d failed, %d skipped  (%.1fs)" $label $pass $fail $skip [expr {$ms/1000.0}]]
@@ -82,35 +105,66 @@ proc run_child {label cmd {envset {}}} {
   incr total(skip) $skip
 }
 
-foreach f [lsort [glob -directory $testdir *.test]] {
-  set name [file tail $f]
-  if {![string match $pattern $name]} continue
-  set fd [open $f]; set head [read $fd 2000]; close $fd
-  if {[string match "*# kernels: all*" $head]} {
-    foreach lvl $levels {
-      run_child "$name \[$lvl\]" [list $tclsh $f] [list ATTN_KERNEL $lvl]
+# Run every test file and unit program once, prefixing labels with PREFIX
+# and setting the environment of PASSENV in each child.
+proc run_pass {prefix unitdir passenv} {
+  global testdir pattern levels tclsh
+  foreach f [lsort [glob -directory $testdir *.test]] {
+    set name [file tail $f]
+    if {![string match $pattern $name]} continue
+    set fd [open $f]; set head [read $fd 2000]; close $fd
+    if {[string match "*# kernels: all*" $head]} {
+      foreach lvl $levels {
+        run_child "$prefix$name \[$lvl\]" [list $tclsh $f] [list {*}$passenv ATTN_KERNEL $lvl]
+      }
+    } else {
+      run_child $prefix$name [list $tclsh $f] $passenv
     }
-  } else {
-    run_child $name [list $tclsh $f]
+  }
+
+  if {$unitdir ne "" && [file isdirectory $unitdir]} {
+    foreach bin [lsort [glob -nocomplain -directory $unitdir *]] {
+      if {![file executable $bin] || [file isdirectory $bin]} continue
+      set name "${prefix}unit/[file tail $bin]"
+      if {![string match $pattern [file tail $bin]] && $pattern ne "*"} continue
+      set src [file join $testdir unit [file tail $bin].c]
+      set head ""
+      if {[file exists $src]} { set fd [open $src]; set head [read $fd 2000]; close $fd }
+      if {[string match "*kernels: all*" $head]} {
+        foreach lvl $levels {
+          run_child "$name \[$lvl\]" [list $bin] [list {*}$passenv ATTN_KERNEL $lvl] $::wrapunit
+        }
+      } else {
+        run_child $name [list $bin] $passenv $::wrapunit
+      }
+    }
   }
 }
 
-if {[info exists env(ATTN_UNIT_DIR)] && [file isdirectory $env(ATTN_UNIT_DIR)]} {
-  foreach bin [lsort [glob -nocomplain -directory $env(ATTN_UNIT_DIR) *]] {
-    if {![file executable $bin] || [file isdirectory $bin]} continue
-    set name "unit/[file tail $bin]"
-    if {![string match $pattern [file tail $bin]] && $pattern ne "*"} continue
-    set src [file join $testdir unit [file tail $bin].c]
-    set head ""
-    if {[file exists $src]} { set fd [open $src]; set head [read $fd 2000]; close $fd }
-    if {[string match "*kernels: all*" $head]} {
-      foreach lvl $levels {
-        run_child "$name \[$lvl\]" [list $bin] [list ATTN_KERNEL $lvl]
-      }
-    } else {
-      run_child $name [list $bin]
-    }
-  }
+# The counts so far, as a subtotal line that all.tcl's own parser (and a
+# reader looking for the last line) does not take for the total.
+proc pass_subtotal {label before} {
+  global total
+  array set b $before
+  puts [format "pass %s: %d passed, %d failed, %d skipped" $label \
+        [expr {$total(pass)-$b(pass)}] [expr {$total(fail)-$b(fail)}] \
+        [expr {$total(skip)-$b(skip)}]]
+}
+
+set unitdir [expr {[info exists env(ATTN_UNIT_DIR)] ? $env(ATTN_UNIT_DIR) : ""}]
+set asan [expr {[info exists env(ATTN_ASAN_EXT)] && $env(ATTN_ASAN_EXT) ne ""}]
+set before [array get total]
+run_pass "" $unitdir {}
+if {$asan} {
+  pass_subtotal plain $before
+  set before [array get total]
+  set asanunit [expr {[info exists env(ATTN_ASAN_UNIT_DIR)] ? $env(ATTN_ASAN_UNIT_DIR) : ""}]
+  run_pass "asan " $asanunit [list \
+      ATTN_EXT $env(ATTN_ASAN_EXT) ATTN_SANITIZER asan \
+      LD_PRELOAD [expr {[info exists env(ATTN_ASAN_PRELOAD)] ? $env(ATTN_ASAN_PRELOAD) : ""}] \
+      ASAN_OPTIONS detect_leaks=0:abort_on_error=1 \
+      UBSAN_OPTIONS print_stacktrace=1:halt_on_error=1]
+  pass_subtotal asan $before
 }
 
 if {$total(skip) > 0} {

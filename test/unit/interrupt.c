@@ -190,7 +190,7 @@ static double runInterrupted(sqlite3 *db, const char *zSql, double msDelay,
   Interrupter it;
   pthread_t th;
   sqlite3_stmt *pStmt = 0;
-  double tEnd;
+  double tEnd, cpuEnd;
   int rc;
   memset(&it, 0, sizeof(it));
   it.db = db;
@@ -212,9 +212,10 @@ static double runInterrupted(sqlite3 *db, const char *zSql, double msDelay,
   pthread_create(&th, 0, interrupterMain, &it);
   rc = sqlite3_step(pStmt);
   tEnd = nowMs();
-  *pCpu = cpuMs() - it.cpuInterrupt;
+  cpuEnd = cpuMs();
   atomic_store(&it.bDone, 1);
   pthread_join(th, 0);
+  *pCpu = cpuEnd - it.cpuInterrupt;   /* written by the interrupter: after the join */
   sqlite3_progress_handler(db, 0, 0, 0);
   snprintf(zErr, (size_t)nErr, "%s", sqlite3_errmsg(db));
   sqlite3_finalize(pStmt);

@@ -1,0 +1,100 @@
+/*
+** fuzz.h: what the fuzz targets of test/fuzz/ share.
+**
+** Each target defines LLVMFuzzerTestOneInput() and is built two ways:
+**
+**   - by `make fuzz` with clang -fsanitize=fuzzer,address,undefined, as a
+**     libFuzzer program (test/fuzz/corpus/<target>/ is its seed corpus);
+**   - inside test/unit/fuzz_replay.c, compiled with the unit tests (gcc, no
+**     libFuzzer), which feeds it every file of the seed corpus and of
+**     test/fuzz/regressions/<target>/ on each make test (under ASan+UBSan
+**     too), so an input that once crashed stays fixed.
+**
+** A target checks properties as well as "no crash": a broken property
+** calls fuzzFail(), which prints the reason and aborts, which libFuzzer
+** reports as a crash and saves the input.
+**
+** FuzzIn reads typed values from the input, returning zeros once it runs
+** out, so every input is a valid program for the target.
+*/
+#ifndef ATTN_FUZZ_H
+#define ATTN_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define fuzzFail(...) do{ \
+  fprintf(stderr, "fuzz property failed at %s:%d: ", __FILE__, __LINE__); \
+  fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); abort(); \
+}while(0)
+
+/*
+** Properties that reported, not yet fixed bugs break.  While a macro is 1
+** the targets skip that one property (everything else is still checked),
+** so fuzzing can go on finding other bugs; set it to 0 when the fix lands,
+** and the inputs kept in test/fuzz/regressions/ then check the fix.
+**
+** FUZZ_KNOWN_SCORES_OVERFLOW: attention_scores() returns score Inf or NaN
+**   and NULL (NaN) weights when the scaled q or the scores overflow
+**   float32, where attention() reports an error
+**   (regressions/fuzz_matrix/scores-overflow, scores-overflow-2).
+** FUZZ_KNOWN_SCORES_PRECISION: a score row's weight is exp(score - lse),
+**   whose error grows with |score|: beyond ~1e14 the weights of a row no
+**   longer sum to 1 (regressions/fuzz_matrix/scores-huge-scale).
+*/
+#ifndef FUZZ_KNOWN_SCORES_OVERFLOW
+# define FUZZ_KNOWN_SCORES_OVERFLOW 1
+#endif
+#ifndef FUZZ_KNOWN_SCORES_PRECISION
+# define FUZZ_KNOWN_SCORES_PRECISION 1
+#endif
+
+typedef struct FuzzIn FuzzIn;
+struct FuzzIn {
+  const uint8_t *a;
+  size_t n, i;
+};
+
+static inline unsigned fuzzByte(FuzzIn *p){
+  return p->i<p->n ? p->a[p->i++] : 0;
+}
+
+/* A number in [0, nRange). */
+static inline unsigned fuzzRange(FuzzIn *p, unsigned nRange){
+  unsigned v = fuzzByte(p);
+  if( nRange>256 ) v = v<<8 | fuzzByte(p);
+  return nRange ? v % nRange : 0;
+}
+
+static inline uint32_t fuzzU32(FuzzIn *p){
+  uint32_t v = fuzzByte(p);
+  v = v<<8 | fuzzByte(p);
+  v = v<<8 | fuzzByte(p);
+  return v<<8 | fuzzByte(p);
+}
+
+/* A float: usually small and tame, sometimes raw bits (NaN, Inf, huge,
+** denormal). */
+static inline float fuzzFloat(FuzzIn *p){
+  unsigned k = fuzzByte(p);
+  if( k<224 ) return ((float)(int)fuzzByte(p) - 128.0f)/32.0f;
+  if( k<240 ){
+    static const float aEdge[] = { 0.0f, -0.0f, 1e-45f, 1.17549435e-38f,
+      3.4028235e38f, -3.4028235e38f, 1e20f, -1e20f, 65504.0f, 1e-7f,
+      100.0f, -100.0f, 1.0f, -1.0f, 0.5f, 1e10f };
+    return aEdge[k-224];
+  }
+  {
+    uint32_t u = fuzzU32(p);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+  }
+}
+
+static inline int fuzzLeft(const FuzzIn *p){ return p->i<p->n; }
+
+#endif /* ATTN_FUZZ_H */

@@ -1,0 +1,309 @@
+/*
+** fuzz_matrix.c: matrix shapes and the attention engine (src/attention.c,
+** src/kernels*.c, src/vecops.c), driven directly through its C API.
+**
+** The input chooses row counts, input widths, heads, kv_heads, every
+** option, sequence ids and positions, and for each of W_Q, W_K, W_V, W_O
+** and the four biases: absent, the right shape, or a wrong one.  Each
+** weight's element count is then what the engine must check, so a shape
+** the checks let through and the kernels read past is an ASan report.
+**
+** Properties: attn_state_new() either fails with ATTN_ERROR or ATTN_TOOBIG
+** and a message, or every output row is NULL only when no key is allowed
+** and has a NaN lse only when its scores overflow float32 (the SQL layer
+** reports both as errors); for score rows, the weights of each head of a
+** query row are in [0, 1] and sum to 1; the same state built with 1 thread
+** and with 3 threads gives the same output bits; attn_transpose() twice is
+** the identity, and each kernel's GEMM matches a float64 product for
+** random shapes and leading dimensions.
+**
+** Sizes are capped (40 rows, 16 input dims, 8 heads) so one run is fast.
+*/
+#include "fuzz.h"
+#include <math.h>
+#include "../../src/alloc.h"
+#include "../../src/attention.h"
+#include "../../src/kernels.h"
+#include "../../src/position.h"
+#include "../../src/vecops.h"
+
+/* A weight of nRow×nCol elements when well shaped; otherwise a count
+** chosen by the input.  *pa is NULL when absent. */
+static void fmatTensor(FuzzIn *p, attn_tensor *pT, float **pa, int64_t nGood){
+  unsigned k = fuzzByte(p) & 7;
+  int64_t n, i;
+  *pa = 0;
+  pT->a = 0;
+  pT->n = 0;
+  if( k<3 ) return;                               /* absent */
+  if( k<6 ) n = nGood;                            /* right shape */
+  else if( k==6 ) n = nGood + (int64_t)fuzzRange(p, 5) - 2;
+  else n = (int64_t)fuzzRange(p, 300);
+  if( n<=0 || n>4096 ){ pT->a = 0; pT->n = n<0 ? 0 : n; return; }
+  *pa = malloc(4*(size_t)n);
+  if( *pa==0 ) return;
+  for(i=0; i<n; i++) (*pa)[i] = ((float)(int)fuzzByte(p) - 128.0f)/128.0f;
+  pT->a = *pa;
+  pT->n = n;
+}
+
+/* GEMM of the selected kernel against float64, then transpose twice. */
+static void fmatGemm(FuzzIn *p){
+  int64_t m = 1 + fuzzRange(p, 20), n = 1 + fuzzRange(p, 40);
+  int64_t k = 1 + fuzzRange(p, 40);
+  int64_t lda = k + fuzzRange(p, 3), ldb = n + fuzzRange(p, 3);
+  int64_t ldc = n + fuzzRange(p, 3), i, j, t;
+  int bAccum = fuzzByte(p) & 1;
+  float *A = malloc(4*(size_t)(m*lda)), *B = malloc(4*(size_t)(k*ldb));
+  float *C = malloc(4*(size_t)(m*ldc)), *T = malloc(4*(size_t)(k*n));
+  float *T2 = malloc(4*(size_t)(k*n)), *T3 = malloc(4*(size_t)(k*n));
+  if( A==0 || B==0 || C==0 || T==0 || T2==0 || T3==0 ) goto done;
+  for(i=0; i<m*lda; i++) A[i] = ((float)(int)fuzzByte(p) - 128.0f)/64.0f;
+  for(i=0; i<k*ldb; i++) B[i] = ((float)(int)fuzzByte(p) - 128.0f)/64.0f;
+  for(i=0; i<m*ldc; i++) C[i] = bAccum ? 1.0f : -7.0f;
+  attn_kernels()->xGemm(m, n, k, A, lda, B, ldb, C, ldc, bAccum);
+  for(i=0; i<m; i++){
+    for(j=0; j<ldc; j++){
+      double s = bAccum ? 1.0 : 0.0, sAbs = 1.0;
+      if( j>=n ){
+        if( C[i*ldc+j]!=(bAccum ? 1.0f : -7.0f) ) fuzzFail("GEMM wrote past n");
+        continue;
+      }
+      for(t=0; t<k; t++){
+        s += (double)A[i*lda+t]*(double)B[t*ldb+j];
+        sAbs += fabs((double)A[i*lda+t]*(double)B[t*ldb+j]);
+      }
+      if( fabs((double)C[i*ldc+j]-s)>1e-5*sAbs ){
+        fuzzFail("GEMM %s m=%lld n=%lld k=%lld: C[%lld,%lld]=%.9g, expected "
+                 "%.9g", attn_kernels()->zName, (long long)m, (long long)n,
+                 (long long)k, (long long)i, (long long)j, C[i*ldc+j], s);
+      }
+    }
+  }
+  /* B's first k×n block (packed), transposed twice. */
+  for(i=0; i<k; i++) memcpy(T+i*n, B+i*ldb, 4*(size_t)n);
+  attn_transpose(T, k, n, T2);
+  attn_transpose(T2, n, k, T3);
+  if( memcmp(T, T3, 4*(size_t)(k*n))!=0 ) fuzzFail("transpose twice");
+done:
+  free(A); free(B); free(C); free(T); free(T2); free(T3);
+}
+
+/* Do the score rows of query row i show magnitudes the float32 kernels
+** cannot hold (|score| beyond 1e30, or not finite)?  Then the engine may
+** give the row no output or a non-finite one, which the SQL layer turns
+** into an error ("the attention scores overflow float32").  *pbAny: the
+** row has at least one allowed key. */
+static int fmatRowOverflows(attn_state *pState, int64_t i, int *pbAny){
+  attn_score_iter *pIter = 0;
+  attn_score s;
+  attn_err err;
+  int bHuge = 0;
+  *pbAny = 0;
+  attn_err_clear(&err);
+  if( attn_scores_open(pState, i, -1, &pIter, &err) ){
+    fuzzFail("attn_scores_open: %s", err.zMsg);
+  }
+  while( attn_scores_next(pIter, &s) ){
+    *pbAny = 1;
+    if( !(s.rScore<=1e30 && s.rScore>=-1e30) ) bHuge = 1;
+  }
+  attn_scores_close(pIter);
+  return bHuge;
+}
+
+/* Compute every output of a state; return a hash of the bits, checking
+** each row on the way: a NULL output only for a row with no allowed key,
+** a non-finite output or lse only for a row whose scores overflow. */
+static uint64_t fmatOutputs(attn_state *pState, int64_t nQ){
+  uint64_t h = 1469598103934665603ULL;
+  int64_t i, j, nOut = attn_state_out_dim(pState);
+  int nHead = attn_state_heads(pState);
+  attn_err err;
+  attn_err_clear(&err);
+  if( attn_forward(pState, &err) ) fuzzFail("attn_forward: %s", err.zMsg);
+  for(i=0; i<nQ; i++){
+    const float *aOut = 0, *aLse = 0;
+    if( attn_output(pState, i, &aOut, &aLse, &err) ){
+      fuzzFail("attn_output: %s", err.zMsg);
+    }
+    if( (aOut==0)!=(aLse==0) ) fuzzFail("output and lse disagree on NULL");
+    if( aOut==0 ){
+      int bAny, bHuge = fmatRowOverflows(pState, i, &bAny);
+      if( bAny && !bHuge ){
+        fuzzFail("row %lld has allowed keys but no output", (long long)i);
+      }
+      h = (h ^ 0xff)*1099511628211ULL;
+      continue;
+    }
+    for(j=0; j<nOut; j++){
+      const unsigned char *b = (const unsigned char*)&aOut[j];
+      int t;
+      for(t=0; t<4; t++) h = (h ^ b[t])*1099511628211ULL;
+    }
+    for(j=0; j<nHead; j++){
+      if( isnan(aLse[j]) ){
+        int bAny;
+        if( !fmatRowOverflows(pState, i, &bAny) ){
+          fuzzFail("lse of row %lld head %lld is NaN, scores are not huge",
+                   (long long)i, (long long)j);
+        }
+        break;
+      }
+    }
+  }
+  return h;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
+  FuzzIn in = { data, size, 0 };
+  attn_input x;
+  attn_options opt;
+  attn_state *pState = 0;
+  attn_err err;
+  float *aOwn[8], *aXq = 0, *aXk = 0, *aXv = 0;
+  int64_t *aSeqQ = 0, *aSeqK = 0, *aPosQ = 0, *aPosK = 0;
+  attn_tensor *apT[8];
+  int64_t i, nHeadDim, nQ, nK;
+  int bCross, rc, t;
+  static int bInit = 0;
+  if( !bInit ){ attn_kernels_init(); bInit = 1; }
+
+  if( fuzzByte(&in)&1 ) fmatGemm(&in);
+
+  memset(&x, 0, sizeof(x));
+  memset(&opt, 0, sizeof(opt));
+  memset(aOwn, 0, sizeof(aOwn));
+  bCross = fuzzByte(&in) & 1;
+  nQ = fuzzRange(&in, 41);
+  nK = bCross ? (int64_t)fuzzRange(&in, 41) : nQ;
+  x.nQuery = nQ;
+  x.nKey = nK;
+  x.nXq = 1 + fuzzRange(&in, 16);
+  x.nXk = bCross ? 1 + (int64_t)fuzzRange(&in, 16) : x.nXq;
+  x.nXv = (fuzzByte(&in)&3)==0 ? 1 + (int64_t)fuzzRange(&in, 16) : x.nXk;
+  opt.nHead = 1 + fuzzRange(&in, 8);
+  opt.nKvHead = (fuzzByte(&in)&1) ? 1 + (int)fuzzRange(&in, opt.nHead) : 0;
+  if( fuzzByte(&in)==255 ) opt.nHead = (int)fuzzRange(&in, 2000) - 10;
+  opt.bCausal = fuzzByte(&in)&1;
+  opt.nWindow = (fuzzByte(&in)&3)==0 ? (int64_t)fuzzRange(&in, 12) : 0;
+  opt.bAlibi = (fuzzByte(&in)&3)==0;
+  if( (fuzzByte(&in)&3)==0 ){
+    opt.rRopeBase = (fuzzByte(&in)&1) ? 10000.0 : (double)fuzzFloat(&in);
+    opt.eRopeStyle = fuzzByte(&in)&1;
+  }
+  if( (fuzzByte(&in)&3)==0 ) opt.rSoftcap = fuzzByte(&in)&1 ? 30.0 : fuzzFloat(&in);
+  if( (fuzzByte(&in)&3)==0 ){ opt.bScale = 1; opt.rScale = fuzzFloat(&in); }
+  opt.nThread = 1;
+  opt.bNoValues = (fuzzByte(&in)&7)==0;
+  if( opt.nKvHead==0 ) opt.nKvHead = opt.nHead;
+
+  /* Weights: the good shapes follow from the options. */
+  nHeadDim = 1 + fuzzRange(&in, 6);
+  apT[0] = &x.wq; apT[1] = &x.wk; apT[2] = &x.wv; apT[3] = &x.wo;
+  apT[4] = &x.bq; apT[5] = &x.bk; apT[6] = &x.bv; apT[7] = &x.bo;
+  {
+    int64_t h = opt.nHead>0 ? opt.nHead : 1, kv = opt.nKvHead>0 ? opt.nKvHead : 1;
+    int64_t aGood[8];
+    aGood[0] = x.nXq*h*nHeadDim;          /* wq */
+    aGood[1] = x.nXk*kv*nHeadDim;         /* wk */
+    aGood[2] = x.nXv*kv*nHeadDim;         /* wv */
+    aGood[3] = h*nHeadDim*x.nXq;          /* wo */
+    aGood[4] = h*nHeadDim;                /* bq */
+    aGood[5] = kv*nHeadDim;               /* bk */
+    aGood[6] = kv*nHeadDim;               /* bv */
+    aGood[7] = x.nXq;                     /* bo */
+    for(t=0; t<8; t++) fmatTensor(&in, apT[t], &aOwn[t], aGood[t]);
+  }
+
+  /* Rows. */
+  aXq = malloc(4*(size_t)(nQ*x.nXq+1));
+  aXk = malloc(4*(size_t)(nK*x.nXk+1));
+  aXv = malloc(4*(size_t)(nK*x.nXv+1));
+  aSeqQ = malloc(8*(size_t)(nQ+1)); aPosQ = malloc(8*(size_t)(nQ+1));
+  aSeqK = malloc(8*(size_t)(nK+1)); aPosK = malloc(8*(size_t)(nK+1));
+  if( !aXq || !aXk || !aXv || !aSeqQ || !aPosQ || !aSeqK || !aPosK ) goto done;
+  for(i=0; i<nQ*x.nXq; i++) aXq[i] = ((float)(int)fuzzByte(&in) - 128.0f)/32.0f;
+  for(i=0; i<nK*x.nXk; i++) aXk[i] = ((float)(int)fuzzByte(&in) - 128.0f)/32.0f;
+  for(i=0; i<nK*x.nXv; i++) aXv[i] = ((float)(int)fuzzByte(&in) - 128.0f)/32.0f;
+  {
+    int bSeq = fuzzByte(&in)&1, bPos = fuzzByte(&in)&1;
+    for(i=0; i<nQ; i++){ aSeqQ[i] = fuzzRange(&in, 3); aPosQ[i] = (int64_t)fuzzRange(&in, 20) - 3; }
+    for(i=0; i<nK; i++){ aSeqK[i] = fuzzRange(&in, 3); aPosK[i] = (int64_t)fuzzRange(&in, 20) - 3; }
+    if( fuzzByte(&in)==7 ) aPosQ[0] = ((int64_t)1<<53) + 5;   /* out of range */
+    if( !bCross ){ memcpy(aSeqK, aSeqQ, 8*(size_t)nQ); memcpy(aPosK, aPosQ, 8*(size_t)nQ); }
+    x.aSeqQ = bSeq ? aSeqQ : 0;
+    x.aSeqK = bSeq ? aSeqK : 0;
+    x.aPosQ = bPos ? aPosQ : 0;
+    x.aPosK = bPos ? aPosK : 0;
+  }
+  x.aXq = aXq;
+  x.aXk = bCross ? aXk : aXq;
+  x.aXv = bCross || x.nXv!=x.nXq ? aXv : aXq;
+  if( !bCross ){ x.nXk = x.nXq; }
+
+  attn_err_clear(&err);
+  rc = attn_state_new(&x, &opt, &pState, &err);
+  if( rc ){
+    if( (rc!=ATTN_ERROR && rc!=ATTN_TOOBIG) || err.zMsg[0]==0 ){
+      fuzzFail("attn_state_new failed with rc=%d '%s'", rc, err.zMsg);
+    }
+    goto done;
+  }
+  if( attn_state_rows(pState)!=nQ ) fuzzFail("rows");
+  if( !opt.bNoValues ){
+    uint64_t h1 = fmatOutputs(pState, nQ), h3;
+    attn_state *p3 = 0;
+    opt.nThread = 3;
+    if( attn_state_new(&x, &opt, &p3, &err) ) fuzzFail("threads=3: %s", err.zMsg);
+    h3 = fmatOutputs(p3, nQ);
+    attn_state_free(p3);
+    if( h1!=h3 ) fuzzFail("threads=1 and threads=3 give different bits");
+  }
+  /* Score rows of up to 3 query rows. */
+  for(i=0; i<nQ && i<3; i++){
+    attn_score_iter *pIter = 0;
+    attn_score s;
+    double aSum[8] = {0}, aMax[8] = {0};
+    int aAny[8] = {0}, iHead = (fuzzByte(&in)&3)==0 ? (int)fuzzRange(&in, 9) - 1 : -1;
+    if( attn_scores_open(pState, i, iHead, &pIter, &err) ){
+      fuzzFail("attn_scores_open: %s", err.zMsg);
+    }
+    while( attn_scores_next(pIter, &s) ){
+      if( s.iKey<0 || s.iKey>=nK || s.iHead<0
+       || s.iHead>=attn_state_heads(pState) ){
+        fuzzFail("score row: key %lld, head %d", (long long)s.iKey, s.iHead);
+      }
+      if( FUZZ_KNOWN_SCORES_OVERFLOW && (!isfinite(s.rScore) || isnan(s.rWeight)) ){
+        aAny[s.iHead<8 ? s.iHead : 0] = -1;     /* see fuzz.h */
+        continue;
+      }
+      if( !(s.rWeight>=0.0 && s.rWeight<=1.0) || !isfinite(s.rScore) ){
+        fuzzFail("score %g, weight %g", s.rScore, s.rWeight);
+      }
+      if( s.iHead<8 && aAny[s.iHead]>=0 ){
+        aSum[s.iHead] += s.rWeight;
+        aAny[s.iHead] = 1;
+        if( fabs(s.rScore)>aMax[s.iHead] ) aMax[s.iHead] = fabs(s.rScore);
+      }
+    }
+    attn_scores_close(pIter);
+    for(t=0; t<8; t++){
+      /* While FUZZ_KNOWN_SCORES_PRECISION (fuzz.h): a weight exp(score -
+      ** lse) carries an error of about ulp(lse) ~ |score|*1.1e-16, which
+      ** the bound allows, no more. */
+      double rTol = 1e-6*(double)(nK+1);
+      if( FUZZ_KNOWN_SCORES_PRECISION ) rTol += 4e-16*aMax[t]*(double)(nK+1);
+      if( aAny[t]>0 && fabs(aSum[t]-1.0)>rTol ){
+        fuzzFail("weights of row %lld head %d sum to %.12g", (long long)i, t, aSum[t]);
+      }
+    }
+  }
+
+done:
+  attn_state_free(pState);
+  for(t=0; t<8; t++) free(aOwn[t]);
+  free(aXq); free(aXk); free(aXv);
+  free(aSeqQ); free(aSeqK); free(aPosQ); free(aPosK);
+  return 0;
+}

@@ -1,0 +1,364 @@
+/*
+** fuzz_sql.c: the extension through SQL, with the system SQLite: rows and
+** option values chosen by the input, good and malformed.
+**
+** The input fills a table t(id, x, seq, pos) with up to 24 rows whose x is
+** a float32 blob of the table's dimension (elements sometimes NaN, Inf,
+** huge or denormal), or of another one, or NULL, an integer, a real, an
+** empty or odd-length blob, JSON text (well formed or raw input bytes);
+** seq and pos are small integers, NULL, text, a real or out of range.
+** Then it runs attention() and attention_scores() with a source (and
+** sometimes keys) SELECT picked from a list that includes broken ones, and
+** hidden arguments set to values of every type: NULL, small and edge
+** integers, reals from the input, text, blobs of random length (weights of
+** the right shape or not), JSON.  Also attn_pool (aggregate and window),
+** attn_heatmap/attn_textmap over the scores, and the vector functions over
+** the rows.
+**
+** Properties: nothing crashes, leaks (LeakSanitizer) or reads out of
+** bounds; every statement ends with SQLITE_OK, SQLITE_ERROR or
+** SQLITE_TOOBIG, never another code (out of memory included: the sizes
+** here are small); every error has a real message, not SQLite's generic
+** text for a code the extension returned without one; attention() rows
+** have NULL or finite float32 output and lse; attention_scores() rows have
+** a finite score and a weight in [0, 1] (see fuzz.h for a known bug).
+*/
+#include "fuzz.h"
+#include <sqlite3.h>
+
+int sqlite3_attention_init(sqlite3*, char**, const sqlite3_api_routines*);
+
+static const char *const azFsqlArg[] = {
+  "wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo", "heads", "kv_heads",
+  "scale", "causal", "window", "alibi", "rope", "rope_style", "softcap",
+  "threads"
+};
+#define FSQL_NARG ((int)(sizeof(azFsqlArg)/sizeof(azFsqlArg[0])))
+
+static const char *const azFsqlSource[] = {
+  "SELECT id, x, seq, pos FROM t",
+  "SELECT x FROM t",
+  "SELECT id, x, seq FROM t ORDER BY id DESC",
+  "SELECT id, x AS q, x AS k, attn_scale(x, 2) AS v, pos FROM t",
+  "SELECT x, pos FROM t WHERE id % 2 = 0",
+  "SELECT id, x, x FROM t",
+  "SELECT id, x, seq, pos FROM t; SELECT 1",
+  "SELECT id FROM t",
+  "SELECT id, output AS x FROM attention('SELECT x FROM t')",
+  "SELECT id, x, seq, pos FROM t WHERE seq = 1",
+  "SELECT id, x, seq, pos FROM t ORDER BY pos",
+  "SELECT x AS q FROM t",
+  "INSERT INTO t(x) VALUES(1)",
+  "SELECT x, ?1 FROM t",
+  "",
+};
+static const char *const azFsqlKeys[] = {
+  "SELECT x FROM t WHERE id % 3 = 0",
+  "SELECT id, x, seq, pos FROM t WHERE id > 4",
+  "SELECT x AS k, x AS v FROM t",
+  "SELECT id, x AS k, attn_slice(x, 0, 1) AS v, seq FROM t",
+  "SELECT 1 AS x",
+};
+
+/* What fsqlRun checks in each row. */
+#define FSQL_ROWS_ANY        0
+#define FSQL_ROWS_ATTENTION  1   /* output, lse: NULL or finite float32 */
+#define FSQL_ROWS_SCORES     2   /* score finite, weight in [0, 1] */
+
+/* Is column i NULL or a blob of finite float32 values? */
+static int fsqlFiniteBlob(sqlite3_stmt *pStmt, int i){
+  const unsigned char *a;
+  int n, j;
+  if( sqlite3_column_type(pStmt, i)==SQLITE_NULL ) return 1;
+  if( sqlite3_column_type(pStmt, i)!=SQLITE_BLOB ) return 0;
+  a = sqlite3_column_blob(pStmt, i);
+  n = sqlite3_column_bytes(pStmt, i);
+  if( n==0 || n%4 ) return 0;
+  for(j=0; j<n; j+=4){
+    uint32_t u = (uint32_t)a[j] | (uint32_t)a[j+1]<<8 | (uint32_t)a[j+2]<<16
+               | (uint32_t)a[j+3]<<24;
+    if( (u & 0x7f800000)==0x7f800000 ) return 0;
+  }
+  return 1;
+}
+
+/* Step pStmt to the end, reading every column and checking the rows as
+** eRows says; return the final code. */
+static int fsqlRun(sqlite3 *db, sqlite3_stmt *pStmt, int eRows){
+  int rc, i, n = sqlite3_column_count(pStmt);
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    for(i=0; i<n; i++){
+      if( sqlite3_column_type(pStmt, i)==SQLITE_BLOB ){
+        (void)sqlite3_column_blob(pStmt, i);
+      }else{
+        (void)sqlite3_column_text(pStmt, i);
+      }
+    }
+    if( eRows==FSQL_ROWS_ATTENTION ){
+      if( !fsqlFiniteBlob(pStmt, 3) || !fsqlFiniteBlob(pStmt, 4) ){
+        fuzzFail("attention() returned a non-finite or malformed output/lse");
+      }
+    }else if( eRows==FSQL_ROWS_SCORES ){
+      double rScore = sqlite3_column_double(pStmt, 6);
+      double rWeight = sqlite3_column_double(pStmt, 7);
+      int tScore = sqlite3_column_type(pStmt, 6);
+      int tWeight = sqlite3_column_type(pStmt, 7);
+      if( FUZZ_KNOWN_SCORES_OVERFLOW && (tWeight==SQLITE_NULL
+       || (tScore==SQLITE_FLOAT && (rScore>1e308 || rScore<-1e308))) ){
+        continue;                          /* see fuzz.h */
+      }
+      if( tScore==SQLITE_NULL || tWeight==SQLITE_NULL
+       || !(rScore<=1e308 && rScore>=-1e308)
+       || !(rWeight>=0.0 && rWeight<=1.0) ){
+        fuzzFail("attention_scores() row with score %g (type %d), weight %g "
+                 "(type %d)", rScore, tScore, rWeight, tWeight);
+      }
+    }
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK && rc!=SQLITE_ERROR && rc!=SQLITE_TOOBIG ){
+    fuzzFail("statement ended with code %d: %s", rc, sqlite3_errmsg(db));
+  }
+  if( rc && strcmp(sqlite3_errmsg(db), sqlite3_errstr(rc))==0 ){
+    fuzzFail("error %d without a message", rc);
+  }
+  return rc;
+}
+
+/* A blob of n floats from the input (sqlite3_malloc'd, or NULL). */
+static void fsqlBindFloats(FuzzIn *p, sqlite3_stmt *pStmt, int iParam,
+                           int64_t n){
+  float *a;
+  int64_t i;
+  if( n<=0 ){
+    sqlite3_bind_zeroblob(pStmt, iParam, 0);
+    return;
+  }
+  a = sqlite3_malloc64(4*(sqlite3_uint64)n);
+  if( a==0 ) return;
+  for(i=0; i<n; i++){
+    a[i] = (fuzzByte(p)&15)==0 ? fuzzFloat(p)
+                               : ((float)(int)fuzzByte(p) - 128.0f)/128.0f;
+  }
+  sqlite3_bind_blob64(pStmt, iParam, a, 4*(sqlite3_uint64)n, sqlite3_free);
+}
+
+/* Bind a value of any kind, chosen by the input, to parameter iParam.
+** nGood is the element count of a well-shaped weight (0: not a weight). */
+static void fsqlBindValue(FuzzIn *p, sqlite3_stmt *pStmt, int iParam,
+                          int iArg, int64_t nGood){
+  static const int64_t aEdge[] = { 0, -1, 1, 2, 4, 64, 65, 1024, 1025,
+    2147483647LL, -2147483648LL, 9007199254740993LL, (int64_t)1<<62 };
+  static const char *const azText[] = { "neox", "interleaved", "NEOX", "",
+    "[1, 2]", "[[1,2],[3,4]]", "[1e39]", "x", "1" };
+  unsigned k = fuzzByte(p) % 9;
+  if( nGood>0 && k>=6 ){
+    /* A weight or bias: mostly the right shape. */
+    int64_t n = k==8 ? (int64_t)fuzzRange(p, 40) : nGood;
+    fsqlBindFloats(p, pStmt, iParam, n);
+    return;
+  }
+  switch( k ){
+    case 0: sqlite3_bind_null(pStmt, iParam); break;
+    case 1: case 6:
+      if( strcmp(azFsqlArg[iArg], "threads")==0 ){
+        sqlite3_bind_int(pStmt, iParam, 1 + (int)fuzzRange(p, 4));
+      }else{
+        sqlite3_bind_int(pStmt, iParam, (int)fuzzRange(p, 10) - 1);
+      }
+      break;
+    case 2: {
+      int64_t v = aEdge[fuzzRange(p, sizeof(aEdge)/sizeof(aEdge[0]))];
+      /* No more than a few threads per run (threads up to 64 is valid). */
+      if( strcmp(azFsqlArg[iArg], "threads")==0 && v>4 && v<=64 ) v = 4;
+      sqlite3_bind_int64(pStmt, iParam, v);
+      break;
+    }
+    case 3: sqlite3_bind_double(pStmt, iParam, (double)fuzzFloat(p)); break;
+    case 4: case 7:
+      sqlite3_bind_text(pStmt, iParam,
+          azText[fuzzRange(p, sizeof(azText)/sizeof(azText[0]))], -1,
+          SQLITE_STATIC);
+      break;
+    default:
+      fsqlBindFloats(p, pStmt, iParam, (int64_t)fuzzRange(p, 20));
+  }
+}
+
+/* Fill t from the input. */
+static void fsqlFill(sqlite3 *db, FuzzIn *p, int nRow, int nDim){
+  sqlite3_stmt *pIns = 0;
+  int i;
+  sqlite3_prepare_v2(db, "INSERT INTO t(x, seq, pos) VALUES(?1, ?2, ?3)", -1,
+                     &pIns, 0);
+  if( pIns==0 ) return;
+  for(i=0; i<nRow; i++){
+    unsigned k = fuzzByte(p) % 32, s = fuzzByte(p) % 8, q = fuzzByte(p) % 8;
+    if( k<24 ){
+      fsqlBindFloats(p, pIns, 1, nDim);
+    }else switch( k ){
+      case 24: fsqlBindFloats(p, pIns, 1, nDim + 1 + (int)fuzzRange(p, 3)); break;
+      case 25: sqlite3_bind_null(pIns, 1); break;
+      case 26: {
+        unsigned n = fuzzRange(p, 24);
+        if( p->i + n > p->n ) n = (unsigned)(p->n - p->i);
+        sqlite3_bind_text(pIns, 1, (const char*)p->a + p->i, (int)n,
+                          SQLITE_TRANSIENT);
+        p->i += n;
+        break;
+      }
+      case 27: {
+        char z[600];
+        int j, m = 0;
+        m += snprintf(z+m, sizeof(z)-(size_t)m, "[");
+        for(j=0; j<nDim; j++){
+          m += snprintf(z+m, sizeof(z)-(size_t)m, "%s%.9g", j ? ", " : "",
+                        ((double)(int)fuzzByte(p) - 128.0)/16.0);
+        }
+        snprintf(z+m, sizeof(z)-(size_t)m, "]");
+        sqlite3_bind_text(pIns, 1, z, -1, SQLITE_TRANSIENT);
+        break;
+      }
+      case 28: sqlite3_bind_int(pIns, 1, (int)fuzzByte(p)); break;
+      case 29: sqlite3_bind_zeroblob(pIns, 1, 0); break;
+      case 30: sqlite3_bind_double(pIns, 1, 1.5); break;
+      default: {
+        unsigned char b[7] = {1, 2, 3, 4, 5, 6, 7};
+        sqlite3_bind_blob(pIns, 1, b, 1 + (int)fuzzRange(p, 7), SQLITE_TRANSIENT);
+      }
+    }
+    if( s<5 ) sqlite3_bind_int(pIns, 2, (int)fuzzRange(p, 3));
+    else if( s==5 ) sqlite3_bind_null(pIns, 2);
+    else if( s==6 ) sqlite3_bind_text(pIns, 2, "a", -1, SQLITE_STATIC);
+    else sqlite3_bind_double(pIns, 2, 1.5);
+    if( q<6 ) sqlite3_bind_int(pIns, 3, (int)fuzzRange(p, 30) - 5);
+    else if( q==6 ) sqlite3_bind_int64(pIns, 3, (int64_t)1<<60);
+    else sqlite3_bind_null(pIns, 3);
+    sqlite3_step(pIns);
+    sqlite3_reset(pIns);
+    sqlite3_clear_bindings(pIns);
+  }
+  sqlite3_finalize(pIns);
+}
+
+/* The WHERE clause of hidden arguments: which are set (bit i of *pmArgs). */
+static void fsqlArgs(FuzzIn *p, char *zWhere, size_t nWhere, unsigned *pmArgs){
+  size_t m = 0;
+  int i;
+  *pmArgs = 0;
+  zWhere[0] = 0;
+  for(i=0; i<FSQL_NARG; i++){
+    if( (fuzzByte(p)&3)!=0 ) continue;
+    *pmArgs |= 1u<<i;
+    m += (size_t)snprintf(zWhere+m, nWhere-m, " AND %s = ?%d", azFsqlArg[i], i+3);
+  }
+}
+
+/* Bind source (?1), keys (?2) and the hidden arguments set in mArgs. */
+static void fsqlBindAll(FuzzIn *p, sqlite3_stmt *pStmt, const char *zSource,
+                        const char *zKeys, unsigned mArgs, int nDim){
+  int i;
+  if( (fuzzByte(p)&31)==0 ){
+    sqlite3_bind_int(pStmt, 1, 7);           /* not text */
+  }else{
+    sqlite3_bind_text(pStmt, 1, zSource, -1, SQLITE_STATIC);
+  }
+  if( zKeys ) sqlite3_bind_text(pStmt, 2, zKeys, -1, SQLITE_STATIC);
+  for(i=0; i<FSQL_NARG; i++){
+    if( mArgs & (1u<<i) ){
+      int64_t nGood = 0;
+      if( i<4 ) nGood = (int64_t)nDim*nDim*(1 + (int64_t)(fuzzByte(p)&1));
+      else if( i<8 ) nGood = nDim;
+      fsqlBindValue(p, pStmt, i+3, i, nGood);
+    }
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
+  FuzzIn in = { data, size, 0 };
+  static int bInit = 0;
+  sqlite3 *db = 0;
+  sqlite3_stmt *pStmt = 0;
+  char zWhere[600], zSql[1200];
+  const char *zSource, *zKeys;
+  unsigned mArgs;
+  int nRow, nDim;
+  if( !bInit ){
+    sqlite3_auto_extension((void(*)(void))sqlite3_attention_init);
+    bInit = 1;
+  }
+  if( sqlite3_open(":memory:", &db) ){ sqlite3_close(db); return 0; }
+  sqlite3_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, x, seq, pos)", 0, 0, 0);
+  nRow = (int)fuzzRange(&in, 25);
+  nDim = 1 + (int)fuzzRange(&in, 12);
+  fsqlFill(db, &in, nRow, nDim);
+
+  zSource = azFsqlSource[fuzzRange(&in, sizeof(azFsqlSource)/sizeof(azFsqlSource[0]))];
+  zKeys = (fuzzByte(&in)&3)==0
+        ? azFsqlKeys[fuzzRange(&in, sizeof(azFsqlKeys)/sizeof(azFsqlKeys[0]))] : 0;
+  fsqlArgs(&in, zWhere, sizeof(zWhere), &mArgs);
+
+  /* attention() */
+  snprintf(zSql, sizeof(zSql), "SELECT id, seq, pos, output, lse FROM "
+           "attention(?1%s) WHERE 1%s", zKeys ? ", ?2" : "", zWhere);
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+    fsqlBindAll(&in, pStmt, zSource, zKeys, mArgs, nDim);
+    fsqlRun(db, pStmt, FSQL_ROWS_ATTENTION);
+  }else{
+    fuzzFail("prepare: %s", sqlite3_errmsg(db));
+  }
+
+  /* attention_scores(), sometimes with pushed-down filters. */
+  snprintf(zSql, sizeof(zSql), "SELECT qid, kid, seq, qpos, kpos, head, score, "
+           "weight FROM attention_scores(?1%s) WHERE 1%s%s%s", zKeys ? ", ?2" : "",
+           zWhere, (fuzzByte(&in)&1) ? " AND qid = ?30" : "",
+           (fuzzByte(&in)&1) ? " AND head = ?31" : "");
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+    fsqlBindAll(&in, pStmt, zSource, zKeys, mArgs, nDim);
+    sqlite3_bind_int(pStmt, 30, (int)fuzzRange(&in, 30) - 2);
+    sqlite3_bind_int(pStmt, 31, (int)fuzzRange(&in, 4));
+    fsqlRun(db, pStmt, FSQL_ROWS_SCORES);
+  }else{
+    fuzzFail("prepare: %s", sqlite3_errmsg(db));
+  }
+
+  /* Heatmaps of the scores, one per head. */
+  if( fuzzByte(&in)&1 ){
+    snprintf(zSql, sizeof(zSql), "SELECT head, attn_heatmap(qpos, kpos, weight,"
+             " qid), attn_textmap(qpos, kpos, weight, NULL, kid) FROM "
+             "attention_scores(?1%s) WHERE 1%s GROUP BY head",
+             zKeys ? ", ?2" : "", zWhere);
+    if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+      fsqlBindAll(&in, pStmt, zSource, zKeys, mArgs, nDim);
+      fsqlRun(db, pStmt, FSQL_ROWS_ANY);
+    }
+  }
+
+  /* Aggregates, window, vector functions over the rows. */
+  if( sqlite3_prepare_v2(db, "SELECT seq, attn_pool(x, x, x), attn_pool(?1, x, x, ?2),"
+        " attn_sum(x), attn_avg(x), attn_wsum(pos, x), attn_stack(x)"
+        " FROM t GROUP BY seq", -1, &pStmt, 0)==SQLITE_OK ){
+    fsqlBindValue(&in, pStmt, 1, 0, nDim);
+    fsqlBindValue(&in, pStmt, 2, 10, 0);
+    fsqlRun(db, pStmt, FSQL_ROWS_ANY);
+  }
+  if( sqlite3_prepare_v2(db, "SELECT attn_pool(x, x, x) OVER (PARTITION BY seq "
+        "ORDER BY pos ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM t", -1,
+        &pStmt, 0)==SQLITE_OK ){
+    fsqlRun(db, pStmt, FSQL_ROWS_ANY);
+  }
+  if( sqlite3_prepare_v2(db, "SELECT attn_project(x, ?1), attn_project(x, ?1, ?2),"
+        " attn_transpose(?1, ?3), attn_json(x), attn_dot(x, ?2),"
+        " attn_slice(x, ?3, ?4), attn_concat(x, ?2, x), attn_softmax(x, ?5),"
+        " attn_normalize(x), attn_add(x, ?2), attn_bar(?5, ?3)"
+        " FROM t", -1, &pStmt, 0)==SQLITE_OK ){
+    fsqlBindValue(&in, pStmt, 1, 0, (int64_t)nDim*(1 + fuzzRange(&in, 3)));
+    fsqlBindValue(&in, pStmt, 2, 4, nDim);
+    fsqlBindValue(&in, pStmt, 3, 8, 0);
+    fsqlBindValue(&in, pStmt, 4, 8, 0);
+    fsqlBindValue(&in, pStmt, 5, 10, 0);
+    fsqlRun(db, pStmt, FSQL_ROWS_ANY);
+  }
+  sqlite3_close(db);
+  return 0;
+}

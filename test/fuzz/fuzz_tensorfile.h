@@ -1,0 +1,81 @@
+/*
+** fuzz_tensorfile.h: the body shared by fuzz_npy.c and fuzz_safetensors.c.
+**
+** The input is a file image given to attn_tensorfile_open_memory() under a
+** name whose suffix picks the format a damaged file is judged by.
+** Properties: opening fails with ATTN_ERROR or ATTN_TOOBIG and a message
+** naming the file, or it lists at most ATTN_TENSOR_MAX_COUNT tensors, each
+** with a name, a dtype, at most ATTN_TENSOR_MAX_DIMS sizes whose product is
+** nElem, a shape JSON that fits its buffer; reading a tensor either fails
+** cleanly or gives only finite floats; a tensor's data can never be larger
+** than the file (the header was checked against it).
+*/
+#ifndef ATTN_FUZZ_TENSORFILE_H
+#define ATTN_FUZZ_TENSORFILE_H
+
+#include "fuzz.h"
+#include <math.h>
+#include "../../src/tensorfile.h"
+
+static void fuzzTensorFile(const uint8_t *data, size_t size, const char *zName){
+  attn_tensorfile *pFile = 0;
+  attn_err err;
+  int i, n, rc;
+  attn_err_clear(&err);
+  rc = attn_tensorfile_open_memory(data, size, zName, &pFile, &err);
+  if( rc ){
+    if( pFile ) fuzzFail("a reader was returned with an error");
+    if( (rc!=ATTN_ERROR && rc!=ATTN_TOOBIG) || strstr(err.zMsg, zName)==0 ){
+      fuzzFail("open failed with rc=%d '%s'", rc, err.zMsg);
+    }
+    return;
+  }
+  n = attn_tensorfile_count(pFile);
+  if( n<0 || n>ATTN_TENSOR_MAX_COUNT ) fuzzFail("%d tensors", n);
+  for(i=0; i<n; i++){
+    const attn_tensor_info *p = attn_tensorfile_info(pFile, i);
+    char zShape[ATTN_TENSOR_SHAPE_JSON_MAX];
+    int64_t nElem = 1, j;
+    int nShape;
+    float *a;
+    if( p==0 || p->zName==0 || p->zDtype==0 ) fuzzFail("tensor %d info", i);
+    if( p->nDim<0 || p->nDim>ATTN_TENSOR_MAX_DIMS ) fuzzFail("nDim %d", p->nDim);
+    for(j=0; j<p->nDim; j++){
+      if( p->aShape[j]<0 ) fuzzFail("negative size");
+      if( p->aShape[j]==0 ) nElem = 0;
+    }
+    for(j=0; j<p->nDim && nElem; j++){
+      /* Sizes may be huge when another is 0; otherwise the product was
+      ** checked by the reader. */
+      if( __builtin_mul_overflow(nElem, p->aShape[j], &nElem) ){
+        fuzzFail("the shape's product overflows");
+      }
+    }
+    if( nElem!=p->nElem ) fuzzFail("nElem %lld, shape product %lld",
+                                   (long long)p->nElem, (long long)nElem);
+    nShape = attn_tensor_shape_json(p->aShape, p->nDim, zShape);
+    if( nShape<2 || nShape>=ATTN_TENSOR_SHAPE_JSON_MAX
+     || (int)strlen(zShape)!=nShape ){
+      fuzzFail("shape JSON of %d bytes", nShape);
+    }
+    /* Every element takes at least one bit (bool, u8: a byte) of the file,
+    ** except in a .npz, whose members' data is still in the file. */
+    if( p->nElem>(int64_t)size*8+1 ) fuzzFail("%lld elements in %zu bytes",
+                                              (long long)p->nElem, size);
+    a = malloc(4*(size_t)(p->nElem ? p->nElem : 1));
+    if( a==0 ) continue;
+    attn_err_clear(&err);
+    rc = attn_tensorfile_read(pFile, i, a, &err);
+    if( rc==ATTN_OK ){
+      for(j=0; j<p->nElem; j++){
+        if( !isfinite(a[j]) ) fuzzFail("element %lld not finite", (long long)j);
+      }
+    }else if( (rc!=ATTN_ERROR && rc!=ATTN_TOOBIG) || err.zMsg[0]==0 ){
+      fuzzFail("read failed with rc=%d '%s'", rc, err.zMsg);
+    }
+    free(a);
+  }
+  attn_tensorfile_close(pFile);
+}
+
+#endif /* ATTN_FUZZ_TENSORFILE_H */
