@@ -197,14 +197,10 @@ struct TvfCursor {
 */
 static int tvfError(TvfVtab *pTab, int rc, const char *zFmt, ...){
   va_list ap;
-  char *z;
   va_start(ap, zFmt);
-  z = sqlite3_vmprintf(zFmt, ap);
+  rc = attnVtabErrorV(&pTab->base, pTab->zName, rc, zFmt, ap);
   va_end(ap);
-  sqlite3_free(pTab->base.zErrMsg);
-  pTab->base.zErrMsg = z ? sqlite3_mprintf("%s(): %s", pTab->zName, z) : 0;
-  sqlite3_free(z);
-  return rc==SQLITE_NOMEM || pTab->base.zErrMsg==0 ? SQLITE_NOMEM : rc;
+  return rc;
 }
 
 /* Describe source row i (0-based) for messages: "source row 3 (id 17)".

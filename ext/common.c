@@ -50,6 +50,24 @@ void attnError(sqlite3_context *ctx, int rc, const char *zFmt, ...){
   sqlite3_free(zFull);
 }
 
+int attnVtabErrorV(sqlite3_vtab *pVtab, const char *zFunc, int rc,
+                   const char *zFmt, va_list ap){
+  char *zMsg = sqlite3_vmprintf(zFmt, ap);
+  sqlite3_free(pVtab->zErrMsg);
+  pVtab->zErrMsg = zMsg ? sqlite3_mprintf("%s(): %s", zFunc, zMsg) : 0;
+  sqlite3_free(zMsg);
+  return rc==SQLITE_NOMEM || pVtab->zErrMsg==0 ? SQLITE_NOMEM : rc;
+}
+
+int attnVtabError(sqlite3_vtab *pVtab, const char *zFunc, int rc,
+                  const char *zFmt, ...){
+  va_list ap;
+  va_start(ap, zFmt);
+  rc = attnVtabErrorV(pVtab, zFunc, rc, zFmt, ap);
+  va_end(ap);
+  return rc;
+}
+
 void attnErrorFrom(sqlite3_context *ctx, const char *zSubject, attn_err *pErr){
   attnError(ctx, pErr->rc, "%s%s", zSubject, pErr->zMsg);
 }

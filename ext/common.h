@@ -18,6 +18,7 @@
 #define ATTN_EXT_COMMON_H
 
 #include "sqlite3ext.h"
+#include <stdarg.h>
 #include <stdint.h>
 #include "../src/error.h"
 
@@ -72,6 +73,15 @@ const AttnFunc *attnFunc(sqlite3_context *ctx);
 /* Report "<name>(): <message>" as the result of ctx with result code rc
 ** (SQLITE_ERROR, SQLITE_TOOBIG, ...).  SQLITE_NOMEM reports out-of-memory. */
 void attnError(sqlite3_context *ctx, int rc, const char *zFmt, ...);
+
+/* The same for a virtual table: set pVtab's message to "zFunc(): <text>"
+** and return rc (SQLITE_NOMEM when rc is, or when the message could not be
+** allocated: an error without its message would reach the user as "SQL
+** logic error"). */
+int attnVtabError(sqlite3_vtab *pVtab, const char *zFunc, int rc,
+                  const char *zFmt, ...);
+int attnVtabErrorV(sqlite3_vtab *pVtab, const char *zFunc, int rc,
+                   const char *zFmt, va_list ap);
 
 /* Report an engine error: pErr->zMsg completes a sentence whose subject is
 ** zSubject ("argument 2 ", "result ", or "" when the message stands alone). */

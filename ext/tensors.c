@@ -38,7 +38,6 @@
 */
 #include "common.h"
 SQLITE_EXTENSION_INIT3
-#include <stdarg.h>
 #include <string.h>
 #include "../src/tensorfile.h"
 #include "../src/vector.h"
@@ -58,17 +57,6 @@ struct TensorsCursor {
   int iRow;                      /* current tensor */
 };
 
-/* Set the error message of pVtab to "attn_tensors(): <message>". */
-static void tensorsVtabError(sqlite3_vtab *pVtab, const char *zFmt, ...){
-  va_list ap;
-  char *zMsg;
-  va_start(ap, zFmt);
-  zMsg = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  sqlite3_free(pVtab->zErrMsg);
-  pVtab->zErrMsg = zMsg ? sqlite3_mprintf("attn_tensors(): %s", zMsg) : 0;
-  sqlite3_free(zMsg);
-}
 
 static int tensorsConnect(
   sqlite3 *db,
@@ -229,10 +217,10 @@ static int tensorsFilter(
   if( argc<1 ) return SQLITE_ERROR;
   eType = sqlite3_value_type(argv[0]);
   if( eType!=SQLITE_TEXT ){
-    tensorsVtabError(pVtab, "the file path is %s, expected text",
+    return attnVtabError(pVtab, "attn_tensors", SQLITE_ERROR,
+        "the file path is %s, expected text",
         eType==SQLITE_NULL ? "NULL" : eType==SQLITE_BLOB ? "a blob"
         : eType==SQLITE_INTEGER ? "an integer" : "a real number");
-    return SQLITE_ERROR;
   }
   zPath = (const char*)sqlite3_value_text(argv[0]);
   if( zPath==0 ) return SQLITE_NOMEM;
@@ -241,8 +229,7 @@ static int tensorsFilter(
   attn_err_clear(&err);
   if( attn_tensorfile_open(zPath, &pCur->pFile, &err) ){
     if( err.rc==ATTN_NOMEM ) return SQLITE_NOMEM;
-    tensorsVtabError(pVtab, "%s", err.zMsg);
-    return err.rc;
+    return attnVtabError(pVtab, "attn_tensors", err.rc, "%s", err.zMsg);
   }
   return SQLITE_OK;
 }
@@ -266,8 +253,8 @@ static int tensorsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
   }
   if( iUsable<0 ){
     if( bSeen ) return SQLITE_CONSTRAINT;
-    tensorsVtabError(pVtab, "missing the file path argument");
-    return SQLITE_ERROR;
+    return attnVtabError(pVtab, "attn_tensors", SQLITE_ERROR,
+                         "missing the file path argument");
   }
   pIdx->aConstraintUsage[iUsable].argvIndex = 1;
   pIdx->aConstraintUsage[iUsable].omit = 1;
