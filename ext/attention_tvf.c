@@ -154,6 +154,10 @@ struct TvfVtab {
   int nCol;                 /* output columns before the hidden ones */
 };
 
+/* Blocks of rows per vector column: nAlloc doubles from 64 and stays below
+** ATTN_MAX_ROWS (2^30), so 25 blocks are the most one column can have. */
+#define TVF_MAX_BLOCK 32
+
 /* The rows of one SELECT, as read by tvfReadRows(). */
 typedef struct TvfRows TvfRows;
 struct TvfRows {
@@ -164,8 +168,13 @@ struct TvfRows {
   int bSeq;                 /* the SELECT has a seq column */
   struct TvfVecCol {        /* the vector columns x, q, k, v */
     int iCol;               /* column of the statement, -1 if absent/unused */
-    float *a;               /* n × nDim */
     int64_t nDim;
+    float **apRow;          /* row i's nDim floats (nAlloc pointers) */
+    /* The rows' storage: blocks that never move, each holding the rows
+    ** that one growth of nAlloc added (so growing copies no vector). */
+    float *apBlock[TVF_MAX_BLOCK];
+    int nBlock;
+    int64_t iBlockRow;      /* first row of the last block */
   } aVec[4];
 };
 #define VEC_X 0
@@ -357,8 +366,23 @@ static void tvfRowsClear(TvfRows *p){
   sqlite3_free(p->aId);
   sqlite3_free(p->aSeq);
   sqlite3_free(p->aPos);
-  for(k=0; k<4; k++) sqlite3_free(p->aVec[k].a);
+  for(k=0; k<4; k++){
+    int j;
+    for(j=0; j<p->aVec[k].nBlock; j++) sqlite3_free(p->aVec[k].apBlock[j]);
+    sqlite3_free(p->aVec[k].apRow);
+  }
   memset(p, 0, sizeof(*p));
+}
+
+/* Add a block of storage to vector column c for rows [iFirst, iEnd). */
+static int tvfVecBlock(struct TvfVecCol *c, int64_t iFirst, int64_t iEnd){
+  float *a;
+  if( c->nBlock>=TVF_MAX_BLOCK ) return SQLITE_NOMEM;  /* not reached */
+  a = sqlite3_malloc64(4*(sqlite3_uint64)c->nDim*(sqlite3_uint64)(iEnd-iFirst));
+  if( a==0 ) return SQLITE_NOMEM;
+  c->apBlock[c->nBlock++] = a;
+  c->iBlockRow = iFirst;
+  return SQLITE_OK;
 }
 
 /* Grow the arrays of p (the rows of the SELECT of argument zArg) to hold at
@@ -402,12 +426,14 @@ static int tvfRowsGrow(TvfVtab *pTab, const char *zArg, TvfRows *p){
   if( pNew==0 ) return SQLITE_NOMEM;
   p->aPos = pNew;
   for(k=0; k<4; k++){
-    if( p->aVec[k].iCol>=0 && p->aVec[k].nDim>0 ){
-      pNew = sqlite3_realloc64(p->aVec[k].a,
-                               4*(sqlite3_uint64)p->aVec[k].nDim*nNew);
-      if( pNew==0 ) return SQLITE_NOMEM;
-      p->aVec[k].a = pNew;
-    }
+    struct TvfVecCol *c = &p->aVec[k];
+    if( c->iCol<0 ) continue;
+    pNew = sqlite3_realloc64(c->apRow, sizeof(float*)*(sqlite3_uint64)nNew);
+    if( pNew==0 ) return SQLITE_NOMEM;
+    c->apRow = pNew;
+    /* Before the first row the dimension is unknown: tvfReadVector()
+    ** allocates the first block. */
+    if( c->nDim>0 && tvfVecBlock(c, p->nAlloc, nNew) ) return SQLITE_NOMEM;
   }
   p->nAlloc = nNew;
   return SQLITE_OK;
@@ -565,15 +591,17 @@ static int tvfReadVector(TvfVtab *pTab, const char *zSide, TvfRows *p,
                      "maximum %d", (long long)nDim, ATTN_MAX_DIM);
       }else{
         c->nDim = nDim;
-        c->a = sqlite3_malloc64(4*(sqlite3_uint64)nDim*p->nAlloc);
-        if( c->a==0 ) return SQLITE_NOMEM;
+        if( tvfVecBlock(c, 0, p->nAlloc) ) return SQLITE_NOMEM;
       }
     }else if( nDim!=c->nDim ){
       attn_err_set(&err, ATTN_ERROR, "has %lld dimensions, expected %lld "
                    "like row 1", (long long)nDim, (long long)c->nDim);
     }
     if( err.rc==ATTN_OK ){
-      attnValueDecode(pVal, c->a + p->n*c->nDim, nDim, &err);
+      /* Row n is in the last block, which holds rows up to nAlloc. */
+      float *a = c->apBlock[c->nBlock-1] + (p->n - c->iBlockRow)*c->nDim;
+      c->apRow[p->n] = a;
+      attnValueDecode(pVal, a, nDim, &err);
     }
   }
   if( err.rc==ATTN_OK ) return SQLITE_OK;
@@ -922,7 +950,7 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   attn_options opt;
   attn_tensor *apW[8];
   float *aOwn[8];
-  float *aXq = 0;
+  const float **apXq = 0;
   int64_t *aSeqQ = 0, *aPosQ = 0;
   int i, j, rc = SQLITE_OK;
   attn_err err;
@@ -1033,27 +1061,27 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     in.nXq = cq->nDim ? cq->nDim : 1;
     in.nXk = ck->nDim ? ck->nDim : 1;
     in.nXv = cv->nDim ? cv->nDim : 1;
-    in.aXk = ck->a;
-    in.aXv = cv->a;
+    in.apXk = (const float *const*)ck->apRow;
+    in.apXv = (const float *const*)cv->apRow;
     in.aSeqK = pK->bSeq ? pK->aSeq : 0;
     in.aPosK = pK->aPos;
     if( nQ==pQ->n ){
-      in.aXq = cq->a;
+      in.apXq = (const float *const*)cq->apRow;
       in.aSeqQ = pQ->bSeq ? pQ->aSeq : 0;
       in.aPosQ = pQ->aPos;
     }else{
       /* A filtered subset of the query rows. */
-      aXq = sqlite3_malloc64(4*(sqlite3_uint64)in.nXq*(nQ ? nQ : 1));
+      apXq = sqlite3_malloc64(sizeof(float*)*(sqlite3_uint64)(nQ ? nQ : 1));
       aSeqQ = sqlite3_malloc64(8*(sqlite3_uint64)(nQ ? nQ : 1));
       aPosQ = sqlite3_malloc64(8*(sqlite3_uint64)(nQ ? nQ : 1));
-      if( aXq==0 || aSeqQ==0 || aPosQ==0 ){ rc = SQLITE_NOMEM; goto filter_done; }
+      if( apXq==0 || aSeqQ==0 || aPosQ==0 ){ rc = SQLITE_NOMEM; goto filter_done; }
       for(i=0; i<nQ; i++){
         int64_t r = pCur->aQRow[i];
-        memcpy(aXq + i*in.nXq, cq->a + r*in.nXq, 4*(size_t)in.nXq);
+        apXq[i] = cq->apRow[r];
         aSeqQ[i] = pQ->aSeq[r];
         aPosQ[i] = pQ->aPos[r];
       }
-      in.aXq = aXq;
+      in.apXq = apXq;
       in.aSeqQ = aSeqQ;
       in.aPosQ = aPosQ;
     }
@@ -1073,7 +1101,7 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
 
 filter_done:
   for(i=0; i<8; i++) sqlite3_free(aOwn[i]);
-  sqlite3_free(aXq);
+  sqlite3_free(apXq);
   sqlite3_free(aSeqQ);
   sqlite3_free(aPosQ);
   if( rc==SQLITE_NOMEM ){

@@ -468,6 +468,7 @@ struct AttnProject {
   attn_state *p;
   int eKind;                   /* ATTN_PROJ_Q, _K or _V */
   const float *aX;             /* input rows, nIn wide, input order */
+  const float *const *apX;     /* or a pointer per input row (when set) */
   int64_t nIn;
   const int64_t *aOrder;       /* sorted → input row */
   const int64_t *aPos;         /* per sorted row (RoPE) */
@@ -478,6 +479,11 @@ struct AttnProject {
   int64_t nCol;
   double rScale;               /* Q: the softmax scale, folded in */
 };
+
+/* Input row i (input order) of a projection. */
+static const float *attnInRow(const AttnProject *t, int64_t i){
+  return t->apX ? t->apX[i] : t->aX + i*t->nIn;
+}
 
 /* What happens to the projected rows of a task. */
 #define ATTN_PROJ_Q 0          /* RoPE, scale: the rows of aQ */
@@ -527,12 +533,13 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
   int bPlanes = t->eKind==ATTN_PROJ_V && p->nKvHead>1;
   float *aOut = (t->eKind==ATTN_PROJ_K || bPlanes) ? attnWork(p, iWorker, 1)
                                                   : t->aOut + i0*t->nCol;
-  const float *aIn = t->aX + t->aOrder[i0]*t->nIn;
+  const float *aIn = attnInRow(t, t->aOrder[i0]);
   if( n>ATTN_BLOCK_Q ) n = ATTN_BLOCK_Q;
-  for(i=1; i<n && t->aOrder[i0+i]==t->aOrder[i0]+i; i++){}
+  /* Used in place when the rows are consecutive in memory. */
+  for(i=1; i<n && attnInRow(t, t->aOrder[i0+i])==aIn + i*t->nIn; i++){}
   if( i<n ){
     for(i=0; i<n; i++){
-      memcpy(aGather + i*t->nIn, t->aX + t->aOrder[i0+i]*t->nIn,
+      memcpy(aGather + i*t->nIn, attnInRow(t, t->aOrder[i0+i]),
              sizeof(float)*(size_t)t->nIn);
     }
     aIn = aGather;
@@ -725,21 +732,24 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   /* Q: project, RoPE, scale.  K: project, RoPE, pack.  V: project. */
   memset(&t, 0, sizeof(t));
   t.eKind = ATTN_PROJ_Q;
-  t.aX = pIn->aXq; t.nIn = pIn->nXq; t.aOrder = p->aQOrder; t.aPos = p->aQPos;
+  t.aX = pIn->aXq; t.apX = pIn->apXq; t.nIn = pIn->nXq;
+  t.aOrder = p->aQOrder; t.aPos = p->aQPos;
   t.pW = &pIn->wq; t.pB = &pIn->bq; t.aOut = p->aQ; t.nCol = p->nQDim;
   t.rScale = p->opt.bScale ? p->opt.rScale : 1.0/sqrt((double)p->nDimK);
   rc = attnProjectRows(p, &t, p->nQ, pErr);
   if( rc ) goto done;
   attnKeySlots(p, aKSeq, aSlot);
   t.eKind = ATTN_PROJ_K;
-  t.aX = pIn->aXk; t.nIn = pIn->nXk; t.aOrder = p->aKOrder; t.aPos = p->aKPos;
+  t.aX = pIn->aXk; t.apX = pIn->apXk; t.nIn = pIn->nXk;
+  t.aOrder = p->aKOrder; t.aPos = p->aKPos;
   t.aSlot = aSlot; t.pW = &pIn->wk; t.pB = &pIn->bk; t.aOut = 0;
   t.nCol = p->nKDim;
   rc = attnProjectRows(p, &t, p->nK, pErr);
   if( rc ) goto done;
   if( !p->opt.bNoValues ){
     t.eKind = ATTN_PROJ_V;
-    t.aX = pIn->aXv; t.nIn = pIn->nXv; t.aPos = 0; t.aSlot = 0;
+    t.aX = pIn->aXv; t.apX = pIn->apXv; t.nIn = pIn->nXv;
+    t.aPos = 0; t.aSlot = 0;
     t.pW = &pIn->wv; t.pB = &pIn->bv; t.aOut = p->aV; t.nCol = p->nVDim;
     rc = attnProjectRows(p, &t, p->nK, pErr);
   }

@@ -59,6 +59,11 @@ struct attn_input {
   const float *aXq; int64_t nXq;     /* nQuery × nXq: input of W_Q */
   const float *aXk; int64_t nXk;     /* nKey × nXk: input of W_K */
   const float *aXv; int64_t nXv;     /* nKey × nXv: input of W_V */
+  /* Or one pointer per row instead (nQuery or nKey of them, each row nX*
+  ** floats): rows need not be contiguous, so a caller that reads rows into
+  ** blocks need not copy them into one array.  When set, these are used
+  ** and aXq, aXk, aXv are ignored. */
+  const float *const *apXq, *const *apXk, *const *apXv;
   /* Sequence ids and positions, one per row; NULL means all in sequence 0,
   ** or position = the row's order among the rows of its sequence. */
   const int64_t *aSeqQ, *aSeqK;

@@ -176,9 +176,27 @@ static void caseInput(const Case *c, attn_input *in){
   if( c->bo ){ in->bo.a = c->bo; in->bo.n = c->nOut; }
 }
 
-/* Run a case through the engine with nThread threads; compare with the
-** reference; return the outputs (malloc'd, nQ × nOut) for bitwise checks. */
-static float *runCase(const char *zName, Case *c, int nThread){
+/* Row pointers to a copy of the n rows of x (d wide) stored back to front,
+** so no two consecutive rows are adjacent in memory (the engine must
+** gather them).  *paCopy receives the copy, to free. */
+static const float **rowPointers(const float *x, int64_t n, int64_t d,
+                                 float **paCopy){
+  const float **ap = malloc(sizeof(float*)*(size_t)(n+1));
+  float *a = malloc(sizeof(float)*(size_t)(n*d+1));
+  int64_t i;
+  for(i=0; i<n; i++){
+    float *row = a + (n-1-i)*d;
+    memcpy(row, x + i*d, sizeof(float)*(size_t)d);
+    ap[i] = row;
+  }
+  *paCopy = a;
+  return ap;
+}
+
+/* Run a case through the engine with nThread threads (given the inputs as
+** row pointers when bRowPtr); compare with the reference; return the
+** outputs (malloc'd, nQ × nOut) for bitwise checks. */
+static float *runCase(const char *zName, Case *c, int nThread, int bRowPtr){
   attn_input in;
   attn_state *st = 0;
   attn_err err;
@@ -191,7 +209,15 @@ static float *runCase(const char *zName, Case *c, int nThread){
   float *res = calloc((size_t)(c->nQ*nOut+1), sizeof(float));
   int64_t i, j;
   int nBad = 0, nBadW = 0, rc;
+  const float **apRow[3] = {0, 0, 0};
+  float *aCopy[3] = {0, 0, 0};
   caseInput(c, &in);
+  if( bRowPtr ){
+    in.apXq = apRow[0] = rowPointers(c->xq, c->nQ, c->dXq, &aCopy[0]);
+    in.apXk = apRow[1] = rowPointers(c->xk, c->nK, c->dXk, &aCopy[1]);
+    in.apXv = apRow[2] = rowPointers(c->xv, c->nK, c->dXv, &aCopy[2]);
+    in.aXq = in.aXk = in.aXv = 0;
+  }
   c->opt.nThread = nThread;
   refAttention(c, out, lse, empty, wgt);
   rc = attn_state_new(&in, &c->opt, &st, &err);
@@ -252,16 +278,18 @@ static float *runCase(const char *zName, Case *c, int nThread){
   if( nBad || nBadW ) fprintf(stderr, "  in case %s (threads %d)\n", zName, nThread);
 done:
   attn_state_free(st);
+  for(i=0; i<3; i++){ free(apRow[i]); free(aCopy[i]); }
   free(out); free(lse); free(wgt); free(empty);
   return res;
 }
 
-/* Run with 1, 2 and 3 threads; outputs must be bit-identical. */
+/* Run with 1, 2 and 3 threads, and with the inputs as row pointers;
+** outputs must be bit-identical. */
 static void checkCase(const char *zName, Case *c){
   int64_t nOut;
-  float *r1 = runCase(zName, c, 1);
-  float *r2 = runCase(zName, c, 2);
-  float *r3 = runCase(zName, c, 3);
+  float *r1 = runCase(zName, c, 1, 0);
+  float *r2 = runCase(zName, c, 2, 0);
+  float *r3 = runCase(zName, c, 3, 1);
   int H = c->opt.nHead, G = c->opt.nKvHead ? c->opt.nKvHead : H;
   int64_t dV = c->wv ? c->nVDim : c->dXv;
   nOut = c->wo ? c->nOut : H*(dV/G);
