@@ -156,6 +156,7 @@ static void heatmapBar(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     }
   }
   n = attn_bar(w, (int)nWidth, zBar);
+  if( attnCheckLength(ctx, (uint64_t)n, "the bar") ) return;
   sqlite3_result_text(ctx, zBar, n, SQLITE_TRANSIENT);
 }
 

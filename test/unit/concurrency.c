@@ -23,7 +23,7 @@
 **      same time, several times, one of them with threads = 3: every
 **      answer equals the reference;
 **   3. four threads open their connections at the same moment (the
-**      extension's entry point runs concurrently) and run A.
+**      extension's entry point runs concurrently) and run A, B and C.
 **
 ** make tsan runs this program under ThreadSanitizer (built with
 ** -fsanitize=thread), which must report nothing; make test runs it plainly
@@ -137,8 +137,11 @@ static void *workerMain(void *pArg){
   Worker *p = (Worker*)pArg;
   sqlite3 *db;
   int r, q;
+  /* Open together (the entry point runs concurrently), then start the
+  ** queries together (so they overlap for certain). */
   if( p->pBarrier ) pthread_barrier_wait(p->pBarrier);
   db = openDb();
+  if( p->pBarrier ) pthread_barrier_wait(p->pBarrier);
   for(r=0; r<p->nRound; r++){
     for(q=0; q<N_QUERY; q++){
       unsigned long long h = runQuery(db, (q + r) % N_QUERY, p->zExtra);
@@ -163,7 +166,11 @@ static void runWorkers(const char *zName, int nWorker, const char *const *azExtr
     aW[i].zExtra = azExtra[i];
     aW[i].nRound = nRound;
     aW[i].pBarrier = bBarrier ? &barrier : 0;
-    CHECK( pthread_create(&aThread[i], 0, workerMain, &aW[i])==0 );
+    if( pthread_create(&aThread[i], 0, workerMain, &aW[i])!=0 ){
+      /* The others would wait at the barrier for ever. */
+      fprintf(stderr, "concurrency.c: cannot start a thread\n");
+      exit(2);
+    }
   }
   for(i=0; i<nWorker; i++){
     pthread_join(aThread[i], 0);
