@@ -78,6 +78,9 @@ $(BUILD)/unit/%: test/unit/%.c $(DIST)/libattention.a test/unit/unit.h
 	$(CC) $(CFLAGS) $(WARN) $(BASE) -Isrc -Iext $< -o $@ \
 	  $(DIST)/libattention.a -lsqlite3 $(LIBS)
 
+# fuzz_replay compiles the fuzz targets in: rebuild it when one changes.
+$(BUILD)/unit/fuzz_replay: $(wildcard test/fuzz/*.c test/fuzz/*.h)
+
 unit: $(UNIT_BIN)
 
 # The test command of the README: every test, then every test again under

@@ -35,15 +35,26 @@
 ** Properties that reported, not yet fixed bugs break.  While a macro is 1
 ** the targets skip that one property (everything else is still checked),
 ** so fuzzing can go on finding other bugs; set it to 0 when the fix lands,
-** and the inputs kept in test/fuzz/regressions/ then check the fix.
+** and the inputs kept in test/fuzz/regressions/ then check the fix.  Until
+** then test/unit/fuzz_replay.c replays those inputs with the property on,
+** prints a NOTE naming each bug still there, and fails once they pass (the
+** bug is fixed: set the macro to 0).
 **
-** FUZZ_KNOWN_SCORES_OVERFLOW: attention_scores() returns score Inf or NaN
-**   and NULL (NaN) weights when the scaled q or the scores overflow
-**   float32, where attention() reports an error
-**   (regressions/fuzz_matrix/scores-overflow, scores-overflow-2).
-** FUZZ_KNOWN_SCORES_PRECISION: a score row's weight is exp(score - lse),
-**   whose error grows with |score|: beyond ~1e14 the weights of a row no
-**   longer sum to 1 (regressions/fuzz_matrix/scores-huge-scale).
+** FUZZ_KNOWN_SCORES_OVERFLOW: the score rows of src/attention.c
+**   (attn_scores_open) take the float32 q, already scaled; when q·scale
+**   overflows float32 (e.g. scale=3.4e38) a score is +-Inf or NaN (Inf*0,
+**   Inf-Inf), the row's lse mx+log(sum) is NaN, and attn_scores_next()
+**   gives NaN weights.  So attention_scores() returns rows with score Inf
+**   (or NULL) and weight NULL, where attention() reports "the attention
+**   scores overflow float32" (regressions/fuzz_matrix/scores-overflow,
+**   scores-overflow-2, lse-nan-overflow).
+** FUZZ_KNOWN_SCORES_PRECISION: attn_scores_next() computes a weight as
+**   exp(score - lse), lse = mx + log(sum) rounded to a double: each weight
+**   is off by about |mx|*1e-16 relatively, and beyond |mx| ~ 1e16 log(sum)
+**   is lost.  With scores ~7e36 (a huge scale) and two keys at the
+**   maximum, lse == mx and both weights are 1: the row sums to 2
+**   (regressions/fuzz_matrix/scores-huge-scale).  exp(score - mx)/sum
+**   would not lose it.
 */
 #ifndef FUZZ_KNOWN_SCORES_OVERFLOW
 # define FUZZ_KNOWN_SCORES_OVERFLOW 1

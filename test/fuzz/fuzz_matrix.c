@@ -9,15 +9,20 @@
 ** the checks let through and the kernels read past is an ASan report.
 **
 ** Properties: attn_state_new() either fails with ATTN_ERROR or ATTN_TOOBIG
-** and a message, or every output row is NULL only when no key is allowed
-** and has a NaN lse only when its scores overflow float32 (the SQL layer
-** reports both as errors); for score rows, the weights of each head of a
-** query row are in [0, 1] and sum to 1; the same state built with 1 thread
-** and with 3 threads gives the same output bits; attn_transpose() twice is
-** the identity, and each kernel's GEMM matches a float64 product for
-** random shapes and leading dimensions.
+** and a message, or an output row is NULL only when no key is allowed or
+** its scores overflow float32, and has an Inf or NaN output element or lse
+** only when they overflow (the SQL layer reports the overflow as an
+** error); for score rows, the weights of each head of a query row are in
+** [0, 1] and sum to 1; the same state built with 1 thread and with 3
+** threads gives the same output bits; attn_transpose() twice is the
+** identity, and the GEMM of each kernel set the CPU runs (scalar,
+** avx2, avx512) matches a float64 product for random shapes and leading
+** dimensions.
 **
-** Sizes are capped (40 rows, 16 input dims, 8 heads) so one run is fast.
+** Sizes are capped (40 rows, 16 input dims, 8 heads) so one run is fast;
+** on 1 input in 8, up to 200 rows of up to 4 input dims instead (at most
+** FMAT_BIG_SCORES scores), so that more than one query block and key tile
+** of 64 is fuzzed.
 */
 #include "fuzz.h"
 #include <math.h>
@@ -26,6 +31,14 @@
 #include "../../src/kernels.h"
 #include "../../src/position.h"
 #include "../../src/vecops.h"
+
+/* With many rows, at most this many scores (query rows × keys × heads) per
+** state, which is at most 8 flash calls (query block × key tile × head;
+** 90×90 is 2×2 blocks and tiles of 64, 200×40 is 4×1).  make fuzz runs one
+** in about 2 ms (ASan and coverage, the SIMD sets at -O0) and each input
+** builds two states, so a run stays under ~20 ms.  libFuzzer keeps many
+** such inputs (they find new paths), so this sets the speed too. */
+#define FMAT_BIG_SCORES 8192
 
 /* A weight of nRow×nCol elements when well shaped; otherwise a count
 ** chosen by the input.  *pa is NULL when absent. */
@@ -47,26 +60,49 @@ static void fmatTensor(FuzzIn *p, attn_tensor *pT, float **pa, int64_t nGood){
   pT->n = n;
 }
 
-/* GEMM of the selected kernel against float64, then transpose twice. */
-static void fmatGemm(FuzzIn *p){
-  int64_t m = 1 + fuzzRange(p, 20), n = 1 + fuzzRange(p, 40);
-  int64_t k = 1 + fuzzRange(p, 40);
-  int64_t lda = k + fuzzRange(p, 3), ldb = n + fuzzRange(p, 3);
-  int64_t ldc = n + fuzzRange(p, 3), i, j, t;
-  int bAccum = fuzzByte(p) & 1;
-  float *A = malloc(4*(size_t)(m*lda)), *B = malloc(4*(size_t)(k*ldb));
-  float *C = malloc(4*(size_t)(m*ldc)), *T = malloc(4*(size_t)(k*n));
-  float *T2 = malloc(4*(size_t)(k*n)), *T3 = malloc(4*(size_t)(k*n));
-  if( A==0 || B==0 || C==0 || T==0 || T2==0 || T3==0 ) goto done;
-  for(i=0; i<m*lda; i++) A[i] = ((float)(int)fuzzByte(p) - 128.0f)/64.0f;
-  for(i=0; i<k*ldb; i++) B[i] = ((float)(int)fuzzByte(p) - 128.0f)/64.0f;
+/* The kernel sets this CPU runs (attn_kernels_available() names them):
+** scalar always, then avx2 and avx512 when the build has them and the CPU
+** supports them.  Return how many were written to aSet[0..2]. */
+static int fmatKernelSets(const attn_kernel_set **aSet){
+  const attn_kernel_set *aAll[3];
+  const char *zAvail = attn_kernels_available();
+  int i, n = 0;
+  aAll[0] = &attn_kernels_scalar;
+  aAll[1] = attn_kernels_avx2();
+  aAll[2] = attn_kernels_avx512();
+  for(i=0; i<3; i++){
+    const char *z = zAvail;
+    size_t nName;
+    if( aAll[i]==0 ) continue;
+    nName = strlen(aAll[i]->zName);
+    while( (z = strstr(z, aAll[i]->zName))!=0 ){
+      /* A whole word of the space-separated list. */
+      if( (z==zAvail || z[-1]==' ') && (z[nName]==0 || z[nName]==' ') ){
+        aSet[n++] = aAll[i];
+        break;
+      }
+      z += nName;
+    }
+  }
+  return n;
+}
+
+/* C = A·B (or C += A·B when bAccum) by kernel set pSet, checked against a
+** float64 product; the columns of C past n must stay untouched. */
+static void fmatGemmCheck(const attn_kernel_set *pSet, int64_t m, int64_t n,
+                          int64_t k, const float *A, int64_t lda,
+                          const float *B, int64_t ldb, float *C, int64_t ldc,
+                          int bAccum){
+  int64_t i, j, t;
   for(i=0; i<m*ldc; i++) C[i] = bAccum ? 1.0f : -7.0f;
-  attn_kernels()->xGemm(m, n, k, A, lda, B, ldb, C, ldc, bAccum);
+  pSet->xGemm(m, n, k, A, lda, B, ldb, C, ldc, bAccum);
   for(i=0; i<m; i++){
     for(j=0; j<ldc; j++){
       double s = bAccum ? 1.0 : 0.0, sAbs = 1.0;
       if( j>=n ){
-        if( C[i*ldc+j]!=(bAccum ? 1.0f : -7.0f) ) fuzzFail("GEMM wrote past n");
+        if( C[i*ldc+j]!=(bAccum ? 1.0f : -7.0f) ){
+          fuzzFail("GEMM %s wrote past n", pSet->zName);
+        }
         continue;
       }
       for(t=0; t<k; t++){
@@ -75,10 +111,30 @@ static void fmatGemm(FuzzIn *p){
       }
       if( fabs((double)C[i*ldc+j]-s)>1e-5*sAbs ){
         fuzzFail("GEMM %s m=%lld n=%lld k=%lld: C[%lld,%lld]=%.9g, expected "
-                 "%.9g", attn_kernels()->zName, (long long)m, (long long)n,
+                 "%.9g", pSet->zName, (long long)m, (long long)n,
                  (long long)k, (long long)i, (long long)j, C[i*ldc+j], s);
       }
     }
+  }
+}
+
+/* GEMM of every kernel set against float64, then transpose twice. */
+static void fmatGemm(FuzzIn *p){
+  int64_t m = 1 + fuzzRange(p, 20), n = 1 + fuzzRange(p, 40);
+  int64_t k = 1 + fuzzRange(p, 40);
+  int64_t lda = k + fuzzRange(p, 3), ldb = n + fuzzRange(p, 3);
+  int64_t ldc = n + fuzzRange(p, 3), i;
+  int bAccum = fuzzByte(p) & 1, iSet, nSet;
+  const attn_kernel_set *aSet[3];
+  float *A = malloc(4*(size_t)(m*lda)), *B = malloc(4*(size_t)(k*ldb));
+  float *C = malloc(4*(size_t)(m*ldc)), *T = malloc(4*(size_t)(k*n));
+  float *T2 = malloc(4*(size_t)(k*n)), *T3 = malloc(4*(size_t)(k*n));
+  if( A==0 || B==0 || C==0 || T==0 || T2==0 || T3==0 ) goto done;
+  for(i=0; i<m*lda; i++) A[i] = ((float)(int)fuzzByte(p) - 128.0f)/64.0f;
+  for(i=0; i<k*ldb; i++) B[i] = ((float)(int)fuzzByte(p) - 128.0f)/64.0f;
+  nSet = fmatKernelSets(aSet);
+  for(iSet=0; iSet<nSet; iSet++){
+    fmatGemmCheck(aSet[iSet], m, n, k, A, lda, B, ldb, C, ldc, bAccum);
   }
   /* B's first k×n block (packed), transposed twice. */
   for(i=0; i<k; i++) memcpy(T+i*n, B+i*ldb, 4*(size_t)n);
@@ -112,13 +168,29 @@ static int fmatRowOverflows(attn_state *pState, int64_t i, int *pbAny){
   return bHuge;
 }
 
+/* The first value of an output row (aOut[0..nOut)) or of its lse
+** (aLse[0..nHead)) that is not finite: its name ("output" or "lse"), with
+** its index in *piAt; NULL when every value is finite. */
+static const char *fmatNonFinite(const float *aOut, int64_t nOut,
+                                 const float *aLse, int nHead, int64_t *piAt){
+  int64_t j;
+  for(j=0; j<nOut; j++){
+    if( !isfinite(aOut[j]) ){ *piAt = j; return "output"; }
+  }
+  for(j=0; j<nHead; j++){
+    if( !isfinite(aLse[j]) ){ *piAt = j; return "lse"; }
+  }
+  return 0;
+}
+
 /* Compute every output of a state; return a hash of the bits, checking
 ** each row on the way: a NULL output only for a row with no allowed key,
 ** a non-finite output or lse only for a row whose scores overflow. */
 static uint64_t fmatOutputs(attn_state *pState, int64_t nQ){
   uint64_t h = 1469598103934665603ULL;
-  int64_t i, j, nOut = attn_state_out_dim(pState);
+  int64_t i, j, iAt, nOut = attn_state_out_dim(pState);
   int nHead = attn_state_heads(pState);
+  const char *zBad;
   attn_err err;
   attn_err_clear(&err);
   if( attn_forward(pState, &err) ) fuzzFail("attn_forward: %s", err.zMsg);
@@ -141,18 +213,31 @@ static uint64_t fmatOutputs(attn_state *pState, int64_t nQ){
       int t;
       for(t=0; t<4; t++) h = (h ^ b[t])*1099511628211ULL;
     }
-    for(j=0; j<nHead; j++){
-      if( isnan(aLse[j]) ){
-        int bAny;
-        if( !fmatRowOverflows(pState, i, &bAny) ){
-          fuzzFail("lse of row %lld head %lld is NaN, scores are not huge",
-                   (long long)i, (long long)j);
-        }
-        break;
+    /* Inf or NaN in the output or the lse (NaN, or +-Inf: a row with no
+    ** allowed key has no output at all) only from scores beyond float32. */
+    zBad = fmatNonFinite(aOut, nOut, aLse, nHead, &iAt);
+    if( zBad ){
+      int bAny;
+      if( !fmatRowOverflows(pState, i, &bAny) ){
+        fuzzFail("%s %lld of row %lld is %g, the scores are not huge", zBad,
+                 (long long)iAt, (long long)i, zBad[0]=='o' ? aOut[iAt]
+                 : aLse[iAt]);
       }
     }
   }
   return h;
+}
+
+/* The most heads to choose from: 8, fewer with many rows (at most
+** FMAT_BIG_SCORES scores, at least one head). */
+static unsigned fmatHeadMax(int bBig, int64_t nQ, int64_t nK){
+  int64_t nMax = 8;
+  if( bBig ){
+    nMax = FMAT_BIG_SCORES/((nQ>0 ? nQ : 1)*(nK>0 ? nK : 1));
+    if( nMax<1 ) nMax = 1;
+    if( nMax>8 ) nMax = 8;
+  }
+  return (unsigned)nMax;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
@@ -165,7 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   int64_t *aSeqQ = 0, *aSeqK = 0, *aPosQ = 0, *aPosK = 0;
   attn_tensor *apT[8];
   int64_t i, nHeadDim, nQ, nK;
-  int bCross, rc, t;
+  int bCross, bBig, nXMax, rc, t;
   static int bInit = 0;
   if( !bInit ){ attn_kernels_init(); bInit = 1; }
 
@@ -174,17 +259,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   memset(&x, 0, sizeof(x));
   memset(&opt, 0, sizeof(opt));
   memset(aOwn, 0, sizeof(aOwn));
-  bCross = fuzzByte(&in) & 1;
-  nQ = fuzzRange(&in, 41);
-  nK = bCross ? (int64_t)fuzzRange(&in, 41) : nQ;
+  /* Mostly up to 40 rows of up to 16 input dims.  On 1 input in 8 (bits
+  ** 1-3 of the byte that chooses bCross are 010: a pattern none of the
+  ** saved regressions has, so they still mean what they meant), 41 to 200
+  ** query rows and up to 200 keys of up to 4 dims, with fewer keys and
+  ** heads the more rows (FMAT_BIG_SCORES, fmatHeadMax): more than one
+  ** query block or key tile (ATTN_BLOCK_Q, ATTN_TILE_K: 64), so that the
+  ** split into blocks, tiles and threads is fuzzed too. */
+  t = (int)fuzzByte(&in);
+  bCross = t & 1;
+  bBig = (t & 0x0e)==0x04;
+  nXMax = bBig ? 4 : 16;
+  if( !bBig ){
+    nQ = fuzzRange(&in, 41);
+    nK = bCross ? (int64_t)fuzzRange(&in, 41) : nQ;
+  }else{
+    /* At most FMAT_BIG_SCORES query-key pairs: up to 90 rows, or up to
+    ** 200 queries, or keys, with fewer of the other. */
+    nQ = 41 + (int64_t)fuzzRange(&in, bCross ? 160 : 50);
+    nK = nQ;
+    if( bCross ){
+      int64_t nKMax = FMAT_BIG_SCORES/nQ;
+      nK = fuzzRange(&in, (unsigned)(nKMax<200 ? nKMax : 200) + 1);
+    }
+  }
   x.nQuery = nQ;
   x.nKey = nK;
-  x.nXq = 1 + fuzzRange(&in, 16);
-  x.nXk = bCross ? 1 + (int64_t)fuzzRange(&in, 16) : x.nXq;
-  x.nXv = (fuzzByte(&in)&3)==0 ? 1 + (int64_t)fuzzRange(&in, 16) : x.nXk;
-  opt.nHead = 1 + fuzzRange(&in, 8);
+  x.nXq = 1 + fuzzRange(&in, nXMax);
+  x.nXk = bCross ? 1 + (int64_t)fuzzRange(&in, nXMax) : x.nXq;
+  x.nXv = (fuzzByte(&in)&3)==0 ? 1 + (int64_t)fuzzRange(&in, nXMax) : x.nXk;
+  opt.nHead = 1 + fuzzRange(&in, fmatHeadMax(bBig, nQ, nK));
   opt.nKvHead = (fuzzByte(&in)&1) ? 1 + (int)fuzzRange(&in, opt.nHead) : 0;
-  if( fuzzByte(&in)==255 ) opt.nHead = (int)fuzzRange(&in, 2000) - 10;
+  if( fuzzByte(&in)==255 && !bBig ) opt.nHead = (int)fuzzRange(&in, 2000) - 10;
   opt.bCausal = fuzzByte(&in)&1;
   opt.nWindow = (fuzzByte(&in)&3)==0 ? (int64_t)fuzzRange(&in, 12) : 0;
   opt.bAlibi = (fuzzByte(&in)&3)==0;
@@ -275,7 +381,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
         fuzzFail("score row: key %lld, head %d", (long long)s.iKey, s.iHead);
       }
       if( FUZZ_KNOWN_SCORES_OVERFLOW && (!isfinite(s.rScore) || isnan(s.rWeight)) ){
-        aAny[s.iHead<8 ? s.iHead : 0] = -1;     /* see fuzz.h */
+        if( s.iHead<8 ) aAny[s.iHead] = -1;     /* see fuzz.h */
         continue;
       }
       if( !(s.rWeight>=0.0 && s.rWeight<=1.0) || !isfinite(s.rScore) ){

@@ -2,7 +2,8 @@
 ** fuzz_sql.c: the extension through SQL, with the system SQLite: rows and
 ** option values chosen by the input, good and malformed.
 **
-** The input fills a table t(id, x, seq, pos) with up to 24 rows whose x is
+** The input fills a table t(id, x, seq, pos) with up to 24 rows (128 narrow
+** ones on 1 input in 8, so more than one block of the engine) whose x is
 ** a float32 blob of the table's dimension (elements sometimes NaN, Inf,
 ** huge or denormal), or of another one, or NULL, an integer, a real, an
 ** empty or odd-length blob, JSON text (well formed or raw input bytes);
@@ -34,6 +35,12 @@ static const char *const azFsqlArg[] = {
   "threads"
 };
 #define FSQL_NARG ((int)(sizeof(azFsqlArg)/sizeof(azFsqlArg[0])))
+
+/* Set for an input with many rows (LLVMFuzzerTestOneInput): heads is then
+** at most 2 when an integer, so a run stays fast.  make fuzz runs a flash
+** call (64 queries × 64 keys × 1 head) in about 2 ms (ASan and coverage,
+** the SIMD sets at -O0): 128 rows with 2 heads are 8 calls, a run ~20 ms. */
+static int fsqlBig = 0;
 
 static const char *const azFsqlSource[] = {
   "SELECT id, x, seq, pos FROM t",
@@ -163,6 +170,8 @@ static void fsqlBindValue(FuzzIn *p, sqlite3_stmt *pStmt, int iParam,
     case 1: case 6:
       if( strcmp(azFsqlArg[iArg], "threads")==0 ){
         sqlite3_bind_int(pStmt, iParam, 1 + (int)fuzzRange(p, 4));
+      }else if( fsqlBig && strcmp(azFsqlArg[iArg], "heads")==0 ){
+        sqlite3_bind_int(pStmt, iParam, (int)fuzzRange(p, 3));
       }else{
         sqlite3_bind_int(pStmt, iParam, (int)fuzzRange(p, 10) - 1);
       }
@@ -171,6 +180,7 @@ static void fsqlBindValue(FuzzIn *p, sqlite3_stmt *pStmt, int iParam,
       int64_t v = aEdge[fuzzRange(p, sizeof(aEdge)/sizeof(aEdge[0]))];
       /* No more than a few threads per run (threads up to 64 is valid). */
       if( strcmp(azFsqlArg[iArg], "threads")==0 && v>4 && v<=64 ) v = 4;
+      if( fsqlBig && strcmp(azFsqlArg[iArg], "heads")==0 && v>2 ) v = 2;
       sqlite3_bind_int64(pStmt, iParam, v);
       break;
     }
@@ -281,16 +291,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   sqlite3_stmt *pStmt = 0;
   char zWhere[600], zSql[1200];
   const char *zSource, *zKeys;
-  unsigned mArgs;
-  int nRow, nDim;
+  unsigned mArgs, k;
+  int nRow, nDim, bBig, bQid, bHead;
   if( !bInit ){
     sqlite3_auto_extension((void(*)(void))sqlite3_attention_init);
     bInit = 1;
   }
   if( sqlite3_open(":memory:", &db) ){ sqlite3_close(db); return 0; }
   sqlite3_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, x, seq, pos)", 0, 0, 0);
-  nRow = (int)fuzzRange(&in, 25);
-  nDim = 1 + (int)fuzzRange(&in, 12);
+  /* Mostly up to 24 rows; when the first byte is 224 or more (1 input in
+  ** 8), 25 to 128 narrow rows (1 to 4 dims) and few heads (fsqlBig): more
+  ** than one query block or key tile (ATTN_BLOCK_Q, ATTN_TILE_K: 64), so
+  ** that the engine's split into blocks, tiles and threads is fuzzed too. */
+  k = fuzzByte(&in);
+  bBig = fsqlBig = k>=224;
+  if( bBig ){
+    nRow = 25 + (int)fuzzRange(&in, 104);
+    nDim = 1 + (int)fuzzRange(&in, 4);
+  }else{
+    nRow = (int)(k % 25);
+    nDim = 1 + (int)fuzzRange(&in, 12);
+  }
   fsqlFill(db, &in, nRow, nDim);
 
   zSource = azFsqlSource[fuzzRange(&in, sizeof(azFsqlSource)/sizeof(azFsqlSource[0]))];
@@ -308,28 +329,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
     fuzzFail("prepare: %s", sqlite3_errmsg(db));
   }
 
-  /* attention_scores(), sometimes with pushed-down filters. */
+  /* attention_scores(), sometimes with pushed-down filters; always one qid
+  ** for many rows, which would give nRow² score rows per head.  The bytes
+  ** are read in statements of their own: the order in which a compiler
+  ** evaluates the arguments of one call is unspecified, and a saved input
+  ** must mean the same under clang and gcc. */
+  bQid = (fuzzByte(&in)&1) || bBig;
+  bHead = fuzzByte(&in)&1;
   snprintf(zSql, sizeof(zSql), "SELECT qid, kid, seq, qpos, kpos, head, score, "
            "weight FROM attention_scores(?1%s) WHERE 1%s%s%s", zKeys ? ", ?2" : "",
-           zWhere, (fuzzByte(&in)&1) ? " AND qid = ?30" : "",
-           (fuzzByte(&in)&1) ? " AND head = ?31" : "");
+           zWhere, bQid ? " AND qid = ?30" : "", bHead ? " AND head = ?31" : "");
   if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
     fsqlBindAll(&in, pStmt, zSource, zKeys, mArgs, nDim);
-    sqlite3_bind_int(pStmt, 30, (int)fuzzRange(&in, 30) - 2);
+    sqlite3_bind_int(pStmt, 30, (int)fuzzRange(&in, bBig ? nRow+5 : 30) - 2);
     sqlite3_bind_int(pStmt, 31, (int)fuzzRange(&in, 4));
     fsqlRun(db, pStmt, FSQL_ROWS_SCORES);
   }else{
     fuzzFail("prepare: %s", sqlite3_errmsg(db));
   }
 
-  /* Heatmaps of the scores, one per head. */
+  /* Heatmaps of the scores, one per head (of one qid for many rows). */
   if( fuzzByte(&in)&1 ){
     snprintf(zSql, sizeof(zSql), "SELECT head, attn_heatmap(qpos, kpos, weight,"
              " qid), attn_textmap(qpos, kpos, weight, NULL, kid) FROM "
-             "attention_scores(?1%s) WHERE 1%s GROUP BY head",
-             zKeys ? ", ?2" : "", zWhere);
+             "attention_scores(?1%s) WHERE 1%s%s GROUP BY head",
+             zKeys ? ", ?2" : "", zWhere, bBig ? " AND qid = ?30" : "");
     if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
       fsqlBindAll(&in, pStmt, zSource, zKeys, mArgs, nDim);
+      if( bBig ) sqlite3_bind_int(pStmt, 30, (int)fuzzRange(&in, nRow+5) - 2);
       fsqlRun(db, pStmt, FSQL_ROWS_ANY);
     }
   }

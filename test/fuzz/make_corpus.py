@@ -6,7 +6,8 @@
 Deterministic (fixed seeds), standard library only.  The tensor-file seeds
 are the fixtures of test/fixtures/tensors/ (made by numpy) plus a few
 hand-made safetensors headers; the byte-driven targets (fuzz_matrix,
-fuzz_sql) get random bytes of a few lengths, which they read as a program.
+fuzz_sql) get random bytes of a few lengths, which they read as a program,
+and a few programs with many rows (more than one block of the engine).
 Inputs the fuzzers find interesting stay in the build folder; only inputs
 that found a bug are kept, in test/fuzz/regressions/<target>/.
 """
@@ -32,6 +33,21 @@ def out(target, name, data):
 def safetensors(header, payload=b""):
     h = json.dumps(header, separators=(",", ":")).encode()
     return struct.pack("<Q", len(h)) + h + payload
+
+
+def sql_many_rows(rnd, nrow, ndim):
+    """A fuzz_sql program (the byte layout of fuzz_sql.c) that reaches the
+    engine: a first byte of 224 or more for 25..128 rows, then nrow rows of
+    ndim tame elements, all in sequence 0, source 0 (SELECT id, x, seq, pos
+    FROM t), no keys SELECT, no hidden argument; random bytes after."""
+    b = [0xe0, nrow - 25, ndim - 1]
+    for _ in range(nrow):
+        b += [0, 0, 0]              # x a float32 blob; seq, pos integers
+        for _ in range(ndim):
+            b += [1, rnd.randrange(256)]
+        b += [0, rnd.randrange(30)]  # seq 0, pos -5..24
+    b += [0, 1] + [1] * 18 + [1]    # source 0, no keys, no argument; text
+    return bytes(b) + bytes(rnd.randrange(256) for _ in range(300))
 
 
 def main():
@@ -70,6 +86,18 @@ def main():
     rnd = random.Random(3)
     for i, n in enumerate([0, 8, 40, 150, 400, 900, 1600, 2500]):
         out("fuzz_sql", "seed%02d" % i, bytes(rnd.randrange(256) for _ in range(n)))
+    # Many narrow rows in one sequence, more than a block or tile of 64,
+    # which the targets choose on 1 input in 8.  fuzz_matrix: the second
+    # byte has bits 1-3 = 010 (the first, even, skips the GEMM); the random
+    # seeds are ones whose state is built and computed: 90 causal rows, 60
+    # queries on 106 keys, 193 queries on 31 keys.
+    for name, second, seed in (("seed08-many-rows", 0x04, 156),
+                               ("seed09-many-keys", 0x05, 187),
+                               ("seed10-many-queries", 0x05, 460)):
+        rnd = random.Random(seed)
+        out("fuzz_matrix", name,
+            bytes([0, second]) + bytes(rnd.randrange(256) for _ in range(3000)))
+    out("fuzz_sql", "seed08-many-rows", sql_many_rows(random.Random(5), 128, 3))
 
     # Tensor files.
     for f in sorted(os.listdir(FIX)):
