@@ -1112,6 +1112,26 @@ filter_done:
   return rc;
 }
 
+/* Open the score rows of the current query row (iHead < 0: all heads); an
+** error (scores that overflow float32) names the source row. */
+static int tvfScoresOpen(TvfCursor *pCur, int iHead, attn_score_iter **ppIter){
+  TvfVtab *pTab = (TvfVtab*)pCur->base.pVtab;
+  attn_err err;
+  int64_t iSrc;
+  char *zRow;
+  int rc;
+  attn_err_clear(&err);
+  if( attn_scores_open(pCur->pState, pCur->iQ, iHead, ppIter, &err)==ATTN_OK ){
+    return SQLITE_OK;
+  }
+  if( err.rc==ATTN_NOMEM ) return SQLITE_NOMEM;
+  iSrc = pCur->aQRow[pCur->iQ];
+  zRow = tvfRowName("source", &pCur->src, iSrc, pCur->src.aId[iSrc]);
+  rc = zRow==0 ? SQLITE_NOMEM : tvfError(pTab, err.rc, "%s: %s", zRow, err.zMsg);
+  sqlite3_free(zRow);
+  return rc;
+}
+
 /* The engine gave no output for the current query row: make sure the row
 ** really has no key it may attend to.  (The engine's float32 scores of
 ** huge inputs can overflow, and it then reports the row the same way; the
@@ -1122,12 +1142,9 @@ static int tvfCheckNothing(TvfCursor *pCur){
   TvfVtab *pTab = (TvfVtab*)pCur->base.pVtab;
   attn_score_iter *pIter = 0;
   attn_score sc;
-  attn_err err;
   int bAny;
-  attn_err_clear(&err);
-  if( attn_scores_open(pCur->pState, pCur->iQ, 0, &pIter, &err) ){
-    return tvfError(pTab, err.rc, "%s", err.zMsg);
-  }
+  int rc = tvfScoresOpen(pCur, 0, &pIter);
+  if( rc ) return rc;
   bAny = attn_scores_next(pIter, &sc);
   attn_scores_close(pIter);
   if( bAny ){
@@ -1147,6 +1164,7 @@ static int tvfCheckNothing(TvfCursor *pCur){
 static int tvfAdvance(TvfCursor *pCur){
   TvfVtab *pTab = (TvfVtab*)pCur->base.pVtab;
   attn_err err;
+  int rc;
   attn_err_clear(&err);
   if( !pTab->bScores ){
     pCur->iQ++;
@@ -1179,10 +1197,8 @@ static int tvfAdvance(TvfCursor *pCur){
       pCur->bEof = 1;
       return SQLITE_OK;
     }
-    if( attn_scores_open(pCur->pState, pCur->iQ, pCur->iHeadFilter,
-                         &pCur->pIter, &err) ){
-      return tvfError(pTab, err.rc, "%s", err.zMsg);
-    }
+    rc = tvfScoresOpen(pCur, pCur->iHeadFilter, &pCur->pIter);
+    if( rc ) return rc;
   }
 }
 

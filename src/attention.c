@@ -1007,7 +1007,8 @@ struct attn_score_iter {
   const AttnBlock *pBlock;     /* the block of the query row (its keys) */
   int iHead0, iHead1;          /* heads [iHead0, iHead1) */
   double *aScore;              /* (iHead1-iHead0) × nKey scores, -inf masked */
-  double *aLse;                /* per head */
+  double *aStat;               /* per head: the largest score, then
+                               ** Σ exp(score − largest) */
   int iHead;                   /* cursor */
   int64_t iKey;
 };
@@ -1034,8 +1035,8 @@ int attn_scores_open(attn_state *p, int64_t iRow, int iHead,
   if( it->iHead1>it->iHead0 && nKey>0 ){
     it->aScore = attnAlloc((uint64_t)(it->iHead1-it->iHead0), (uint64_t)nKey
                            *sizeof(double), &rc, pErr);
-    it->aLse = attnAlloc((uint64_t)(it->iHead1-it->iHead0), sizeof(double),
-                         &rc, pErr);
+    it->aStat = attnAlloc((uint64_t)(it->iHead1-it->iHead0), 2*sizeof(double),
+                          &rc, pErr);
     if( rc ){
       attn_scores_close(it);
       return rc;
@@ -1068,15 +1069,21 @@ int attn_scores_open(attn_state *p, int64_t iRow, int iHead,
       if( p->aSlope ){
         x -= p->aSlope[h]*(double)(qpos>kpos ? qpos-kpos : kpos-qpos);
       }
+      if( !isfinite(x) ){
+        /* Q or K overflowed float32 when projected or scaled. */
+        attn_scores_close(it);
+        return attn_err_set(pErr, ATTN_ERROR, "the attention scores overflow "
+            "float32 (a score of %g), so they cannot be computed: scale down "
+            "the inputs or weights", x);
+      }
       aS[j] = x;
       if( x>mx ) mx = x;
     }
-    if( mx>-INFINITY ){
-      for(j=0; j<nKey; j++) sum += exp(aS[j]-mx);
-      it->aLse[h-it->iHead0] = mx + log(sum);
-    }else{
-      it->aLse[h-it->iHead0] = -INFINITY;
-    }
+    /* Weights are exp(score − largest)/sum: exact for huge scores too,
+    ** where mx + log(sum) would round log(sum) away. */
+    for(j=0; mx>-INFINITY && j<nKey; j++) sum += exp(aS[j]-mx);
+    it->aStat[2*(h-it->iHead0)] = mx;
+    it->aStat[2*(h-it->iHead0)+1] = sum;
   }
   *ppIter = it;
   return ATTN_OK;
@@ -1086,13 +1093,14 @@ int attn_scores_next(attn_score_iter *it, attn_score *pScore){
   int64_t nKey = it->pBlock->nKey;
   while( it->iHead<it->iHead1 ){
     const double *aS = it->aScore + (int64_t)(it->iHead-it->iHead0)*nKey;
+    const double *aStat = it->aStat + 2*(it->iHead-it->iHead0);
     while( it->iKey<nKey ){
       int64_t j = it->iKey++;
       if( aS[j]==-INFINITY ) continue;
       pScore->iKey = it->p->aKOrder[it->pBlock->iKey + j];
       pScore->iHead = it->iHead;
       pScore->rScore = aS[j];
-      pScore->rWeight = exp(aS[j] - it->aLse[it->iHead-it->iHead0]);
+      pScore->rWeight = exp(aS[j] - aStat[0])/aStat[1];
       return 1;
     }
     it->iHead++;
@@ -1104,7 +1112,7 @@ int attn_scores_next(attn_score_iter *it, attn_score *pScore){
 void attn_scores_close(attn_score_iter *it){
   if( it==0 ) return;
   attn_free_aligned(it->aScore);
-  attn_free_aligned(it->aLse);
+  attn_free_aligned(it->aStat);
   attn_free(it);
 }
 

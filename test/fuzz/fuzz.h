@@ -40,27 +40,25 @@
 ** prints a NOTE naming each bug still there, and fails once they pass (the
 ** bug is fixed: set the macro to 0).
 **
-** FUZZ_KNOWN_SCORES_OVERFLOW: the score rows of src/attention.c
-**   (attn_scores_open) take the float32 q, already scaled; when q·scale
-**   overflows float32 (e.g. scale=3.4e38) a score is +-Inf or NaN (Inf*0,
-**   Inf-Inf), the row's lse mx+log(sum) is NaN, and attn_scores_next()
-**   gives NaN weights.  So attention_scores() returns rows with score Inf
-**   (or NULL) and weight NULL, where attention() reports "the attention
-**   scores overflow float32" (regressions/fuzz_matrix/scores-overflow,
-**   scores-overflow-2, lse-nan-overflow).
-** FUZZ_KNOWN_SCORES_PRECISION: attn_scores_next() computes a weight as
-**   exp(score - lse), lse = mx + log(sum) rounded to a double: each weight
-**   is off by about |mx|*1e-16 relatively, and beyond |mx| ~ 1e16 log(sum)
-**   is lost.  With scores ~7e36 (a huge scale) and two keys at the
-**   maximum, lse == mx and both weights are 1: the row sums to 2
-**   (regressions/fuzz_matrix/scores-huge-scale).  exp(score - mx)/sum
-**   would not lose it.
+** Both switches below are 0: their bugs are fixed, and their inputs are
+** regressions like any other.
+**
+** FUZZ_KNOWN_SCORES_OVERFLOW (fixed): when q·scale overflowed float32 (e.g.
+**   scale=3.4e38), attn_scores_open() scored the Inf q and
+**   attention_scores() returned Inf/NaN scores and NULL weights; it now
+**   fails with "the attention scores overflow float32" as attention()
+**   does (regressions/fuzz_matrix/scores-overflow, scores-overflow-2,
+**   lse-nan-overflow).
+** FUZZ_KNOWN_SCORES_PRECISION (fixed): a weight was exp(score - lse) with
+**   lse = mx + log(sum), which loses log(sum) for scores ~7e36: two keys
+**   tied at the maximum both got weight 1.  It is now exp(score - mx)/sum
+**   (regressions/fuzz_matrix/scores-huge-scale).
 */
 #ifndef FUZZ_KNOWN_SCORES_OVERFLOW
-# define FUZZ_KNOWN_SCORES_OVERFLOW 1
+# define FUZZ_KNOWN_SCORES_OVERFLOW 0
 #endif
 #ifndef FUZZ_KNOWN_SCORES_PRECISION
-# define FUZZ_KNOWN_SCORES_PRECISION 1
+# define FUZZ_KNOWN_SCORES_PRECISION 0
 #endif
 
 typedef struct FuzzIn FuzzIn;

@@ -158,7 +158,12 @@ static int fmatRowOverflows(attn_state *pState, int64_t i, int *pbAny){
   *pbAny = 0;
   attn_err_clear(&err);
   if( attn_scores_open(pState, i, -1, &pIter, &err) ){
-    fuzzFail("attn_scores_open: %s", err.zMsg);
+    /* A Q or K that overflowed float32: the scores cannot be computed. */
+    if( strstr(err.zMsg, "overflow float32")==0 ){
+      fuzzFail("attn_scores_open: %s", err.zMsg);
+    }
+    *pbAny = 1;
+    return 1;
   }
   while( attn_scores_next(pIter, &s) ){
     *pbAny = 1;
@@ -373,7 +378,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
     double aSum[8] = {0}, aMax[8] = {0};
     int aAny[8] = {0}, iHead = (fuzzByte(&in)&3)==0 ? (int)fuzzRange(&in, 9) - 1 : -1;
     if( attn_scores_open(pState, i, iHead, &pIter, &err) ){
-      fuzzFail("attn_scores_open: %s", err.zMsg);
+      /* Only a Q or K that overflowed float32 may stop the score rows. */
+      if( strstr(err.zMsg, "overflow float32")==0 ){
+        fuzzFail("attn_scores_open: %s", err.zMsg);
+      }
+      continue;
     }
     while( attn_scores_next(pIter, &s) ){
       if( s.iKey<0 || s.iKey>=nK || s.iHead<0
