@@ -333,6 +333,17 @@ static void vectorsSoftmax(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   attnResultVector(ctx, v.a, v.n);
 }
 
+/* A new vector of the dim argument's size, or NULL after an error (a dim
+** below 1, or too large). */
+static float *vectorsNewVector(sqlite3_context *ctx, int64_t nDim){
+  if( nDim<1 ){
+    attnError(ctx, SQLITE_ERROR, "dim is %lld, expected 1 or more",
+              (long long)nDim);
+    return 0;
+  }
+  return attnAllocVector(ctx, nDim);
+}
+
 /*
 ** attn_random(dim, seed [, stddev])
 */
@@ -351,12 +362,7 @@ static void vectorsRandom(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       return;
     }
   }
-  if( nDim<1 ){
-    attnError(ctx, SQLITE_ERROR, "dim is %lld, expected 1 or more",
-              (long long)nDim);
-    return;
-  }
-  a = attnAllocVector(ctx, nDim);
+  a = vectorsNewVector(ctx, nDim);
   if( a==0 ) return;
   if( sd==0.0 ){
     memset(a, 0, sizeof(float)*(size_t)nDim);   /* +0, not u·f·0 = ±0 */
@@ -501,12 +507,7 @@ static void vectorsSinusoid(sqlite3_context *ctx, int argc,
   if( attnArgNumber(ctx, argv, 0, &rPos) ) return;
   if( attnArgInteger(ctx, argv, 1, &nDim) ) return;
   if( vectorsArgBase(ctx, argc, argv, 2, &rBase) ) return;
-  if( nDim<1 ){
-    attnError(ctx, SQLITE_ERROR, "dim is %lld, expected 1 or more",
-              (long long)nDim);
-    return;
-  }
-  a = attnAllocVector(ctx, nDim);
+  a = vectorsNewVector(ctx, nDim);
   if( a==0 ) return;
   attn_sinusoid(rPos, nDim, rBase, a);
   attnResultVector(ctx, a, nDim);
