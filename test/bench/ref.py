@@ -119,6 +119,18 @@ def load(d, name):
     return np.load(os.path.join(d, name + ".npy"))
 
 
+def np_attention(q, k, v, scale, bias):
+    """softmax(q·kᵀ·scale + bias)·v in float32, the N×N scores in place."""
+    s = q @ k.T
+    s *= scale
+    if bias is not None:
+        s += bias
+    s -= s.max(axis=1, keepdims=True)
+    np.exp(s, out=s)
+    s /= s.sum(axis=1, keepdims=True)
+    return s @ v
+
+
 def run(args):
     d, kind, n, dim, heads, causal, threads = args
     n, dim, heads, causal, threads = int(n), int(dim), int(heads), int(causal), int(threads)
@@ -137,14 +149,7 @@ def run(args):
                 bias = np.triu(np.full((n, n), -np.inf, dtype=f32), 1)
 
             def np_fn():
-                s = q @ k.T
-                s *= scale
-                if bias is not None:
-                    s += bias
-                s -= s.max(axis=1, keepdims=True)
-                np.exp(s, out=s)
-                s /= s.sum(axis=1, keepdims=True)
-                return s @ v
+                return np_attention(q, k, v, scale, bias)
         else:
             x = load(d, "x")
             w = {name: load(d, name) for name in ("wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo")}
@@ -159,14 +164,7 @@ def run(args):
                 cat = np.empty((n, dim), dtype=f32)
                 for h in range(heads):
                     sl = slice(h * dh, (h + 1) * dh)
-                    s = qq[:, sl] @ kk[:, sl].T
-                    s *= scale
-                    if bias is not None:
-                        s += bias
-                    s -= s.max(axis=1, keepdims=True)
-                    np.exp(s, out=s)
-                    s /= s.sum(axis=1, keepdims=True)
-                    cat[:, sl] = s @ vv[:, sl]
+                    cat[:, sl] = np_attention(qq[:, sl], kk[:, sl], vv[:, sl], scale, bias)
                 return cat @ w["wo"] + w["bo"]
 
         ms, mib, o = timed(np_fn)
