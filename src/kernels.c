@@ -3,10 +3,13 @@
 */
 #include "kernels.h"
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const attn_kernel_set *kernChosen = 0;
+/* Set once by kernChoose(); read on every vector decode, so attn_kernels()
+** loads it without going through pthread_once() once it is set. */
+static const attn_kernel_set *_Atomic kernChosen = 0;
 static char kernAvailable[32] = "scalar";
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -49,7 +52,7 @@ static void kernChoose(void){
       if( strcmp(zForce, aLevel[j]->zName)==0 ) i = j;
     }
   }
-  kernChosen = aLevel[i];
+  atomic_store_explicit(&kernChosen, aLevel[i], memory_order_release);
 }
 
 void attn_kernels_init(void){
@@ -57,8 +60,11 @@ void attn_kernels_init(void){
 }
 
 const attn_kernel_set *attn_kernels(void){
+  const attn_kernel_set *p = atomic_load_explicit(&kernChosen,
+                                                  memory_order_acquire);
+  if( p ) return p;
   attn_kernels_init();
-  return kernChosen;
+  return atomic_load_explicit(&kernChosen, memory_order_acquire);
 }
 
 const char *attn_kernels_available(void){

@@ -77,6 +77,12 @@ struct attn_kernel_set {
   /* a[i] = exp(a[i]) for i < n with the exp the flash kernel uses (0 below
   ** ATTN_EXP_FLUSH, never a denormal); for tests of its accuracy. */
   void (*xExp)(float *a, int64_t n);
+
+  /* Copy n float32 from src (any alignment) to dst (unless dst is NULL)
+  ** and return non-zero if any of them is NaN or ±Inf (exponent bits all
+  ** ones).  The decoder of every float32 BLOB uses it (vector.c): one
+  ** pass over the bytes, checking as it copies. */
+  int (*xCopyNonFinite)(float *dst, const void *src, int64_t n);
 };
 
 /* Tile-level mask logic shared by every kernel set.  Keys [k0,k1) of a tile

@@ -473,11 +473,49 @@ K2_TARGET static void k2Flash(const attn_flash_args *p){
   }
 }
 
+/*
+** Copy and check: 32 floats per step, the exponent test on the integer
+** lanes, masked loads and stores (vpmaskmovd) for the tail.
+*/
+K2_INLINE __m256i k2NonFinite(__m256i x){
+  const __m256i vExp = _mm256_set1_epi32(0x7f800000);
+  return _mm256_cmpeq_epi32(_mm256_and_si256(x, vExp), vExp);
+}
+
+K2_TARGET static int k2CopyNonFinite(float *dst, const void *src, int64_t n){
+  const char *z = (const char*)src;
+  __m256i bad = _mm256_setzero_si256();
+  int64_t i = 0;
+  for(; i+32<=n; i+=32){
+    __m256i x0 = _mm256_loadu_si256((const __m256i*)(z + 4*i));
+    __m256i x1 = _mm256_loadu_si256((const __m256i*)(z + 4*i + 32));
+    __m256i x2 = _mm256_loadu_si256((const __m256i*)(z + 4*i + 64));
+    __m256i x3 = _mm256_loadu_si256((const __m256i*)(z + 4*i + 96));
+    if( dst ){
+      _mm256_storeu_si256((__m256i*)(dst + i), x0);
+      _mm256_storeu_si256((__m256i*)(dst + i + 8), x1);
+      _mm256_storeu_si256((__m256i*)(dst + i + 16), x2);
+      _mm256_storeu_si256((__m256i*)(dst + i + 24), x3);
+    }
+    bad = _mm256_or_si256(bad, _mm256_or_si256(
+            _mm256_or_si256(k2NonFinite(x0), k2NonFinite(x1)),
+            _mm256_or_si256(k2NonFinite(x2), k2NonFinite(x3))));
+  }
+  for(; i<n; i+=8){
+    __m256i m = k2Lanes(n-i);
+    __m256i x = _mm256_maskload_epi32((const int*)(z + 4*i), m);
+    if( dst ) _mm256_maskstore_epi32((int*)(dst + i), m, x);
+    bad = _mm256_or_si256(bad, _mm256_and_si256(k2NonFinite(x), m));
+  }
+  return !_mm256_testz_si256(bad, bad);
+}
+
 static const attn_kernel_set k2Set = {
   "avx2",
   k2Gemm,
   k2Flash,
   k2ExpArray,
+  k2CopyNonFinite,
 };
 
 const attn_kernel_set *attn_kernels_avx2(void){ return &k2Set; }

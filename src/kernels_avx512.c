@@ -538,11 +538,48 @@ K5_TARGET static void k5Flash(const attn_flash_args *p){
   }
 }
 
+/*
+** Copy and check: 64 floats per step, the exponent test on the integer
+** lanes, masked loads and stores for the tail.
+*/
+K5_INLINE __mmask16 k5NonFinite(__m512i x){
+  const __m512i vExp = _mm512_set1_epi32(0x7f800000);
+  return _mm512_cmpeq_epi32_mask(_mm512_and_si512(x, vExp), vExp);
+}
+
+K5_TARGET static int k5CopyNonFinite(float *dst, const void *src, int64_t n){
+  const char *z = (const char*)src;
+  __mmask16 bad = 0;
+  int64_t i = 0;
+  for(; i+64<=n; i+=64){
+    __m512i x0 = _mm512_loadu_si512(z + 4*i);
+    __m512i x1 = _mm512_loadu_si512(z + 4*i + 64);
+    __m512i x2 = _mm512_loadu_si512(z + 4*i + 128);
+    __m512i x3 = _mm512_loadu_si512(z + 4*i + 192);
+    if( dst ){
+      _mm512_storeu_si512(dst + i, x0);
+      _mm512_storeu_si512(dst + i + 16, x1);
+      _mm512_storeu_si512(dst + i + 32, x2);
+      _mm512_storeu_si512(dst + i + 48, x3);
+    }
+    bad |= k5NonFinite(x0) | k5NonFinite(x1) | k5NonFinite(x2)
+         | k5NonFinite(x3);
+  }
+  for(; i<n; i+=16){
+    __mmask16 m = k5Lanes(n-i);
+    __m512i x = _mm512_maskz_loadu_epi32(m, z + 4*i);
+    if( dst ) _mm512_mask_storeu_epi32(dst + i, m, x);
+    bad |= k5NonFinite(x) & m;
+  }
+  return bad!=0;
+}
+
 static const attn_kernel_set k5Set = {
   "avx512",
   k5Gemm,
   k5Flash,
   k5ExpArray,
+  k5CopyNonFinite,
 };
 
 const attn_kernel_set *attn_kernels_avx512(void){ return &k5Set; }

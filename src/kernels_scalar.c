@@ -110,9 +110,39 @@ static void scalarExpArray(float *a, int64_t n){
   for(i=0; i<n; i++) a[i] = scalarExp(a[i]);
 }
 
+/* Branch-free, two floats per 64-bit word: an exponent of all ones is NaN
+** or Inf; (u & 0x7f800000) + 0x00800000 reaches bit 31 exactly then, and
+** cannot carry out of its 32-bit lane, so both lanes of a word are tested
+** with one add. */
+static int scalarCopyNonFinite(float *dst, const void *src, int64_t n){
+  const unsigned char *z = (const unsigned char*)src;
+  uint64_t bad = 0, w;
+  int64_t i;
+  if( dst ){
+    for(i=0; i+2<=n; i+=2){
+      memcpy(&w, z + 4*i, 8);
+      memcpy(dst + i, &w, 8);
+      bad |= (w & 0x7f8000007f800000ull) + 0x0080000000800000ull;
+    }
+  }else{
+    for(i=0; i+2<=n; i+=2){
+      memcpy(&w, z + 4*i, 8);
+      bad |= (w & 0x7f8000007f800000ull) + 0x0080000000800000ull;
+    }
+  }
+  if( i<n ){
+    uint32_t u;
+    memcpy(&u, z + 4*i, 4);
+    if( dst ) memcpy(dst + i, &u, 4);
+    bad |= (uint64_t)((u & 0x7f800000u) + 0x00800000u);
+  }
+  return (bad & 0x8000000080000000ull)!=0;
+}
+
 const attn_kernel_set attn_kernels_scalar = {
   "scalar",
   scalarGemm,
   scalarFlash,
   scalarExpArray,
+  scalarCopyNonFinite,
 };

@@ -9,6 +9,7 @@
 ** are never accepted, and float32 rounding is done once, correctly.
 */
 #include "vector.h"
+#include "kernels.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,27 +31,9 @@ static const char *vecNonFiniteName(float f){
 }
 
 /* Copy n float32 from src to dst (when dst is not NULL) and return
-** non-zero if any of them is NaN or Inf, branch-free, two floats per 64-bit
-** word.  An exponent of all ones is NaN or Inf; (u & 0x7f800000) +
-** 0x00800000 reaches bit 31 exactly then, and cannot carry out of its
-** 32-bit lane, so both lanes of a word are tested with one add. */
+** non-zero if any of them is NaN or Inf: the kernel set's SIMD loop. */
 static int vecCopyNonFinite(float *dst, const void *src, int64_t n){
-  const unsigned char *z = (const unsigned char*)src;
-  uint64_t bad = 0;
-  int64_t i;
-  for(i=0; i+2<=n; i+=2){
-    uint64_t w;
-    memcpy(&w, z + 4*i, 8);
-    if( dst ) memcpy(dst + i, &w, 8);
-    bad |= (w & 0x7f8000007f800000ull) + 0x0080000000800000ull;
-  }
-  if( i<n ){
-    uint32_t u;
-    memcpy(&u, z + 4*i, 4);
-    if( dst ) memcpy(dst + i, &u, 4);
-    bad |= (uint64_t)((u & 0x7f800000u) + 0x00800000u);
-  }
-  return (bad & 0x8000000080000000ull)!=0;
+  return attn_kernels()->xCopyNonFinite(dst, src, n);
 }
 
 int attn_vec_check_finite(const float *a, int64_t n, attn_err *pErr){

@@ -15,6 +15,13 @@
 **   - xExp over [-87, 0]: the largest error in ulp against exp() in double
 **     (every 61st float bit pattern in the range, plus a uniform grid),
 **     exactly 0 below ATTN_EXP_FLUSH and for -inf, never a denormal.
+** For every set, the scalar one included:
+**   - xCopyNonFinite against isfinite() on each element: lengths 0..130
+**     and a few long ones, sources misaligned by 0..3 bytes, finite edge
+**     values (±0, denormals, ±FLT_MAX) and each kind of NaN and Inf at the
+**     first, last or a random element; the copy must equal the source
+**     bytes and leave the floats after it untouched; with no destination
+**     the answer must be the same.
 */
 #include "unit.h"
 #include <float.h>
@@ -85,6 +92,65 @@ static double expUlp(const attn_kernel_set *pK, int *pnBad){
   }
   *pnBad = nBad;
   return mx;
+}
+
+/* xCopyNonFinite on one length and source alignment; returns mismatches. */
+static int copyCase(const attn_kernel_set *pK, int n, int iAlign, int eBad){
+  static const uint32_t aFinite[] = { 0x00000000u, 0x80000000u, 0x00000001u,
+    0x807fffffu, 0x7f7fffffu, 0xff7fffffu, 0x3f800000u, 0x00800000u };
+  static const uint32_t aNonFinite[] = { 0x7f800000u, 0xff800000u,
+    0x7fc00000u, 0xffc00000u, 0x7f800001u, 0xffffffffu };
+  unsigned char *zSrc = malloc((size_t)n*4 + 8);
+  float *aDst = malloc(sizeof(float)*(size_t)(n + 16));
+  unsigned char *z = zSrc + iAlign;
+  int i, nBad = 0, bWant = 0, rc;
+  for(i=0; i<n; i++){
+    uint32_t u;
+    float f = kUniform()*1e3f;
+    memcpy(&u, &f, 4);
+    if( kInt(0, 7)==0 ) u = aFinite[kInt(0, 7)];
+    memcpy(z + 4*i, &u, 4);
+  }
+  if( eBad && n>0 ){
+    int j = eBad==1 ? 0 : eBad==2 ? n-1 : kInt(0, n-1);
+    memcpy(z + 4*j, &aNonFinite[kInt(0, 5)], 4);
+  }
+  for(i=0; i<n; i++){
+    float f;
+    memcpy(&f, z + 4*i, 4);
+    if( !isfinite(f) ) bWant = 1;
+  }
+  for(i=0; i<n+16; i++) aDst[i] = -12345.0f;
+  rc = pK->xCopyNonFinite(aDst, z, n);
+  if( (rc!=0)!=bWant ) nBad++;
+  if( n>0 && memcmp(aDst, z, (size_t)n*4)!=0 ) nBad++;
+  for(i=n; i<n+16; i++) if( aDst[i]!=-12345.0f ) nBad++;
+  if( (pK->xCopyNonFinite(0, z, n)!=0)!=bWant ) nBad++;
+  free(zSrc);
+  free(aDst);
+  return nBad;
+}
+
+static void testCopy(const attn_kernel_set *pK){
+  int n, nBad = 0, nCase = 0;
+  for(n=0; n<=130; n++){
+    int iAlign;
+    for(iAlign=0; iAlign<4; iAlign++){
+      int eBad;
+      for(eBad=0; eBad<4; eBad++){
+        nBad += copyCase(pK, n, iAlign, eBad);
+        nCase++;
+      }
+    }
+  }
+  for(n=0; n<8; n++){
+    nBad += copyCase(pK, (int[]){191, 192, 193, 1000, 4099, 65536, 64, 16}[n],
+                     n%4, n%4);
+    nCase++;
+  }
+  printf("%s: copy-and-check %d cases, %d mismatches\n", pK->zName, nCase,
+         nBad);
+  CHECK(nBad==0);
 }
 
 /* xGemm on one shape against float64. */
@@ -289,11 +355,14 @@ int main(void){
     CHECK(nBad==0);
     CHECK(ulp<=1.0);
   }
+  testCopy(&attn_kernels_scalar);
   if( strstr(zAvail, "avx2") && (pSet = attn_kernels_avx2())!=0 ){
+    testCopy(pSet);
     testSet(pSet);
     nSet++;
   }
   if( strstr(zAvail, "avx512") && (pSet = attn_kernels_avx512())!=0 ){
+    testCopy(pSet);
     testSet(pSet);
     nSet++;
   }
