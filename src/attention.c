@@ -8,12 +8,13 @@
 **      default positions, and match each run of query rows with the run of
 **      key rows of the same sequence; cut query runs into blocks of at most
 **      ATTN_BLOCK_Q rows;
-**   3. project the rows in sorted order, in parallel tasks of ATTN_BLOCK_Q
-**      rows; each task multiplies its rows by the weight (the kernel's
-**      blocked GEMM), adds the bias, and while the rows are in cache applies
-**      RoPE and folds the scale into Q, or applies RoPE to K and packs it per
-**      kv-head into panels (kernels.h), or stores V per kv-head (each head's
-**      values contiguous).
+**   3. project the rows in sorted order, in tasks of ATTN_BLOCK_Q rows
+**      (on the pool when there is arithmetic to share); each task
+**      multiplies its rows by the weight (the kernel's blocked GEMM), adds
+**      the bias, and while the rows are in cache applies RoPE and folds the
+**      scale into Q, or applies RoPE to K and packs it per kv-head into
+**      panels (kernels.h), or stores V per kv-head (each head's values
+**      contiguous).
 ** The large buffers come from one allocation advised for huge pages (see
 ** AttnArena): first touching a dozen separate buffers page by page was a
 ** large share of the setup time on virtual machines.
@@ -531,9 +532,11 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
   int64_t n = t->iFirst + t->nRow - i0, i, j;
   float *aGather = attnWork(p, iWorker, 0);
   int bPlanes = t->eKind==ATTN_PROJ_V && p->nKvHead>1;
+  int bRope = t->eKind!=ATTN_PROJ_V && p->opt.rRopeBase!=0.0;
   float *aOut = (t->eKind==ATTN_PROJ_K || bPlanes) ? attnWork(p, iWorker, 1)
                                                   : t->aOut + i0*t->nCol;
   const float *aIn = attnInRow(t, t->aOrder[i0]);
+  const float *aRes;
   if( n>ATTN_BLOCK_Q ) n = ATTN_BLOCK_Q;
   /* Used in place when the rows are consecutive in memory. */
   for(i=1; i<n && attnInRow(t, t->aOrder[i0+i])==aIn + i*t->nIn; i++){}
@@ -544,18 +547,24 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
     }
     aIn = aGather;
   }
-  if( t->pW->a==0 ){
-    memcpy(aOut, aIn, sizeof(float)*(size_t)(n*t->nIn));
-  }else{
+  /* aRes: the projected rows, nCol apart.  Without a weight, a bias or
+  ** RoPE they are the input rows themselves, read where they are. */
+  if( t->pW->a ){
     p->pKern->xGemm(n, t->nCol, t->nIn, aIn, t->nIn, t->pW->a, t->nCol,
                     aOut, t->nCol, 0);
+    aRes = aOut;
+  }else if( t->pB->a || bRope ){
+    memcpy(aOut, aIn, sizeof(float)*(size_t)(n*t->nIn));
+    aRes = aOut;
+  }else{
+    aRes = aIn;
   }
   if( t->pB->a ){
     for(i=0; i<n; i++){
       for(j=0; j<t->nCol; j++) aOut[i*t->nCol + j] += t->pB->a[j];
     }
   }
-  if( t->eKind!=ATTN_PROJ_V && p->opt.rRopeBase!=0.0 ){
+  if( bRope ){
     double *aCos = p->aRope + (int64_t)iWorker*2*p->nDimK;
     double *aSin = aCos + p->nDimK;
     int nRot = t->eKind==ATTN_PROJ_Q ? p->nHead : p->nKvHead, h;
@@ -569,31 +578,39 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
     }
   }
   if( t->eKind==ATTN_PROJ_Q ){
-    for(i=0; i<n*t->nCol; i++) aOut[i] = (float)(aOut[i]*t->rScale);
+    for(i=0; i<n*t->nCol; i++) aOut[i] = (float)(aRes[i]*t->rScale);
   }else if( t->eKind==ATTN_PROJ_K ){
-    attnPackRows(p, aOut, t->nCol, t->aSlot, i0, n);
+    attnPackRows(p, aRes, t->nCol, t->aSlot, i0, n);
   }else if( bPlanes ){
     int g;
     for(g=0; g<p->nKvHead; g++){
       for(i=0; i<n; i++){
         memcpy(t->aOut + ((int64_t)g*p->nK + i0+i)*p->nDimV,
-               aOut + i*t->nCol + (int64_t)g*p->nDimV,
+               aRes + i*t->nCol + (int64_t)g*p->nDimV,
                sizeof(float)*(size_t)p->nDimV);
       }
     }
+  }else if( aRes!=aOut ){
+    memcpy(aOut, aRes, sizeof(float)*(size_t)(n*t->nCol));
   }
 }
 
 /* Project all nRow rows of aX (input order, gathered by aOrder) in sorted
-** order, in parallel chunks, polling between chunks. */
+** order, in chunks, polling between chunks.  A weight's GEMM and RoPE run
+** on the pool; without them the work is copying, bound by memory rather
+** than arithmetic, and the calling thread does it alone (measured: waking
+** the pool for it made the setup slower, not faster). */
 static int attnProjectRows(attn_state *p, AttnProject *t, int64_t nRow,
                            attn_err *pErr){
-  int64_t nStep = (int64_t)ATTN_BLOCK_Q*16*attn_pool_size(p->pPool);
+  int bArith = t->pW->a!=0
+            || (t->eKind!=ATTN_PROJ_V && p->opt.rRopeBase!=0.0);
+  attn_pool *pPool = bArith ? p->pPool : 0;
+  int64_t nStep = (int64_t)ATTN_BLOCK_Q*16*attn_pool_size(pPool);
   int rc;
   t->p = p;
   for(t->iFirst=0; t->iFirst<nRow; t->iFirst+=nStep){
     t->nRow = nRow-t->iFirst < nStep ? nRow-t->iFirst : nStep;
-    attn_pool_run(p->pPool, (t->nRow+ATTN_BLOCK_Q-1)/ATTN_BLOCK_Q,
+    attn_pool_run(pPool, (t->nRow+ATTN_BLOCK_Q-1)/ATTN_BLOCK_Q,
                   attnProjectTask, t);
     if( (rc = attnPoll(p, pErr))!=0 ) return rc;
   }
