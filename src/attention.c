@@ -86,11 +86,14 @@ struct attn_state {
   AttnBlock *aBlock;           /* blocks in sorted order */
   int64_t nBlock;
   unsigned char *aDone;        /* per block: outputs computed */
-  int64_t nChunk;              /* blocks per parallel chunk */
+  int64_t nChunk;              /* blocks per chunk computed on demand */
+  int64_t nChunkMax;           /* blocks per chunk of attn_forward() */
+  int64_t *aChunkBlock;        /* nChunkMax: the blocks of the chunk */
+  atomic_int *aChunkLeft;      /* nChunkMax: per block, heads to compute */
   float *aOut;                 /* input order nQ × nOut */
   float *aLse;                 /* input order nQ × nHead */
-  float *aCat;                 /* nChunk × nHead × ATTN_BLOCK_Q × nDimV */
-  float *aCatLse;              /* nChunk × ATTN_BLOCK_Q × nHead */
+  float *aCat;                 /* nChunkMax × nHead × ATTN_BLOCK_Q × nDimV */
+  float *aCatLse;              /* nChunkMax × ATTN_BLOCK_Q × nHead */
   float *aScratch;             /* per worker: ATTN_FLASH_SCRATCH() floats */
   float *aWork;                /* per worker: 2 × ATTN_BLOCK_Q × nWork floats */
   int64_t nWork;
@@ -150,7 +153,7 @@ static void *attnAlloc(uint64_t nElem, uint64_t szElem, int *pRc,
 ** huge-page faults instead of a dozen buffers each faulted in 4 KiB at a
 ** time.  Past the limit, each buffer is allocated on its own as before.
 */
-#define ATTN_ARENA_PIECES 10
+#define ATTN_ARENA_PIECES 12
 #define ATTN_ARENA_ALIGN  ((uint64_t)2<<20)
 typedef struct AttnArena AttnArena;
 struct AttnArena {
@@ -683,11 +686,14 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
       p->aBo = attnAlloc((uint64_t)pIn->bo.n, sizeof(float), &rc, pErr);
       if( p->aBo ) memcpy(p->aBo, pIn->bo.a, sizeof(float)*(size_t)pIn->bo.n);
     }
-    /* Chunks: each chunk is two runs of the pool and is not interrupted,
-    ** so blocks per thread are as many as fit in about ATTN_CHUNK_FLOP of
-    ** work (fewer wake-ups and less idle time at the end of each run for
-    ** cheap blocks, a prompt interrupt for costly ones), from 1 to
-    ** ATTN_CHUNK_PER_THREAD, within the buffer budget. */
+    /* Chunks.  attn_output() computes the chunk of blocks from the one
+    ** it needs: as many blocks per thread as fit in about ATTN_CHUNK_FLOP
+    ** of work (fewer wake-ups for cheap blocks, a prompt first row for
+    ** costly ones), from 1 to ATTN_CHUNK_PER_THREAD, within the buffer
+    ** budget.  attn_forward() computes as many blocks per run of the pool
+    ** as the buffer budget allows, all of them when they fit: each run
+    ** ends with threads waiting for the last task and wakes them at the
+    ** start, and it polls for an interrupt between its own tasks. */
     {
       uint64_t nPer = (uint64_t)ATTN_BLOCK_Q*(uint64_t)(p->nCat+p->nHead)*4;
       double rBlock = 2.0*ATTN_BLOCK_Q*(double)p->nK*(double)p->nHead
@@ -699,6 +705,9 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
         p->nChunk = (int64_t)(ATTN_CHUNK_BYTES/nPer);
         if( p->nChunk<1 ) p->nChunk = 1;
       }
+      p->nChunkMax = (int64_t)(ATTN_CHUNK_BYTES/nPer);
+      if( p->nChunkMax>p->nBlock ) p->nChunkMax = p->nBlock;
+      if( p->nChunkMax<p->nChunk ) p->nChunkMax = p->nChunk;
     }
   }
   /* The large buffers, from one allocation when they fit in one. */
@@ -721,10 +730,14 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
     attnArenaAdd(&a, 6, bV ? (uint64_t)p->nQ : 0,
                  (uint64_t)p->nHead*sizeof(float), &rc, pErr);
     attnArenaAdd(&a, 7, bV ? (uint64_t)p->nBlock : 0, 1, &rc, pErr);
-    attnArenaAdd(&a, 8, bV ? (uint64_t)p->nChunk*ATTN_BLOCK_Q : 0,
+    attnArenaAdd(&a, 8, bV ? (uint64_t)p->nChunkMax*ATTN_BLOCK_Q : 0,
                  (uint64_t)p->nCat*sizeof(float), &rc, pErr);
-    attnArenaAdd(&a, 9, bV ? (uint64_t)p->nChunk*ATTN_BLOCK_Q : 0,
+    attnArenaAdd(&a, 9, bV ? (uint64_t)p->nChunkMax*ATTN_BLOCK_Q : 0,
                  (uint64_t)p->nHead*sizeof(float), &rc, pErr);
+    attnArenaAdd(&a, 10, bV ? (uint64_t)p->nChunkMax : 0, sizeof(int64_t),
+                 &rc, pErr);
+    attnArenaAdd(&a, 11, bV ? (uint64_t)p->nChunkMax : 0, sizeof(atomic_int),
+                 &rc, pErr);
     if( rc==ATTN_OK ) p->pArena = attnArenaAlloc(&a, &rc, pErr);
     p->aWork    = (float*)attnArenaGet(p->pArena, &a, 0, &rc, pErr);
     p->aScratch = (float*)attnArenaGet(p->pArena, &a, 1, &rc, pErr);
@@ -737,6 +750,9 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
       p->aDone   = (unsigned char*)attnArenaGet(p->pArena, &a, 7, &rc, pErr);
       p->aCat    = (float*)attnArenaGet(p->pArena, &a, 8, &rc, pErr);
       p->aCatLse = (float*)attnArenaGet(p->pArena, &a, 9, &rc, pErr);
+      p->aChunkBlock = (int64_t*)attnArenaGet(p->pArena, &a, 10, &rc, pErr);
+      p->aChunkLeft = (atomic_int*)attnArenaGet(p->pArena, &a, 11, &rc,
+                                                pErr);
     }
   }
   if( p->opt.bAlibi ){
@@ -822,6 +838,8 @@ void attn_state_free(attn_state *p){
     attn_free_aligned(p->aDone);
     attn_free_aligned(p->aCat);
     attn_free_aligned(p->aCatLse);
+    attn_free_aligned(p->aChunkBlock);
+    attn_free_aligned((void*)p->aChunkLeft);
   }
   attn_free_aligned(p->aWo);
   attn_free_aligned(p->aBo);
@@ -841,12 +859,14 @@ int attn_state_heads(const attn_state *p){ return p->nHead; }
 typedef struct AttnChunk AttnChunk;
 struct AttnChunk {
   attn_state *p;
-  int64_t aBlock[ATTN_MAX_THREADS*ATTN_CHUNK_PER_THREAD]; /* its blocks */
+  int64_t *aBlock;             /* its blocks (p->aChunkBlock) */
   int64_t nBlock;
   /* Per block of the chunk: heads still to compute.  The task that brings
-  ** it to 0 runs the block's output step, so a chunk is one run of the pool
-  ** (no barrier between the heads and W_O). */
-  atomic_int anLeft[ATTN_MAX_THREADS*ATTN_CHUNK_PER_THREAD];
+  ** it to 0 runs the block's output step and marks the block done, so a
+  ** chunk is one run of the pool (no barrier between the heads and W_O). */
+  atomic_int *anLeft;          /* p->aChunkLeft */
+  int bPoll;                   /* the caller polls opt.xPoll between tasks */
+  atomic_int bStop;            /* interrupted: the remaining tasks return */
 };
 
 static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker);
@@ -858,16 +878,9 @@ static void attnHeadDone(AttnChunk *c, int64_t iSlot, int iWorker){
   }
 }
 
-/* Task: one head of one block of the chunk, into aCat/aCatLse.  Tasks run
-** head by head (the blocks of one head share its K and V, which then stay
-** in cache), and within a head from the last block of the chunk to the
-** first: with a causal mask later blocks cost more, and starting with them
-** balances the threads. */
-static void attnFlashTask(void *pArg, int64_t iTask, int iWorker){
-  AttnChunk *c = (AttnChunk*)pArg;
+/* Head h of the block in slot iSlot of the chunk, into aCat/aCatLse. */
+static void attnFlashHead(AttnChunk *c, int64_t iSlot, int h, int iWorker){
   attn_state *p = c->p;
-  int64_t iSlot = c->nBlock - 1 - iTask % c->nBlock;
-  int h = (int)(iTask / c->nBlock);
   int g = h / (p->nHead/p->nKvHead);
   const AttnBlock *b = &p->aBlock[c->aBlock[iSlot]];
   /* This head's output rows, contiguous (aCat is head-major). */
@@ -904,6 +917,25 @@ static void attnFlashTask(void *pArg, int64_t iTask, int iWorker){
   a.aScratch = p->aScratch + (int64_t)iWorker*ATTN_FLASH_SCRATCH(p->nDimK);
   p->pKern->xFlash(&a);
   attnHeadDone(c, iSlot, iWorker);
+}
+
+/* Task: one head of one block of the chunk.  Tasks run head by head (the
+** blocks of one head share its K and V, which then stay in cache), and
+** within a head from the last block of the chunk to the first: with a
+** causal mask later blocks cost more, and starting with them balances the
+** threads.  When the chunk polls, the calling thread (worker 0) polls after
+** each of its tasks, and once interrupted the tasks left return at once:
+** their blocks stay not done. */
+static void attnFlashTask(void *pArg, int64_t iTask, int iWorker){
+  AttnChunk *c = (AttnChunk*)pArg;
+  attn_state *p = c->p;
+  if( atomic_load_explicit(&c->bStop, memory_order_relaxed) ) return;
+  attnFlashHead(c, c->nBlock - 1 - iTask % c->nBlock,
+                (int)(iTask / c->nBlock), iWorker);
+  if( iWorker==0 && c->bPoll && p->opt.xPoll
+   && p->opt.xPoll(p->opt.pPollArg) ){
+    atomic_store_explicit(&c->bStop, 1, memory_order_relaxed);
+  }
 }
 
 /* The output step of one block of the chunk: heads concatenated, W_O, rows
@@ -943,28 +975,37 @@ static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker){
       for(j=0; j<p->nOut; j++) aOut[j] += p->aBo[j];
     }
   }
+  /* Read by the caller after the run (the pool's mutex orders it). */
+  p->aDone[c->aBlock[iSlot]] = 1;
 }
 
 /* Compute the blocks of chunk c: one run of the pool, (block, head) tasks,
-** each block's output step done by the task that finishes its last head. */
-static void attnRunChunk(attn_state *p, AttnChunk *c){
+** each block's output step done by the task that finishes its last head.
+** Returns non-zero if the run was interrupted (c->bPoll). */
+static int attnRunChunk(attn_state *p, AttnChunk *c){
   int64_t i;
   for(i=0; i<c->nBlock; i++) atomic_init(&c->anLeft[i], p->nHead);
+  atomic_init(&c->bStop, 0);
   attn_pool_run(p->pPool, c->nBlock*p->nHead, attnFlashTask, c);
-  for(i=0; i<c->nBlock; i++) p->aDone[c->aBlock[i]] = 1;
+  return atomic_load(&c->bStop);
 }
 
-/* Compute block iBlock and, to keep the threads busy, the next blocks that
-** are not done yet (up to a chunk). */
-static void attnComputeFrom(attn_state *p, int64_t iBlock){
+/* Compute block iBlock and the next blocks that are not done yet, up to
+** nMax of them in one run of the pool; with bPoll, polling for an interrupt
+** (returns non-zero if interrupted). */
+static int attnComputeFrom(attn_state *p, int64_t iBlock, int64_t nMax,
+                           int bPoll){
   AttnChunk c;
   int64_t i;
   c.p = p;
+  c.aBlock = p->aChunkBlock;
+  c.anLeft = p->aChunkLeft;
   c.nBlock = 0;
-  for(i=iBlock; i<p->nBlock && c.nBlock<p->nChunk; i++){
+  c.bPoll = bPoll;
+  for(i=iBlock; i<p->nBlock && c.nBlock<nMax; i++){
     if( !p->aDone[i] ) c.aBlock[c.nBlock++] = i;
   }
-  attnRunChunk(p, &c);
+  return attnRunChunk(p, &c);
 }
 
 /* The block holding sorted row s (binary search on the block starts). */
@@ -997,7 +1038,7 @@ int attn_output(attn_state *p, int64_t iRow, const float **paOut,
                         "%lld)", (long long)iRow, (long long)p->nQ-1);
   }
   iBlock = attnBlockOf(p, p->aQRank[iRow]);
-  if( !p->aDone[iBlock] ) attnComputeFrom(p, iBlock);
+  if( !p->aDone[iBlock] ) attnComputeFrom(p, iBlock, p->nChunk, 0);
   if( p->aLse[iRow*p->nHead]==-INFINITY ) return ATTN_OK;
   *paOut = p->aOut + iRow*p->nOut;
   *paLse = p->aLse + iRow*p->nHead;
@@ -1010,7 +1051,9 @@ int attn_forward(attn_state *p, attn_err *pErr){
   if( (rc = attnNeedValues(p, pErr))!=0 ) return rc;
   while( i<p->nBlock ){
     if( p->aDone[i] ){ i++; continue; }
-    attnComputeFrom(p, i);
+    if( attnComputeFrom(p, i, p->nChunkMax, 1) ){
+      return attn_err_set(pErr, ATTN_INTERRUPT, "interrupted");
+    }
     if( (rc = attnPoll(p, pErr))!=0 ) return rc;
   }
   return ATTN_OK;

@@ -86,8 +86,11 @@ struct attn_options {
   double rSoftcap;           /* softcap·tanh(s/softcap); 0 = off */
   int nThread;               /* threads in all (default 1 when 0) */
   int bNoValues;             /* only scores will be read: skip V and W_O */
-  /* Polled between chunks of long work; a non-zero return stops the work
-  ** with ATTN_INTERRUPT.  May be NULL. */
+  /* Polled on the calling thread between chunks of long work (by
+  ** attn_state_new() between chunks of projected rows, by attn_forward()
+  ** after each block-and-head task the calling thread computes); a
+  ** non-zero return stops the work with ATTN_INTERRUPT, and what was not
+  ** computed is computed on a later call.  May be NULL. */
   int (*xPoll)(void *pPollArg);
   void *pPollArg;
 };
@@ -114,7 +117,9 @@ int attn_state_heads(const attn_state *p);         /* query heads */
 int attn_output(attn_state *p, int64_t iRow, const float **paOut,
                 const float **paLse, attn_err *pErr);
 
-/* Compute every output (uses all threads). */
+/* Compute every output: as many blocks per run of the threads as the
+** buffer budget allows (all of them for most sizes).  attn_output() then
+** only looks rows up. */
 int attn_forward(attn_state *p, attn_err *pErr);
 
 /* One score row: key row iKey (input order) for head iHead. */

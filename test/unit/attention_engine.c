@@ -327,6 +327,15 @@ static void selfCase(Case *c, int64_t n, int64_t d, int64_t D, int bProj,
   }
 }
 
+/* An xPoll that says "interrupt" at call nStopAt (never when -1). */
+typedef struct TestPoll TestPoll;
+struct TestPoll { int nCall, nStopAt; };
+static int testPoll(void *pArg){
+  TestPoll *p = (TestPoll*)pArg;
+  p->nCall++;
+  return p->nStopAt>=0 && p->nCall>=p->nStopAt;
+}
+
 int main(void){
   Case c;
   int64_t i;
@@ -417,6 +426,44 @@ int main(void){
   /* Large logits (scale 50) must not overflow. */
   selfCase(&c, 30, 8, 0, 0, 0); c.opt.nHead = 1; c.opt.bScale = 1; c.opt.rScale = 50;
   checkCase("large-logits", &c); freeCase(&c);
+
+  /* attn_forward() polls between the tasks of its run: stopped at the
+  ** third poll, it returns ATTN_INTERRUPT without polling again (the caller
+  ** took no further task), and the blocks it left are computed on demand
+  ** later, equal bit for bit to an uninterrupted state's. */
+  {
+    int nThread;
+    for(nThread=1; nThread<=2; nThread++){
+      attn_input in; attn_state *st, *stRef; attn_err err; int rc, nBad = 0;
+      TestPoll tp;
+      selfCase(&c, 1000, 16, 0, 0, 0);
+      caseInput(&c, &in);
+      c.opt.nHead = 2;
+      c.opt.nThread = nThread;
+      CHECK(attn_state_new(&in, &c.opt, &stRef, &err)==ATTN_OK);
+      memset(&tp, 0, sizeof(tp));
+      tp.nStopAt = -1;
+      c.opt.xPoll = testPoll;
+      c.opt.pPollArg = &tp;
+      CHECK(attn_state_new(&in, &c.opt, &st, &err)==ATTN_OK);
+      tp.nStopAt = tp.nCall + 3;
+      rc = attn_forward(st, &err);
+      CHECK(rc==ATTN_INTERRUPT && strcmp(err.zMsg, "interrupted")==0);
+      CHECK(tp.nCall==tp.nStopAt);
+      tp.nStopAt = -1;
+      for(i=c.nQ-1; i>=0; i--){
+        const float *o, *l, *oRef, *lRef;
+        if( attn_output(st, i, &o, &l, &err) ) nBad++;
+        else if( attn_output(stRef, i, &oRef, &lRef, &err) ) nBad++;
+        else if( memcmp(o, oRef, sizeof(float)*16) || memcmp(l, lRef, 8) ) nBad++;
+      }
+      CHECK(nBad==0);
+      CHECK(attn_forward(st, &err)==ATTN_OK);
+      attn_state_free(st);
+      attn_state_free(stRef);
+      freeCase(&c);
+    }
+  }
 
   /* Configuration errors, with their messages. */
   {
