@@ -146,9 +146,19 @@ static const struct TvfArg {
 static _Thread_local int tvfDepth = 0;
 
 typedef struct TvfVtab TvfVtab;
+/* What one registration of the module keeps for its connection. */
+typedef struct TvfModule TvfModule;
+struct TvfModule {
+  int bScores;              /* 1 for attention_scores */
+  attn_threads *pThreads;   /* the workers of its queries with threads > 1:
+                            ** started by the first, joined when the
+                            ** connection closes (tvfModuleFree) */
+};
+
 struct TvfVtab {
   sqlite3_vtab base;        /* Base class - must be first */
   sqlite3 *db;
+  TvfModule *pMod;
   int bScores;              /* 1 for attention_scores */
   const char *zName;        /* "attention" or "attention_scores" */
   int nCol;                 /* output columns before the hidden ones */
@@ -232,7 +242,8 @@ static char *tvfRowName(const char *zSide, const TvfRows *p, int64_t i,
 static int tvfConnect(sqlite3 *db, void *pAux, int argc,
                       const char *const *argv, sqlite3_vtab **ppVtab,
                       char **pzErr){
-  int bScores = pAux!=0;
+  TvfModule *pMod = (TvfModule*)pAux;
+  int bScores = pMod->bScores;
   /* Not sqlite3_str_new(db): the schema must not depend on the caller's
   ** SQLITE_LIMIT_LENGTH (a low limit would make the table unusable). */
   sqlite3_str *pSql = sqlite3_str_new(0);
@@ -265,6 +276,7 @@ static int tvfConnect(sqlite3 *db, void *pAux, int argc,
   if( pTab==0 ) return SQLITE_NOMEM;
   memset(pTab, 0, sizeof(*pTab));
   pTab->db = db;
+  pTab->pMod = pMod;
   pTab->bScores = bScores;
   pTab->zName = bScores ? "attention_scores" : "attention";
   pTab->nCol = bScores ? SCO_NCOL : ATT_NCOL;
@@ -998,6 +1010,16 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   rc = tvfArgOptions(pTab, pCur->apArg, &opt);
   if( rc ) return rc;
   opt.bNoValues = pTab->bScores;
+  if( opt.nThread>1 ){
+    /* The connection's workers: a query does not start and join threads. */
+    if( pTab->pMod->pThreads==0 ){
+      pTab->pMod->pThreads = attn_threads_new();
+      if( pTab->pMod->pThreads==0 ){
+        return tvfError(pTab, SQLITE_NOMEM, "out of memory");
+      }
+    }
+    opt.pThreads = pTab->pMod->pThreads;
+  }
   apW[0] = &in.wq; apW[1] = &in.wk; apW[2] = &in.wv; apW[3] = &in.wo;
   apW[4] = &in.bq; apW[5] = &in.bk; apW[6] = &in.bv; apW[7] = &in.bo;
   for(i=0; rc==SQLITE_OK && i<8; i++){
@@ -1332,16 +1354,29 @@ static sqlite3_module tvfModule = {
   0,                  /* xShadowName */
 };
 
+static void tvfModuleFree(void *p){
+  if( p ){
+    attn_threads_free(((TvfModule*)p)->pThreads);
+    sqlite3_free(p);
+  }
+}
+
+/* Register zName with its own TvfModule (SQLite calls tvfModuleFree() if
+** the registration fails, and when the connection closes). */
+static int tvfRegister(sqlite3 *db, const char *zName, int bScores){
+  TvfModule *pMod = sqlite3_malloc64(sizeof(*pMod));
+  if( pMod==0 ) return SQLITE_NOMEM;
+  pMod->bScores = bScores;
+  pMod->pThreads = 0;
+  return sqlite3_create_module_v2(db, zName, &tvfModule, pMod, tvfModuleFree);
+}
 #endif /* SQLITE_OMIT_VIRTUALTABLE */
 
 int attnRegisterAttention(sqlite3 *db){
   int rc = SQLITE_OK;
 #ifndef SQLITE_OMIT_VIRTUALTABLE
-  static int bScores = 1;
-  rc = sqlite3_create_module(db, "attention", &tvfModule, 0);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_module(db, "attention_scores", &tvfModule, &bScores);
-  }
+  rc = tvfRegister(db, "attention", 0);
+  if( rc==SQLITE_OK ) rc = tvfRegister(db, "attention_scores", 1);
 #endif
   return rc;
 }

@@ -9,18 +9,18 @@
 **      key rows of the same sequence; cut query runs into blocks of at most
 **      ATTN_BLOCK_Q rows;
 **   3. project the rows in sorted order, in tasks of ATTN_BLOCK_Q rows
-**      (on the pool when there is arithmetic to share); each task
-**      multiplies its rows by the weight (the kernel's blocked GEMM), adds
-**      the bias, and while the rows are in cache applies RoPE and folds the
-**      scale into Q, or applies RoPE to K and packs it per kv-head into
-**      panels (kernels.h), or stores V per kv-head (each head's values
-**      contiguous).
+**      (on the worker threads when there is arithmetic to share); each
+**      task multiplies its rows by the weight (the kernel's blocked GEMM),
+**      adds the bias, and while the rows are in cache applies RoPE and
+**      folds the scale into Q, or applies RoPE to K and packs it per
+**      kv-head into panels (kernels.h), or stores V per kv-head (each
+**      head's values contiguous).
 ** The large buffers come from one allocation advised for huge pages (see
 ** AttnArena): first touching a dozen separate buffers page by page was a
 ** large share of the setup time on virtual machines.
 **
 ** Blocks are then computed on demand: a chunk of blocks is split into
-** (block, head) tasks for the thread pool, each one call of the kernel's
+** (block, head) tasks for the worker threads, each one call of the kernel's
 ** flash routine writing that head's rows contiguously; the task finishing a
 ** block's last head concatenates its heads, applies W_O and scatters the
 ** rows to input order.  The output of a row does not depend on which thread or chunk
@@ -98,7 +98,8 @@ struct attn_state {
   float *aWork;                /* per worker: 2 × ATTN_BLOCK_Q × nWork floats */
   int64_t nWork;
   double *aRope;               /* per worker: 2 × nDimK (RoPE cos, sin) */
-  attn_pool *pPool;
+  attn_threads *pThreads;      /* opt.pThreads, or its own (bOwnThreads) */
+  int bOwnThreads;
   void *pArena;                /* the large buffers, when in one allocation */
 };
 
@@ -600,21 +601,22 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
 
 /* Project all nRow rows of aX (input order, gathered by aOrder) in sorted
 ** order, in chunks, polling between chunks.  A weight's GEMM and RoPE run
-** on the pool; without them the work is copying, bound by memory rather
-** than arithmetic, and the calling thread does it alone (measured: waking
-** the pool for it made the setup slower, not faster). */
+** on the worker threads; without them the work is copying, bound by memory
+** rather than arithmetic, and the calling thread does it alone (measured:
+** waking the threads for it made the setup slower, not faster). */
 static int attnProjectRows(attn_state *p, AttnProject *t, int64_t nRow,
                            attn_err *pErr){
   int bArith = t->pW->a!=0
             || (t->eKind!=ATTN_PROJ_V && p->opt.rRopeBase!=0.0);
-  attn_pool *pPool = bArith ? p->pPool : 0;
-  int64_t nStep = (int64_t)ATTN_BLOCK_Q*16*attn_pool_size(pPool);
+  attn_threads *pThreads = bArith ? p->pThreads : 0;
+  int nThread = pThreads ? p->opt.nThread : 1;
+  int64_t nStep = (int64_t)ATTN_BLOCK_Q*16*nThread;
   int rc;
   t->p = p;
   for(t->iFirst=0; t->iFirst<nRow; t->iFirst+=nStep){
     t->nRow = nRow-t->iFirst < nStep ? nRow-t->iFirst : nStep;
-    attn_pool_run(pPool, (t->nRow+ATTN_BLOCK_Q-1)/ATTN_BLOCK_Q,
-                  attnProjectTask, t);
+    attn_threads_run(pThreads, nThread,
+                     (t->nRow+ATTN_BLOCK_Q-1)/ATTN_BLOCK_Q, attnProjectTask, t);
     if( (rc = attnPoll(p, pErr))!=0 ) return rc;
   }
   return ATTN_OK;
@@ -659,7 +661,7 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   rc = attnMakeBlocks(p, aKSeq, pErr);
   if( rc ) goto done;
 
-  /* Work buffers and the pool. */
+  /* Work buffers and the threads. */
   p->nWork = pIn->nXq;
   if( pIn->nXk>p->nWork ) p->nWork = pIn->nXk;
   if( pIn->nXv>p->nWork ) p->nWork = pIn->nXv;
@@ -669,8 +671,12 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   if( p->nCat>p->nWork ) p->nWork = p->nCat;
   if( p->nOut>p->nWork ) p->nWork = p->nOut;
   if( nThread>1 ){
-    p->pPool = attn_pool_new((int)nThread);
-    if( p->pPool==0 ){ rc = attn_err_nomem(pErr); goto done; }
+    p->pThreads = p->opt.pThreads;
+    if( p->pThreads==0 ){
+      p->pThreads = attn_threads_new();
+      if( p->pThreads==0 ){ rc = attn_err_nomem(pErr); goto done; }
+      p->bOwnThreads = 1;
+    }
   }
   if( p->opt.rRopeBase!=0.0 ){
     p->aRope = attnAlloc((uint64_t)nThread*2, (uint64_t)p->nDimK
@@ -690,7 +696,7 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
     ** it needs: as many blocks per thread as fit in about ATTN_CHUNK_FLOP
     ** of work (fewer wake-ups for cheap blocks, a prompt first row for
     ** costly ones), from 1 to ATTN_CHUNK_PER_THREAD, within the buffer
-    ** budget.  attn_forward() computes as many blocks per run of the pool
+    ** budget.  attn_forward() computes as many blocks per run of the threads
     ** as the buffer budget allows, all of them when they fit: each run
     ** ends with threads waiting for the last task and wakes them at the
     ** start, and it polls for an interrupt between its own tasks. */
@@ -817,7 +823,7 @@ int attn_state_new(const attn_input *pIn, const attn_options *pOpt,
 
 void attn_state_free(attn_state *p){
   if( p==0 ) return;
-  attn_pool_free(p->pPool);
+  if( p->bOwnThreads ) attn_threads_free(p->pThreads);
   attn_free_aligned(p->aQOrder);
   attn_free_aligned(p->aQRank);
   attn_free_aligned(p->aQSeq);
@@ -863,7 +869,7 @@ struct AttnChunk {
   int64_t nBlock;
   /* Per block of the chunk: heads still to compute.  The task that brings
   ** it to 0 runs the block's output step and marks the block done, so a
-  ** chunk is one run of the pool (no barrier between the heads and W_O). */
+  ** chunk is one run of the threads (no barrier between the heads and W_O). */
   atomic_int *anLeft;          /* p->aChunkLeft */
   int bPoll;                   /* the caller polls opt.xPoll between tasks */
   atomic_int bStop;            /* interrupted: the remaining tasks return */
@@ -975,23 +981,24 @@ static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker){
       for(j=0; j<p->nOut; j++) aOut[j] += p->aBo[j];
     }
   }
-  /* Read by the caller after the run (the pool's mutex orders it). */
+  /* Read by the caller after the run (the threads' mutex orders it). */
   p->aDone[c->aBlock[iSlot]] = 1;
 }
 
-/* Compute the blocks of chunk c: one run of the pool, (block, head) tasks,
+/* Compute the blocks of chunk c: one run of the threads, (block, head) tasks,
 ** each block's output step done by the task that finishes its last head.
 ** Returns non-zero if the run was interrupted (c->bPoll). */
 static int attnRunChunk(attn_state *p, AttnChunk *c){
   int64_t i;
   for(i=0; i<c->nBlock; i++) atomic_init(&c->anLeft[i], p->nHead);
   atomic_init(&c->bStop, 0);
-  attn_pool_run(p->pPool, c->nBlock*p->nHead, attnFlashTask, c);
+  attn_threads_run(p->pThreads, p->opt.nThread, c->nBlock*p->nHead,
+                   attnFlashTask, c);
   return atomic_load(&c->bStop);
 }
 
 /* Compute block iBlock and the next blocks that are not done yet, up to
-** nMax of them in one run of the pool; with bPoll, polling for an interrupt
+** nMax of them in one run of the threads; with bPoll, polling for an interrupt
 ** (returns non-zero if interrupted). */
 static int attnComputeFrom(attn_state *p, int64_t iBlock, int64_t nMax,
                            int bPoll){

@@ -35,6 +35,7 @@
 
 #include <stdint.h>
 #include "error.h"
+#include "threads.h"
 
 /* Documented limits. */
 #define ATTN_MAX_HEADS   1024
@@ -85,6 +86,10 @@ struct attn_options {
   int eRopeStyle;            /* ATTN_ROPE_NEOX or ATTN_ROPE_INTERLEAVED */
   double rSoftcap;           /* softcap·tanh(s/softcap); 0 = off */
   int nThread;               /* threads in all (default 1 when 0) */
+  attn_threads *pThreads;    /* workers to run on (threads.h), kept by the
+                             ** caller and used by one state at a time; NULL:
+                             ** a state with nThread > 1 starts its own and
+                             ** joins them when freed */
   int bNoValues;             /* only scores will be read: skip V and W_O */
   /* Polled on the calling thread between chunks of long work (by
   ** attn_state_new() between chunks of projected rows, by attn_forward()

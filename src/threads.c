@@ -1,36 +1,42 @@
 /*
-** threads.c: the worker pool (see threads.h).
+** threads.c: the worker threads (see threads.h).
 **
 ** One mutex and two condition variables: workers wait on cvWork for a new
-** generation of work, the caller waits on cvDone for the last worker to
-** leave it.  Tasks are handed out by an atomic counter.
+** generation of work, the caller waits on cvDone for the last worker of the
+** run to leave it.  Each run says how many threads it uses (nUse); workers
+** numbered from nUse on see the generation go by and wait for the next.
+** Tasks are handed out by an atomic counter.
 */
 #include "threads.h"
 #include "alloc.h"
 #include <pthread.h>
 #include <stdatomic.h>
 
-struct attn_pool {
-  int nThread;                /* threads in all, including the caller */
-  int nStarted;               /* workers actually running */
+struct attn_threads {
+  int nStarted;               /* workers running, numbered 1..nStarted */
   pthread_t aThread[ATTN_MAX_THREADS];
   pthread_mutex_t mutex;
   pthread_cond_t cvWork;      /* signalled when a generation starts or on stop */
   pthread_cond_t cvDone;      /* signalled when the last worker finishes */
   uint64_t iGeneration;       /* incremented for each run */
   int bStop;                  /* workers exit */
-  int nBusy;                  /* workers still in the current generation */
+  int nUse;                   /* threads of the current run, caller included */
+  int nBusy;                  /* workers still in the current run */
   attn_task_fn xTask;         /* current run */
   void *pArg;
   int64_t nTask;
   atomic_llong iNext;         /* next task to claim */
 };
 
-typedef struct PoolWorker PoolWorker;
-struct PoolWorker { attn_pool *pPool; int iWorker; };
+typedef struct ThreadsWorker ThreadsWorker;
+struct ThreadsWorker {
+  attn_threads *p;
+  int iWorker;
+  uint64_t iSeen;             /* the generation current when it started */
+};
 
 /* Claim and run tasks until none are left. */
-static void poolDrain(attn_pool *p, int iWorker){
+static void threadsDrain(attn_threads *p, int iWorker){
   while( 1 ){
     int64_t i = (int64_t)atomic_fetch_add(&p->iNext, 1);
     if( i>=p->nTask ) break;
@@ -38,11 +44,12 @@ static void poolDrain(attn_pool *p, int iWorker){
   }
 }
 
-static void *poolMain(void *pArg){
-  attn_pool *p = ((PoolWorker*)pArg)->pPool;
-  int iWorker = ((PoolWorker*)pArg)->iWorker;
-  uint64_t iSeen = 0;
-  attn_free(pArg);
+static void *threadsMain(void *pArg){
+  ThreadsWorker *pW = (ThreadsWorker*)pArg;
+  attn_threads *p = pW->p;
+  int iWorker = pW->iWorker;
+  uint64_t iSeen = pW->iSeen;
+  attn_free(pW);
   pthread_mutex_lock(&p->mutex);
   while( 1 ){
     while( !p->bStop && p->iGeneration==iSeen ){
@@ -50,8 +57,9 @@ static void *poolMain(void *pArg){
     }
     if( p->bStop ) break;
     iSeen = p->iGeneration;
+    if( iWorker>=p->nUse ) continue;        /* not in this run */
     pthread_mutex_unlock(&p->mutex);
-    poolDrain(p, iWorker);
+    threadsDrain(p, iWorker);
     pthread_mutex_lock(&p->mutex);
     if( --p->nBusy==0 ) pthread_cond_signal(&p->cvDone);
   }
@@ -59,12 +67,9 @@ static void *poolMain(void *pArg){
   return 0;
 }
 
-attn_pool *attn_pool_new(int nThread){
-  attn_pool *p = attn_malloc_zero(sizeof(*p));
+attn_threads *attn_threads_new(void){
+  attn_threads *p = attn_malloc_zero(sizeof(*p));
   if( p==0 ) return 0;
-  if( nThread<1 ) nThread = 1;
-  if( nThread>ATTN_MAX_THREADS ) nThread = ATTN_MAX_THREADS;
-  p->nThread = nThread;
   pthread_mutex_init(&p->mutex, 0);
   pthread_cond_init(&p->cvWork, 0);
   pthread_cond_init(&p->cvDone, 0);
@@ -72,50 +77,51 @@ attn_pool *attn_pool_new(int nThread){
   return p;
 }
 
-int attn_pool_size(const attn_pool *p){
-  return p ? p->nThread : 1;
-}
-
-/* Start the workers (once).  A failure leaves the pool smaller. */
-static void poolStart(attn_pool *p){
-  while( p->nStarted<p->nThread-1 ){
-    PoolWorker *pW = attn_malloc(sizeof(*pW));
+/* Start workers up to number nWorker.  A failure leaves fewer. */
+static void threadsStart(attn_threads *p, int nWorker){
+  while( p->nStarted<nWorker ){
+    ThreadsWorker *pW = attn_malloc(sizeof(*pW));
     if( pW==0 ) break;
-    pW->pPool = p;
+    pW->p = p;
     pW->iWorker = p->nStarted+1;
-    if( pthread_create(&p->aThread[p->nStarted], 0, poolMain, pW)!=0 ){
+    pW->iSeen = p->iGeneration;   /* only the caller changes it */
+    if( pthread_create(&p->aThread[p->nStarted], 0, threadsMain, pW)!=0 ){
       attn_free(pW);
       break;
     }
     p->nStarted++;
   }
-  /* Workers beyond those started never run; shrink to the truth. */
-  p->nThread = p->nStarted+1;
 }
 
-void attn_pool_run(attn_pool *p, int64_t nTask, attn_task_fn xTask, void *pArg){
+void attn_threads_run(attn_threads *p, int nThread, int64_t nTask,
+                      attn_task_fn xTask, void *pArg){
   int64_t i;
-  if( p==0 || p->nThread<=1 || nTask<=1 ){
+  if( nThread>ATTN_MAX_THREADS ) nThread = ATTN_MAX_THREADS;
+  if( p && nThread>1 && nTask>1 ){
+    threadsStart(p, nThread-1);
+    if( nThread>p->nStarted+1 ) nThread = p->nStarted+1;
+  }
+  if( p==0 || nThread<=1 || nTask<=1 ){
     for(i=0; i<nTask; i++) xTask(pArg, i, 0);
     return;
   }
-  if( p->nStarted==0 ) poolStart(p);
   pthread_mutex_lock(&p->mutex);
   p->xTask = xTask;
   p->pArg = pArg;
   p->nTask = nTask;
   atomic_store(&p->iNext, 0);
-  p->nBusy = p->nStarted;
+  p->nUse = nThread;
+  p->nBusy = nThread-1;
   p->iGeneration++;
   pthread_cond_broadcast(&p->cvWork);
   pthread_mutex_unlock(&p->mutex);
-  poolDrain(p, 0);
+  threadsDrain(p, 0);
   pthread_mutex_lock(&p->mutex);
   while( p->nBusy>0 ) pthread_cond_wait(&p->cvDone, &p->mutex);
   pthread_mutex_unlock(&p->mutex);
 }
 
-void attn_pool_free(attn_pool *p){
+void attn_threads_free(attn_threads *p){
   int i;
   if( p==0 ) return;
   pthread_mutex_lock(&p->mutex);

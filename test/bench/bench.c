@@ -192,8 +192,15 @@ static void benchInputsFree(Inputs *p){
 }
 
 /*
-** Ours through the C API.
+** Ours through the C API.  Runs with threads share one set of workers, as
+** an application making many calls would (and as the SQL functions do per
+** connection), so no run starts and joins threads.  It is made by the first
+** such run, which comes after a database was opened: the extension's entry
+** point routes the engine's allocations to sqlite3_malloc64(), and what is
+** allocated must be freed by the same allocator.
 */
+static attn_threads *pBenchThreads = 0;
+
 static void benchApiRun(const Cfg *c, const Inputs *p, int nThread,
                         float *aOut){
   attn_input in;
@@ -221,6 +228,11 @@ static void benchApiRun(const Cfg *c, const Inputs *p, int nThread,
   opt.nHead = c->nHead;
   opt.bCausal = c->bCausal;
   opt.nThread = nThread;
+  if( nThread>1 && pBenchThreads==0 ){
+    pBenchThreads = attn_threads_new();
+    if( pBenchThreads==0 ) benchDie("out of memory");
+  }
+  opt.pThreads = pBenchThreads;
   if( attn_state_new(&in, &opt, &st, &err) ) benchDie("attn_state_new: %s", err.zMsg);
   if( attn_forward(st, &err) ) benchDie("attn_forward: %s", err.zMsg);
   for(i=0; i<c->n; i++){
@@ -943,5 +955,6 @@ int main(int argc, char **argv){
          "beyond the input arrays (C API) or the filled table (SQL); for the "
          "references in their long-lived process, beyond the loaded inputs.\n");
   if( nWrong ) printf("\n%d configuration(s) WRONG: see the check column.\n", nWrong);
+  attn_threads_free(pBenchThreads);
   return nWrong ? 1 : 0;
 }

@@ -465,6 +465,54 @@ int main(void){
     }
   }
 
+  /* States can share one attn_threads (opt.pThreads), one at a time, with
+  ** different thread counts: two states read row by row in turn (so their
+  ** lazily computed chunks alternate on the same workers, 2 and 4 threads),
+  ** then 3 threads for a forward; all bit for bit equal to one thread. */
+  {
+    attn_input in; attn_state *stRef, *stA, *stB, *stC; attn_err err;
+    attn_threads *pThreads = attn_threads_new();
+    int nBad = 0;
+    CHECK(pThreads!=0);
+    selfCase(&c, 700, 24, 32, 1, 1);
+    caseInput(&c, &in);
+    c.opt.nHead = 4;
+    CHECK(attn_state_new(&in, &c.opt, &stRef, &err)==ATTN_OK);
+    c.opt.pThreads = pThreads;
+    c.opt.nThread = 2;
+    CHECK(attn_state_new(&in, &c.opt, &stA, &err)==ATTN_OK);
+    c.opt.nThread = 4;
+    CHECK(attn_state_new(&in, &c.opt, &stB, &err)==ATTN_OK);
+    c.opt.nThread = 3;
+    CHECK(attn_state_new(&in, &c.opt, &stC, &err)==ATTN_OK);
+    CHECK(attn_forward(stC, &err)==ATTN_OK);
+    for(i=0; i<c.nQ; i++){
+      const float *o, *l, *oA, *lA, *oB, *lB, *oC, *lC;
+      size_t nb = sizeof(float)*(size_t)c.nOut;
+      if( attn_output(stRef, i, &o, &l, &err) || attn_output(stA, i, &oA, &lA, &err)
+       || attn_output(stB, c.nQ-1-i, &oB, &lB, &err)
+       || attn_output(stC, i, &oC, &lC, &err) ){
+        nBad++;
+        continue;
+      }
+      if( memcmp(o, oA, nb) || memcmp(l, lA, 16) || memcmp(o, oC, nb) ) nBad++;
+    }
+    for(i=0; i<c.nQ; i++){
+      const float *o, *l, *oB, *lB;
+      if( attn_output(stRef, i, &o, &l, &err) || attn_output(stB, i, &oB, &lB, &err)
+       || memcmp(o, oB, sizeof(float)*(size_t)c.nOut) || memcmp(l, lB, 16) ){
+        nBad++;
+      }
+    }
+    CHECK(nBad==0);
+    attn_state_free(stA);
+    attn_state_free(stB);
+    attn_state_free(stC);
+    attn_state_free(stRef);
+    attn_threads_free(pThreads);
+    freeCase(&c);
+  }
+
   /* Configuration errors, with their messages. */
   {
     attn_input in; attn_state *st; attn_err err; int rc;
