@@ -132,7 +132,7 @@ valgrind: deps all unit
 # runtime preloaded; extension and programs built with -fsanitize=thread.
 # The system SQLite is not instrumented; its pthread mutexes are seen.
 # test/tsan.supp lists races in test code only, each with its reason.
-TSAN_UNITS = concurrency attention_engine interrupt
+TSAN_UNITS = concurrency attention_engine interrupt threads
 TSAN_ENV   = TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(abspath test/tsan.supp)" \
              ATTN_SANITIZER=tsan
 tsan: deps

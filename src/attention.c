@@ -9,7 +9,7 @@
 **      key rows of the same sequence; cut query runs into blocks of at most
 **      ATTN_BLOCK_Q rows;
 **   3. project the rows in sorted order, in tasks of ATTN_BLOCK_Q rows
-**      (on the worker threads when there is arithmetic to share); each
+**      (on the worker threads when there is a weight or RoPE); each
 **      task multiplies its rows by the weight (the kernel's blocked GEMM),
 **      adds the bias, and while the rows are in cache applies RoPE and
 **      folds the scale into Q, or applies RoPE to K and packs it per
@@ -64,6 +64,18 @@ struct AttnBlock {
   int nRow;
 };
 
+/* The buffers of a chunk of nCap blocks: per block its heads' outputs and
+** log-sum-exps until its output step, its block number and a count of the
+** heads still to compute. */
+typedef struct AttnChunkBufs AttnChunkBufs;
+struct AttnChunkBufs {
+  int64_t nCap;                /* blocks */
+  float *aCat;                 /* nCap × nHead × ATTN_BLOCK_Q × nDimV */
+  float *aCatLse;              /* nCap × ATTN_BLOCK_Q × nHead */
+  int64_t *aBlock;             /* nCap */
+  atomic_int *anLeft;          /* nCap */
+};
+
 struct attn_state {
   attn_options opt;
   const attn_kernel_set *pKern;
@@ -87,13 +99,12 @@ struct attn_state {
   int64_t nBlock;
   unsigned char *aDone;        /* per block: outputs computed */
   int64_t nChunk;              /* blocks per chunk computed on demand */
-  int64_t nChunkMax;           /* blocks per chunk of attn_forward() */
-  int64_t *aChunkBlock;        /* nChunkMax: the blocks of the chunk */
-  atomic_int *aChunkLeft;      /* nChunkMax: per block, heads to compute */
+  int64_t nChunkMax;           /* blocks per run of attn_forward() */
+  AttnChunkBufs bufs;          /* for nChunk blocks, in the arena */
+  AttnChunkBufs bufsMax;       /* for nChunkMax, by the first attn_forward() */
+  void *pBufsMax;              /* their allocation */
   float *aOut;                 /* input order nQ × nOut */
   float *aLse;                 /* input order nQ × nHead */
-  float *aCat;                 /* nChunkMax × nHead × ATTN_BLOCK_Q × nDimV */
-  float *aCatLse;              /* nChunkMax × ATTN_BLOCK_Q × nHead */
   float *aScratch;             /* per worker: ATTN_FLASH_SCRATCH() floats */
   float *aWork;                /* per worker: 2 × ATTN_BLOCK_Q × nWork floats */
   int64_t nWork;
@@ -215,6 +226,26 @@ static void *attnArenaGet(void *pArena, const AttnArena *a, int i, int *pRc,
   if( *pRc ) return 0;
   if( pArena==0 ) return attnAlloc(a->aByte[i], 1, pRc, pErr);
   return attnArenaBase(pArena, a) + a->aOff[i];
+}
+
+/* Pieces i..i+3 of an arena: the buffers of a chunk of nCap blocks. */
+static void attnChunkBufsAdd(const attn_state *p, AttnArena *a, int i,
+                             int64_t nCap, int *pRc, attn_err *pErr){
+  attnArenaAdd(a, i, (uint64_t)nCap*ATTN_BLOCK_Q,
+               (uint64_t)p->nCat*sizeof(float), pRc, pErr);
+  attnArenaAdd(a, i+1, (uint64_t)nCap*ATTN_BLOCK_Q,
+               (uint64_t)p->nHead*sizeof(float), pRc, pErr);
+  attnArenaAdd(a, i+2, (uint64_t)nCap, sizeof(int64_t), pRc, pErr);
+  attnArenaAdd(a, i+3, (uint64_t)nCap, sizeof(atomic_int), pRc, pErr);
+}
+static void attnChunkBufsGet(void *pArena, const AttnArena *a, int i,
+                             int64_t nCap, AttnChunkBufs *pB, int *pRc,
+                             attn_err *pErr){
+  pB->aCat = (float*)attnArenaGet(pArena, a, i, pRc, pErr);
+  pB->aCatLse = (float*)attnArenaGet(pArena, a, i+1, pRc, pErr);
+  pB->aBlock = (int64_t*)attnArenaGet(pArena, a, i+2, pRc, pErr);
+  pB->anLeft = (atomic_int*)attnArenaGet(pArena, a, i+3, pRc, pErr);
+  pB->nCap = *pRc ? 0 : nCap;
 }
 
 /*
@@ -692,14 +723,15 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
       p->aBo = attnAlloc((uint64_t)pIn->bo.n, sizeof(float), &rc, pErr);
       if( p->aBo ) memcpy(p->aBo, pIn->bo.a, sizeof(float)*(size_t)pIn->bo.n);
     }
-    /* Chunks.  attn_output() computes the chunk of blocks from the one
-    ** it needs: as many blocks per thread as fit in about ATTN_CHUNK_FLOP
-    ** of work (fewer wake-ups for cheap blocks, a prompt first row for
-    ** costly ones), from 1 to ATTN_CHUNK_PER_THREAD, within the buffer
-    ** budget.  attn_forward() computes as many blocks per run of the threads
-    ** as the buffer budget allows, all of them when they fit: each run
-    ** ends with threads waiting for the last task and wakes them at the
-    ** start, and it polls for an interrupt between its own tasks. */
+    /* Chunks.  attn_output() computes the chunk of nChunk blocks from the
+    ** one it needs: as many blocks per thread as fit in about
+    ** ATTN_CHUNK_FLOP of work (fewer wake-ups for cheap blocks, a prompt
+    ** first row for costly ones), from 1 to ATTN_CHUNK_PER_THREAD, within
+    ** the buffer budget.  attn_forward() computes up to nChunkMax blocks
+    ** per run of the threads, as many as the buffer budget allows (all of
+    ** them when they fit; each run ends with threads waiting for the last
+    ** task and wakes them at the start), in groups of nChunk, polling for
+    ** an interrupt between its own tasks (attnFlashTask). */
     {
       uint64_t nPer = (uint64_t)ATTN_BLOCK_Q*(uint64_t)(p->nCat+p->nHead)*4;
       double rBlock = 2.0*ATTN_BLOCK_Q*(double)p->nK*(double)p->nHead
@@ -736,14 +768,7 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
     attnArenaAdd(&a, 6, bV ? (uint64_t)p->nQ : 0,
                  (uint64_t)p->nHead*sizeof(float), &rc, pErr);
     attnArenaAdd(&a, 7, bV ? (uint64_t)p->nBlock : 0, 1, &rc, pErr);
-    attnArenaAdd(&a, 8, bV ? (uint64_t)p->nChunkMax*ATTN_BLOCK_Q : 0,
-                 (uint64_t)p->nCat*sizeof(float), &rc, pErr);
-    attnArenaAdd(&a, 9, bV ? (uint64_t)p->nChunkMax*ATTN_BLOCK_Q : 0,
-                 (uint64_t)p->nHead*sizeof(float), &rc, pErr);
-    attnArenaAdd(&a, 10, bV ? (uint64_t)p->nChunkMax : 0, sizeof(int64_t),
-                 &rc, pErr);
-    attnArenaAdd(&a, 11, bV ? (uint64_t)p->nChunkMax : 0, sizeof(atomic_int),
-                 &rc, pErr);
+    attnChunkBufsAdd(p, &a, 8, bV ? p->nChunk : 0, &rc, pErr);
     if( rc==ATTN_OK ) p->pArena = attnArenaAlloc(&a, &rc, pErr);
     p->aWork    = (float*)attnArenaGet(p->pArena, &a, 0, &rc, pErr);
     p->aScratch = (float*)attnArenaGet(p->pArena, &a, 1, &rc, pErr);
@@ -754,11 +779,7 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
       p->aOut    = (float*)attnArenaGet(p->pArena, &a, 5, &rc, pErr);
       p->aLse    = (float*)attnArenaGet(p->pArena, &a, 6, &rc, pErr);
       p->aDone   = (unsigned char*)attnArenaGet(p->pArena, &a, 7, &rc, pErr);
-      p->aCat    = (float*)attnArenaGet(p->pArena, &a, 8, &rc, pErr);
-      p->aCatLse = (float*)attnArenaGet(p->pArena, &a, 9, &rc, pErr);
-      p->aChunkBlock = (int64_t*)attnArenaGet(p->pArena, &a, 10, &rc, pErr);
-      p->aChunkLeft = (atomic_int*)attnArenaGet(p->pArena, &a, 11, &rc,
-                                                pErr);
+      attnChunkBufsGet(p->pArena, &a, 8, p->nChunk, &p->bufs, &rc, pErr);
     }
   }
   if( p->opt.bAlibi ){
@@ -842,11 +863,12 @@ void attn_state_free(attn_state *p){
     attn_free_aligned(p->aOut);
     attn_free_aligned(p->aLse);
     attn_free_aligned(p->aDone);
-    attn_free_aligned(p->aCat);
-    attn_free_aligned(p->aCatLse);
-    attn_free_aligned(p->aChunkBlock);
-    attn_free_aligned((void*)p->aChunkLeft);
+    attn_free_aligned(p->bufs.aCat);
+    attn_free_aligned(p->bufs.aCatLse);
+    attn_free_aligned(p->bufs.aBlock);
+    attn_free_aligned((void*)p->bufs.anLeft);
   }
+  attn_free_aligned(p->pBufsMax);
   attn_free_aligned(p->aWo);
   attn_free_aligned(p->aBo);
   attn_free_aligned(p->aSlope);
@@ -865,21 +887,23 @@ int attn_state_heads(const attn_state *p){ return p->nHead; }
 typedef struct AttnChunk AttnChunk;
 struct AttnChunk {
   attn_state *p;
-  int64_t *aBlock;             /* its blocks (p->aChunkBlock) */
-  int64_t nBlock;
-  /* Per block of the chunk: heads still to compute.  The task that brings
-  ** it to 0 runs the block's output step and marks the block done, so a
-  ** chunk is one run of the threads (no barrier between the heads and W_O). */
-  atomic_int *anLeft;          /* p->aChunkLeft */
+  AttnChunkBufs *pBufs;        /* p->bufs or p->bufsMax */
+  int64_t nBlock;              /* its blocks: pBufs->aBlock[0..nBlock) */
+  /* pBufs->anLeft[i]: the heads of block i still to compute.  The task that
+  ** brings it to 0 runs the block's output step and marks the block done,
+  ** so a chunk is one run of the threads (no barrier between the heads and
+  ** W_O). */
+  int64_t nGroup;              /* blocks per group (see attnFlashTask) */
   int bPoll;                   /* the caller polls opt.xPoll between tasks */
-  atomic_int bStop;            /* interrupted: the remaining tasks return */
+  int bStopped;                /* the poll said stop (the caller's) */
+  atomic_llong iStopTask;      /* tasks from this one on return at once */
 };
 
 static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker);
 
 /* Head h of slot iSlot is computed: the last head runs the output step. */
 static void attnHeadDone(AttnChunk *c, int64_t iSlot, int iWorker){
-  if( atomic_fetch_sub(&c->anLeft[iSlot], 1)==1 ){
+  if( atomic_fetch_sub(&c->pBufs->anLeft[iSlot], 1)==1 ){
     attnOutputTask(c, iSlot, iWorker);
   }
 }
@@ -888,10 +912,10 @@ static void attnHeadDone(AttnChunk *c, int64_t iSlot, int iWorker){
 static void attnFlashHead(AttnChunk *c, int64_t iSlot, int h, int iWorker){
   attn_state *p = c->p;
   int g = h / (p->nHead/p->nKvHead);
-  const AttnBlock *b = &p->aBlock[c->aBlock[iSlot]];
+  const AttnBlock *b = &p->aBlock[c->pBufs->aBlock[iSlot]];
   /* This head's output rows, contiguous (aCat is head-major). */
-  float *aO = p->aCat + (iSlot*p->nHead + h)*ATTN_BLOCK_Q*p->nDimV;
-  float *aLse = p->aCatLse + iSlot*ATTN_BLOCK_Q*p->nHead;
+  float *aO = c->pBufs->aCat + (iSlot*p->nHead + h)*ATTN_BLOCK_Q*p->nDimV;
+  float *aLse = c->pBufs->aCatLse + iSlot*ATTN_BLOCK_Q*p->nHead;
   attn_flash_args a;
   int r;
   if( b->nKey==0 ){
@@ -925,22 +949,32 @@ static void attnFlashHead(AttnChunk *c, int64_t iSlot, int h, int iWorker){
   attnHeadDone(c, iSlot, iWorker);
 }
 
-/* Task: one head of one block of the chunk.  Tasks run head by head (the
-** blocks of one head share its K and V, which then stay in cache), and
-** within a head from the last block of the chunk to the first: with a
-** causal mask later blocks cost more, and starting with them balances the
-** threads.  When the chunk polls, the calling thread (worker 0) polls after
-** each of its tasks, and once interrupted the tasks left return at once:
-** their blocks stay not done. */
+/* Task: one head of one block of the chunk.  The chunk's blocks are cut
+** into groups of nGroup; tasks run group by group, within a group head by
+** head (the blocks of one head share its K and V, which then stay in
+** cache), and within a head from the group's last block to its first (with
+** a causal mask later blocks cost more, and starting with them balances the
+** threads).  When the chunk polls, the calling thread (worker 0) polls
+** after each of its tasks until told to stop; then the tasks of later
+** groups return at once, and those of its own group and earlier ones run:
+** every call computes at least one group, so a caller interrupted again and
+** again still gets to the end. */
 static void attnFlashTask(void *pArg, int64_t iTask, int iWorker){
   AttnChunk *c = (AttnChunk*)pArg;
   attn_state *p = c->p;
-  if( atomic_load_explicit(&c->bStop, memory_order_relaxed) ) return;
-  attnFlashHead(c, c->nBlock - 1 - iTask % c->nBlock,
-                (int)(iTask / c->nBlock), iWorker);
-  if( iWorker==0 && c->bPoll && p->opt.xPoll
+  int64_t nPerGroup = c->nGroup*p->nHead;
+  int64_t g = iTask/nPerGroup, j = iTask%nPerGroup;
+  int64_t i0 = g*c->nGroup;
+  int64_t nb = c->nBlock-i0 < c->nGroup ? c->nBlock-i0 : c->nGroup;
+  if( iTask>=atomic_load_explicit(&c->iStopTask, memory_order_relaxed) ){
+    return;
+  }
+  attnFlashHead(c, i0 + nb - 1 - j%nb, (int)(j/nb), iWorker);
+  if( iWorker==0 && c->bPoll && !c->bStopped && p->opt.xPoll
    && p->opt.xPoll(p->opt.pPollArg) ){
-    atomic_store_explicit(&c->bStop, 1, memory_order_relaxed);
+    c->bStopped = 1;
+    atomic_store_explicit(&c->iStopTask, (g+1)*nPerGroup,
+                          memory_order_relaxed);
   }
 }
 
@@ -949,9 +983,9 @@ static void attnFlashTask(void *pArg, int64_t iTask, int iWorker){
 static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker){
   AttnChunk *c = (AttnChunk*)pArg;
   attn_state *p = c->p;
-  const AttnBlock *b = &p->aBlock[c->aBlock[iSlot]];
-  const float *aHeads = p->aCat + iSlot*p->nHead*ATTN_BLOCK_Q*p->nDimV;
-  const float *aLse = p->aCatLse + iSlot*ATTN_BLOCK_Q*p->nHead;
+  const AttnBlock *b = &p->aBlock[c->pBufs->aBlock[iSlot]];
+  const float *aHeads = c->pBufs->aCat + iSlot*p->nHead*ATTN_BLOCK_Q*p->nDimV;
+  const float *aLse = c->pBufs->aCatLse + iSlot*ATTN_BLOCK_Q*p->nHead;
   float *aTmp = attnWork(p, iWorker, 0);
   float *aCat = attnWork(p, iWorker, 1);
   const float *aRes = aCat;
@@ -982,37 +1016,50 @@ static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker){
     }
   }
   /* Read by the caller after the run (the threads' mutex orders it). */
-  p->aDone[c->aBlock[iSlot]] = 1;
+  p->aDone[c->pBufs->aBlock[iSlot]] = 1;
 }
 
-/* Compute the blocks of chunk c: one run of the threads, (block, head) tasks,
-** each block's output step done by the task that finishes its last head.
-** Returns non-zero if the run was interrupted (c->bPoll). */
-static int attnRunChunk(attn_state *p, AttnChunk *c){
-  int64_t i;
-  for(i=0; i<c->nBlock; i++) atomic_init(&c->anLeft[i], p->nHead);
-  atomic_init(&c->bStop, 0);
-  attn_threads_run(p->pThreads, p->opt.nThread, c->nBlock*p->nHead,
-                   attnFlashTask, c);
-  return atomic_load(&c->bStop);
-}
-
-/* Compute block iBlock and the next blocks that are not done yet, up to
-** nMax of them in one run of the threads; with bPoll, polling for an interrupt
-** (returns non-zero if interrupted). */
-static int attnComputeFrom(attn_state *p, int64_t iBlock, int64_t nMax,
-                           int bPoll){
+/* Compute block iBlock and the next blocks that are not done yet, as many
+** as pB holds, in one run of the threads, in groups of nGroup blocks; with
+** bPoll, polling for an interrupt.  Returns non-zero if the poll said stop
+** (every block of the groups begun by then is done). */
+static int attnComputeFrom(attn_state *p, int64_t iBlock, AttnChunkBufs *pB,
+                           int64_t nGroup, int bPoll){
   AttnChunk c;
   int64_t i;
   c.p = p;
-  c.aBlock = p->aChunkBlock;
-  c.anLeft = p->aChunkLeft;
+  c.pBufs = pB;
   c.nBlock = 0;
+  c.nGroup = nGroup;
   c.bPoll = bPoll;
-  for(i=iBlock; i<p->nBlock && c.nBlock<nMax; i++){
-    if( !p->aDone[i] ) c.aBlock[c.nBlock++] = i;
+  c.bStopped = 0;
+  for(i=iBlock; i<p->nBlock && c.nBlock<pB->nCap; i++){
+    if( !p->aDone[i] ) pB->aBlock[c.nBlock++] = i;
   }
-  return attnRunChunk(p, &c);
+  for(i=0; i<c.nBlock; i++) atomic_init(&pB->anLeft[i], p->nHead);
+  atomic_init(&c.iStopTask, INT64_MAX);
+  attn_threads_run(p->pThreads, p->opt.nThread, c.nBlock*p->nHead,
+                   attnFlashTask, &c);
+  return c.bStopped;
+}
+
+/* The buffers for runs of nChunkMax blocks, made by the first
+** attn_forward() (attn_output() alone never needs them).  Without memory
+** for them attn_forward() runs nChunk blocks at a time. */
+static AttnChunkBufs *attnForwardBufs(attn_state *p){
+  if( p->nChunkMax>p->bufs.nCap && p->pBufsMax==0 ){
+    AttnArena a;
+    attn_err err;
+    int rc = ATTN_OK;
+    memset(&a, 0, sizeof(a));
+    attnChunkBufsAdd(p, &a, 0, p->nChunkMax, &rc, &err);
+    if( rc==ATTN_OK ) p->pBufsMax = attnArenaAlloc(&a, &rc, &err);
+    if( p->pBufsMax ){
+      attnChunkBufsGet(p->pBufsMax, &a, 0, p->nChunkMax, &p->bufsMax, &rc,
+                       &err);
+    }
+  }
+  return p->pBufsMax ? &p->bufsMax : &p->bufs;
 }
 
 /* The block holding sorted row s (binary search on the block starts). */
@@ -1045,7 +1092,7 @@ int attn_output(attn_state *p, int64_t iRow, const float **paOut,
                         "%lld)", (long long)iRow, (long long)p->nQ-1);
   }
   iBlock = attnBlockOf(p, p->aQRank[iRow]);
-  if( !p->aDone[iBlock] ) attnComputeFrom(p, iBlock, p->nChunk, 0);
+  if( !p->aDone[iBlock] ) attnComputeFrom(p, iBlock, &p->bufs, p->nChunk, 0);
   if( p->aLse[iRow*p->nHead]==-INFINITY ) return ATTN_OK;
   *paOut = p->aOut + iRow*p->nOut;
   *paLse = p->aLse + iRow*p->nHead;
@@ -1058,7 +1105,7 @@ int attn_forward(attn_state *p, attn_err *pErr){
   if( (rc = attnNeedValues(p, pErr))!=0 ) return rc;
   while( i<p->nBlock ){
     if( p->aDone[i] ){ i++; continue; }
-    if( attnComputeFrom(p, i, p->nChunkMax, 1) ){
+    if( attnComputeFrom(p, i, attnForwardBufs(p), p->nChunk, 1) ){
       return attn_err_set(pErr, ATTN_INTERRUPT, "interrupted");
     }
     if( (rc = attnPoll(p, pErr))!=0 ) return rc;

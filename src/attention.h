@@ -87,15 +87,18 @@ struct attn_options {
   double rSoftcap;           /* softcap·tanh(s/softcap); 0 = off */
   int nThread;               /* threads in all (default 1 when 0) */
   attn_threads *pThreads;    /* workers to run on (threads.h), kept by the
-                             ** caller and used by one state at a time; NULL:
-                             ** a state with nThread > 1 starts its own and
-                             ** joins them when freed */
+                             ** caller; states may share them as long as no
+                             ** two run at once (so xPoll must not compute
+                             ** on them).  NULL: a state with nThread > 1
+                             ** starts its own and joins them when freed */
   int bNoValues;             /* only scores will be read: skip V and W_O */
   /* Polled on the calling thread between chunks of long work (by
   ** attn_state_new() between chunks of projected rows, by attn_forward()
   ** after each block-and-head task the calling thread computes); a
   ** non-zero return stops the work with ATTN_INTERRUPT, and what was not
-  ** computed is computed on a later call.  May be NULL. */
+  ** computed is computed on a later call (attn_forward() finishes at least
+  ** one group of blocks per call, so repeated calls get to the end).  May
+  ** be NULL. */
   int (*xPoll)(void *pPollArg);
   void *pPollArg;
 };

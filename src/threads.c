@@ -6,14 +6,22 @@
 ** run to leave it.  Each run says how many threads it uses (nUse); workers
 ** numbered from nUse on see the generation go by and wait for the next.
 ** Tasks are handed out by an atomic counter.
+**
+** A process forked while workers exist has none of them in the child (only
+** the forking thread is copied): there runs are done by the caller alone,
+** and the workers are neither waited for nor joined (the set remembers the
+** process that started them).
 */
 #include "threads.h"
 #include "alloc.h"
 #include <pthread.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 struct attn_threads {
   int nStarted;               /* workers running, numbered 1..nStarted */
+  int bStartFailed;           /* pthread_create() failed: start no more */
+  pid_t pid;                  /* the process the workers run in */
   pthread_t aThread[ATTN_MAX_THREADS];
   pthread_mutex_t mutex;
   pthread_cond_t cvWork;      /* signalled when a generation starts or on stop */
@@ -77,9 +85,11 @@ attn_threads *attn_threads_new(void){
   return p;
 }
 
-/* Start workers up to number nWorker.  A failure leaves fewer. */
+/* Start workers up to number nWorker.  A failure leaves fewer (and, for
+** pthread_create(), no later run tries again). */
 static void threadsStart(attn_threads *p, int nWorker){
-  while( p->nStarted<nWorker ){
+  if( p->nStarted==0 ) p->pid = getpid();
+  while( p->nStarted<nWorker && !p->bStartFailed ){
     ThreadsWorker *pW = attn_malloc(sizeof(*pW));
     if( pW==0 ) break;
     pW->p = p;
@@ -87,6 +97,7 @@ static void threadsStart(attn_threads *p, int nWorker){
     pW->iSeen = p->iGeneration;   /* only the caller changes it */
     if( pthread_create(&p->aThread[p->nStarted], 0, threadsMain, pW)!=0 ){
       attn_free(pW);
+      p->bStartFailed = 1;
       break;
     }
     p->nStarted++;
@@ -97,7 +108,9 @@ void attn_threads_run(attn_threads *p, int nThread, int64_t nTask,
                       attn_task_fn xTask, void *pArg){
   int64_t i;
   if( nThread>ATTN_MAX_THREADS ) nThread = ATTN_MAX_THREADS;
-  if( p && nThread>1 && nTask>1 ){
+  if( nThread>nTask ) nThread = (int)nTask;
+  if( p && p->nStarted>0 && p->pid!=getpid() ) p = 0;   /* a forked child */
+  if( p && nThread>1 ){
     threadsStart(p, nThread-1);
     if( nThread>p->nStarted+1 ) nThread = p->nStarted+1;
   }
@@ -124,6 +137,10 @@ void attn_threads_run(attn_threads *p, int nThread, int64_t nTask,
 void attn_threads_free(attn_threads *p){
   int i;
   if( p==0 ) return;
+  if( p->nStarted>0 && p->pid!=getpid() ){
+    attn_free(p);          /* a forked child: the workers are the parent's */
+    return;
+  }
   pthread_mutex_lock(&p->mutex);
   p->bStop = 1;
   pthread_cond_broadcast(&p->cvWork);

@@ -12,10 +12,11 @@
 ** threads starts the ones it lacks), sleep on a condition variable between
 ** runs (never spin), and are joined by attn_threads_free().  One set of
 ** workers can serve many computations one after the other, with different
-** thread counts (a run wakes only the workers it uses): the SQL functions
-** keep one per connection (attn_options.pThreads), so a query does not
-** start and join threads.  If a thread cannot be started, runs simply use
-** fewer.  One caller at a time.
+** thread counts (the workers a run does not use wake, see it go by and
+** sleep again): the SQL functions keep one per connection
+** (attn_options.pThreads), so a query does not start and join threads.
+** If a thread cannot be started, runs simply use fewer.  One caller at a
+** time.
 */
 #ifndef ATTN_THREADS_H
 #define ATTN_THREADS_H

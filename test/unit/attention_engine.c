@@ -327,13 +327,16 @@ static void selfCase(Case *c, int64_t n, int64_t d, int64_t D, int bProj,
   }
 }
 
-/* An xPoll that says "interrupt" at call nStopAt (never when -1). */
+/* An xPoll that says "interrupt" at call nStopAt (never when -1), and then
+** every nEvery calls when nEvery > 0. */
 typedef struct TestPoll TestPoll;
-struct TestPoll { int nCall, nStopAt; };
+struct TestPoll { int nCall, nStopAt, nEvery; };
 static int testPoll(void *pArg){
   TestPoll *p = (TestPoll*)pArg;
   p->nCall++;
-  return p->nStopAt>=0 && p->nCall>=p->nStopAt;
+  if( p->nStopAt<0 || p->nCall<p->nStopAt ) return 0;
+  if( p->nEvery>0 ) p->nStopAt += p->nEvery;
+  return 1;
 }
 
 int main(void){
@@ -459,6 +462,49 @@ int main(void){
       }
       CHECK(nBad==0);
       CHECK(attn_forward(st, &err)==ATTN_OK);
+      attn_state_free(st);
+      attn_state_free(stRef);
+      freeCase(&c);
+    }
+  }
+
+  /* A caller whose poll says stop again and again (every third call) still
+  ** gets to the end: each attn_forward() computes at least the group of
+  ** blocks its calling thread was in.  4 heads, 47 blocks: 6 groups of 8
+  ** blocks on one thread, 3 of 16 on two; at most one call per group and
+  ** one more, then the outputs equal an uninterrupted state's. */
+  {
+    int nThread;
+    for(nThread=1; nThread<=2; nThread++){
+      attn_input in; attn_state *st, *stRef; attn_err err;
+      TestPoll tp;
+      int nCall = 0, rc = ATTN_INTERRUPT, nBad = 0;
+      selfCase(&c, 3000, 16, 0, 0, 0);
+      caseInput(&c, &in);
+      c.opt.nHead = 4;
+      c.opt.nThread = nThread;
+      CHECK(attn_state_new(&in, &c.opt, &stRef, &err)==ATTN_OK);
+      memset(&tp, 0, sizeof(tp));
+      tp.nStopAt = -1;
+      c.opt.xPoll = testPoll;
+      c.opt.pPollArg = &tp;
+      CHECK(attn_state_new(&in, &c.opt, &st, &err)==ATTN_OK);
+      tp.nEvery = 3;
+      tp.nStopAt = tp.nCall + 3;
+      while( rc==ATTN_INTERRUPT && nCall<20 ){
+        rc = attn_forward(st, &err);
+        nCall++;
+      }
+      CHECK(rc==ATTN_OK);
+      CHECK(nCall<=(nThread==1 ? 7 : 4));
+      for(i=0; i<c.nQ; i++){
+        const float *o, *l, *oRef, *lRef;
+        if( attn_output(st, i, &o, &l, &err) || attn_output(stRef, i, &oRef, &lRef, &err)
+         || memcmp(o, oRef, sizeof(float)*16) || memcmp(l, lRef, 16) ){
+          nBad++;
+        }
+      }
+      CHECK(nBad==0);
       attn_state_free(st);
       attn_state_free(stRef);
       freeCase(&c);
