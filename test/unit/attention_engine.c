@@ -339,6 +339,41 @@ static int testPoll(void *pArg){
   return 1;
 }
 
+/* Self-attention of n rows of width 16 with nHead heads on nThread
+** threads: *pStRef plain, *pSt polled through tp (which says nothing yet). */
+static void pollStates(Case *c, int64_t n, int nHead, int nThread,
+                       TestPoll *tp, attn_state **pSt, attn_state **pStRef){
+  attn_input in;
+  attn_err err;
+  selfCase(c, n, 16, 0, 0, 0);
+  caseInput(c, &in);
+  c->opt.nHead = nHead;
+  c->opt.nThread = nThread;
+  CHECK(attn_state_new(&in, &c->opt, pStRef, &err)==ATTN_OK);
+  memset(tp, 0, sizeof(*tp));
+  tp->nStopAt = -1;
+  c->opt.xPoll = testPoll;
+  c->opt.pPollArg = tp;
+  CHECK(attn_state_new(&in, &c->opt, pSt, &err)==ATTN_OK);
+}
+
+/* Rows whose output or lse differ, bit for bit, between st and stRef (read
+** from the last row to the first). */
+static int differentRows(attn_state *st, attn_state *stRef, const Case *c){
+  int64_t i;
+  int nBad = 0, nHead = attn_state_heads(st);
+  size_t nb = sizeof(float)*(size_t)attn_state_out_dim(st);
+  attn_err err;
+  for(i=c->nQ-1; i>=0; i--){
+    const float *o, *l, *oRef, *lRef;
+    if( attn_output(st, i, &o, &l, &err) || attn_output(stRef, i, &oRef, &lRef, &err)
+     || memcmp(o, oRef, nb) || memcmp(l, lRef, sizeof(float)*(size_t)nHead) ){
+      nBad++;
+    }
+  }
+  return nBad;
+}
+
 int main(void){
   Case c;
   int64_t i;
@@ -437,30 +472,15 @@ int main(void){
   {
     int nThread;
     for(nThread=1; nThread<=2; nThread++){
-      attn_input in; attn_state *st, *stRef; attn_err err; int rc, nBad = 0;
+      attn_state *st, *stRef; attn_err err; int rc;
       TestPoll tp;
-      selfCase(&c, 1000, 16, 0, 0, 0);
-      caseInput(&c, &in);
-      c.opt.nHead = 2;
-      c.opt.nThread = nThread;
-      CHECK(attn_state_new(&in, &c.opt, &stRef, &err)==ATTN_OK);
-      memset(&tp, 0, sizeof(tp));
-      tp.nStopAt = -1;
-      c.opt.xPoll = testPoll;
-      c.opt.pPollArg = &tp;
-      CHECK(attn_state_new(&in, &c.opt, &st, &err)==ATTN_OK);
+      pollStates(&c, 1000, 2, nThread, &tp, &st, &stRef);
       tp.nStopAt = tp.nCall + 3;
       rc = attn_forward(st, &err);
       CHECK(rc==ATTN_INTERRUPT && strcmp(err.zMsg, "interrupted")==0);
       CHECK(tp.nCall==tp.nStopAt);
       tp.nStopAt = -1;
-      for(i=c.nQ-1; i>=0; i--){
-        const float *o, *l, *oRef, *lRef;
-        if( attn_output(st, i, &o, &l, &err) ) nBad++;
-        else if( attn_output(stRef, i, &oRef, &lRef, &err) ) nBad++;
-        else if( memcmp(o, oRef, sizeof(float)*16) || memcmp(l, lRef, 8) ) nBad++;
-      }
-      CHECK(nBad==0);
+      CHECK(differentRows(st, stRef, &c)==0);
       CHECK(attn_forward(st, &err)==ATTN_OK);
       attn_state_free(st);
       attn_state_free(stRef);
@@ -476,19 +496,10 @@ int main(void){
   {
     int nThread;
     for(nThread=1; nThread<=2; nThread++){
-      attn_input in; attn_state *st, *stRef; attn_err err;
+      attn_state *st, *stRef; attn_err err;
       TestPoll tp;
-      int nCall = 0, rc = ATTN_INTERRUPT, nBad = 0;
-      selfCase(&c, 3000, 16, 0, 0, 0);
-      caseInput(&c, &in);
-      c.opt.nHead = 4;
-      c.opt.nThread = nThread;
-      CHECK(attn_state_new(&in, &c.opt, &stRef, &err)==ATTN_OK);
-      memset(&tp, 0, sizeof(tp));
-      tp.nStopAt = -1;
-      c.opt.xPoll = testPoll;
-      c.opt.pPollArg = &tp;
-      CHECK(attn_state_new(&in, &c.opt, &st, &err)==ATTN_OK);
+      int nCall = 0, rc = ATTN_INTERRUPT;
+      pollStates(&c, 3000, 4, nThread, &tp, &st, &stRef);
       tp.nEvery = 3;
       tp.nStopAt = tp.nCall + 3;
       while( rc==ATTN_INTERRUPT && nCall<20 ){
@@ -497,14 +508,7 @@ int main(void){
       }
       CHECK(rc==ATTN_OK);
       CHECK(nCall<=(nThread==1 ? 7 : 4));
-      for(i=0; i<c.nQ; i++){
-        const float *o, *l, *oRef, *lRef;
-        if( attn_output(st, i, &o, &l, &err) || attn_output(stRef, i, &oRef, &lRef, &err)
-         || memcmp(o, oRef, sizeof(float)*16) || memcmp(l, lRef, 16) ){
-          nBad++;
-        }
-      }
-      CHECK(nBad==0);
+      CHECK(differentRows(st, stRef, &c)==0);
       attn_state_free(st);
       attn_state_free(stRef);
       freeCase(&c);
