@@ -39,9 +39,10 @@
 **      (64), broadcasting P against V rows (masked loads at the v-width
 **      tail), a 64-column chunk of the V tile at a time.
 ** At the end O /= l and lse = m + log(l); a row that saw no allowed key
-** keeps l = 0, so o = 0 and lse = -inf.  Measured on one core (AVX-512,
-** ~3.4 GHz, peak ~218 GFLOP/s): about 190 GFLOP/s at d = 64 and 130-150
-** at d = 384 with K and V out of cache.
+** keeps l = 0, so o = 0 and lse = -inf.  Measured on one core of the
+** development machine (back-to-back AVX-512 FMAs: 264 GFLOP/s): about
+** 175-190 GFLOP/s at d = 64 and 130-150 at d = 384 with K and V out of
+** cache.
 **
 ** exp (k5Exp): n = round(x·log2 e), r = x - n·ln2 in two parts (Cody-Waite
 ** with the high part exact), e^r by a degree-6 polynomial (Horner, FMA,
