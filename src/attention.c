@@ -556,6 +556,11 @@ static void attnPackRows(attn_state *p, const float *aRows, int64_t ld,
   }
 }
 
+/* Does projection t apply RoPE (Q and K, when rope is set)? */
+static int attnProjRope(const attn_state *p, const AttnProject *t){
+  return t->eKind!=ATTN_PROJ_V && p->opt.rRopeBase!=0.0;
+}
+
 /* Task: project ATTN_BLOCK_Q sorted rows: gather (unless the rows are
 ** consecutive in input order), multiply, add the bias, then per eKind RoPE
 ** and the scale (Q) or RoPE and packing (K).  All of it on rows still in
@@ -567,7 +572,7 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
   int64_t n = t->iFirst + t->nRow - i0, i, j;
   float *aGather = attnWork(p, iWorker, 0);
   int bPlanes = t->eKind==ATTN_PROJ_V && p->nKvHead>1;
-  int bRope = t->eKind!=ATTN_PROJ_V && p->opt.rRopeBase!=0.0;
+  int bRope = attnProjRope(p, t);
   float *aOut = (t->eKind==ATTN_PROJ_K || bPlanes) ? attnWork(p, iWorker, 1)
                                                   : t->aOut + i0*t->nCol;
   const float *aIn = attnInRow(t, t->aOrder[i0]);
@@ -637,9 +642,7 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
 ** waking the threads for it made the setup slower, not faster). */
 static int attnProjectRows(attn_state *p, AttnProject *t, int64_t nRow,
                            attn_err *pErr){
-  int bArith = t->pW->a!=0
-            || (t->eKind!=ATTN_PROJ_V && p->opt.rRopeBase!=0.0);
-  attn_threads *pThreads = bArith ? p->pThreads : 0;
+  attn_threads *pThreads = t->pW->a || attnProjRope(p, t) ? p->pThreads : 0;
   int nThread = pThreads ? p->opt.nThread : 1;
   int64_t nStep = (int64_t)ATTN_BLOCK_Q*16*nThread;
   int rc;
