@@ -9,7 +9,7 @@
 
 /* Set once by kernChoose(); read on every vector decode, so attn_kernels()
 ** loads it without going through pthread_once() once it is set. */
-static const attn_kernel_set *_Atomic kernChosen = 0;
+static const attn_kernel_set *_Atomic kernChosen;  /* NULL until chosen */
 static char kernAvailable[32] = "scalar";
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
