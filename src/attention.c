@@ -109,8 +109,7 @@ struct attn_state {
   float *aWork;                /* per worker: 2 × ATTN_BLOCK_Q × nWork floats */
   int64_t nWork;
   double *aRope;               /* per worker: 2 × nDimK (RoPE cos, sin) */
-  attn_threads *pThreads;      /* opt.pThreads, or its own (bOwnThreads) */
-  int bOwnThreads;
+  attn_threads *pThreads;      /* opt.pThreads, or its own when that is NULL */
   void *pArena;                /* the large buffers, when in one allocation */
 };
 
@@ -709,7 +708,6 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
     if( p->pThreads==0 ){
       p->pThreads = attn_threads_new();
       if( p->pThreads==0 ){ rc = attn_err_nomem(pErr); goto done; }
-      p->bOwnThreads = 1;
     }
   }
   if( p->opt.rRopeBase!=0.0 ){
@@ -847,7 +845,7 @@ int attn_state_new(const attn_input *pIn, const attn_options *pOpt,
 
 void attn_state_free(attn_state *p){
   if( p==0 ) return;
-  if( p->bOwnThreads ) attn_threads_free(p->pThreads);
+  if( p->opt.pThreads==0 ) attn_threads_free(p->pThreads);
   attn_free_aligned(p->aQOrder);
   attn_free_aligned(p->aQRank);
   attn_free_aligned(p->aQSeq);
@@ -896,7 +894,6 @@ struct AttnChunk {
   ** brings it to 0 runs the block's output step and marks the block done,
   ** so a chunk is one run of the threads (no barrier between the heads and
   ** W_O). */
-  int64_t nGroup;              /* blocks per group (see attnFlashTask) */
   int bPoll;                   /* the caller polls opt.xPoll between tasks */
   int bStopped;                /* the poll said stop (the caller's) */
   atomic_llong iStopTask;      /* tasks from this one on return at once */
@@ -953,7 +950,7 @@ static void attnFlashHead(AttnChunk *c, int64_t iSlot, int h, int iWorker){
 }
 
 /* Task: one head of one block of the chunk.  The chunk's blocks are cut
-** into groups of nGroup; tasks run group by group, within a group head by
+** into groups of nChunk; tasks run group by group, within a group head by
 ** head (the blocks of one head share its K and V, which then stay in
 ** cache), and within a head from the group's last block to its first (with
 ** a causal mask later blocks cost more, and starting with them balances the
@@ -965,10 +962,10 @@ static void attnFlashHead(AttnChunk *c, int64_t iSlot, int h, int iWorker){
 static void attnFlashTask(void *pArg, int64_t iTask, int iWorker){
   AttnChunk *c = (AttnChunk*)pArg;
   attn_state *p = c->p;
-  int64_t nPerGroup = c->nGroup*p->nHead;
+  int64_t nGroup = p->nChunk, nPerGroup = nGroup*p->nHead;
   int64_t g = iTask/nPerGroup, j = iTask%nPerGroup;
-  int64_t i0 = g*c->nGroup;
-  int64_t nb = c->nBlock-i0 < c->nGroup ? c->nBlock-i0 : c->nGroup;
+  int64_t i0 = g*nGroup;
+  int64_t nb = c->nBlock-i0 < nGroup ? c->nBlock-i0 : nGroup;
   if( iTask>=atomic_load_explicit(&c->iStopTask, memory_order_relaxed) ){
     return;
   }
@@ -1023,17 +1020,16 @@ static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker){
 }
 
 /* Compute block iBlock and the next blocks that are not done yet, as many
-** as pB holds, in one run of the threads, in groups of nGroup blocks; with
+** as pB holds, in one run of the threads, in groups of nChunk blocks; with
 ** bPoll, polling for an interrupt.  Returns non-zero if the poll said stop
 ** (every block of the groups begun by then is done). */
 static int attnComputeFrom(attn_state *p, int64_t iBlock, AttnChunkBufs *pB,
-                           int64_t nGroup, int bPoll){
+                           int bPoll){
   AttnChunk c;
   int64_t i;
   c.p = p;
   c.pBufs = pB;
   c.nBlock = 0;
-  c.nGroup = nGroup;
   c.bPoll = bPoll;
   c.bStopped = 0;
   for(i=iBlock; i<p->nBlock && c.nBlock<pB->nCap; i++){
@@ -1095,7 +1091,7 @@ int attn_output(attn_state *p, int64_t iRow, const float **paOut,
                         "%lld)", (long long)iRow, (long long)p->nQ-1);
   }
   iBlock = attnBlockOf(p, p->aQRank[iRow]);
-  if( !p->aDone[iBlock] ) attnComputeFrom(p, iBlock, &p->bufs, p->nChunk, 0);
+  if( !p->aDone[iBlock] ) attnComputeFrom(p, iBlock, &p->bufs, 0);
   if( p->aLse[iRow*p->nHead]==-INFINITY ) return ATTN_OK;
   *paOut = p->aOut + iRow*p->nOut;
   *paLse = p->aLse + iRow*p->nHead;
@@ -1108,7 +1104,7 @@ int attn_forward(attn_state *p, attn_err *pErr){
   if( (rc = attnNeedValues(p, pErr))!=0 ) return rc;
   while( i<p->nBlock ){
     if( p->aDone[i] ){ i++; continue; }
-    if( attnComputeFrom(p, i, attnForwardBufs(p), p->nChunk, 1) ){
+    if( attnComputeFrom(p, i, attnForwardBufs(p), 1) ){
       return attn_err_set(pErr, ATTN_INTERRUPT, "interrupted");
     }
     if( (rc = attnPoll(p, pErr))!=0 ) return rc;
