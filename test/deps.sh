@@ -16,7 +16,8 @@ need() {  # need PACKAGE TEST-COMMAND...
   if ! "$@" >/dev/null 2>&1; then want="$want $pkg"; fi
 }
 has_header() { [ -f "/usr/include/$1" ] || echo "#include <$1>" | ${CC:-cc} -E - >/dev/null 2>&1; }
-tcl_sqlite() { echo 'package require sqlite3' | tclsh; }
+# (tclsh reading a script from stdin exits 0 after an error: test it)
+tcl_sqlite() { echo 'exit [catch {package require sqlite3}]' | tclsh; }
 py_mod() { /usr/bin/python3 -c "import $1"; }
 
 case "${1:-test}" in
