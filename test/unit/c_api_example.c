@@ -1,11 +1,12 @@
 /*
-** c_api_example.c: the README's example of the engine as a C library, run.
+** c_api_example.c: the example of docs/c-library.md (the engine as a C
+** library), run.
 **
 ** The code between the "README begin" and "README end" lines is the code
-** block of the README section "The engine as a C library", byte for byte:
-** this program reads README.md (from the repository root, where make test
-** runs; ATTN_README overrides) and fails if the two differ, so the README
-** cannot drift from code that compiles.  It then runs example() and checks
+** block of docs/c-library.md, byte for byte: this program reads that file
+** (from the repository root, where make test runs; ATTN_README overrides)
+** and fails if the two differ, so the docs cannot drift from code that
+** compiles.  It then runs example() and checks
 ** what it printed against attention computed here in float64 by plain
 ** loops: two heads over three rows of four dimensions, causal.
 */
@@ -79,17 +80,17 @@ static char *exampleSource(const char *zFile, const char *zBegin,
 
 int main(void){
   float aOut[3][4];
-  const char *zReadme = getenv("ATTN_README") ? getenv("ATTN_README") : "README.md";
+  const char *zReadme = getenv("ATTN_README") ? getenv("ATTN_README") : "docs/c-library.md";
   char *zMine = exampleSource(__FILE__, "/* README begin */\n", "/* README end */");
   char *zDoc = exampleSource(zReadme, "<!-- c_api_example.c -->\n```c\n", "```");
   int i, j, h, k;
 
-  /* The README shows exactly this code. */
+  /* The docs show exactly this code. */
   CHECK(zMine!=0);
   CHECK(zDoc!=0);
   if( zMine && zDoc ){
     CHECK(strcmp(zMine, zDoc)==0);
-    if( strcmp(zMine, zDoc) ) fprintf(stderr, "README.md and %s differ\n", __FILE__);
+    if( strcmp(zMine, zDoc) ) fprintf(stderr, "%s and %s differ\n", zReadme, __FILE__);
   }
   free(zMine);
   free(zDoc);
