@@ -4,7 +4,7 @@
 #ifndef ATTN_VERSION_H
 #define ATTN_VERSION_H
 
-#define ATTN_VERSION "0.1.0"
+#define ATTN_VERSION "0.2.0"
 
 /* The oldest SQLite library the extension loads into (3.38.0: window
 ** functions, DIRECTONLY/INNOCUOUS, sqlite3_vtab_rhs_value). */

@@ -128,7 +128,7 @@ int main(void){
   if( zMsg && strcmp(zMsg, zWant)!=0 ){
     fprintf(stderr, "  got  [%s]\n  want [%s]\n", zMsg, zWant);
   }
-  CHECK(strstr(zWant, "3.38.0")!=0 && strstr(zWant, "0.1.0")!=0);
+  CHECK(strstr(zWant, "3.38.0")!=0 && strstr(zWant, "0.2.0")!=0);
   CHECK(bReg==0);
   sqlite3_free(zMsg);
 
