@@ -20,7 +20,7 @@
 typedef struct attn_err attn_err;
 struct attn_err {
   int rc;            /* ATTN_OK or the code of the first error */
-  char zMsg[320];    /* NUL-terminated message, "" when rc==ATTN_OK */
+  char zMsg[512];    /* NUL-terminated message, "" when rc==ATTN_OK */
 };
 
 /* Reset an error buffer to ATTN_OK. */
