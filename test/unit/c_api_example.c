@@ -82,7 +82,7 @@ int main(void){
   float aOut[3][4];
   const char *zReadme = getenv("ATTN_README") ? getenv("ATTN_README") : "docs/c-library.md";
   char *zMine = exampleSource(__FILE__, "/* README begin */\n", "/* README end */");
-  char *zDoc = exampleSource(zReadme, "<!-- c_api_example.c -->\n```c\n", "```");
+  char *zDoc = exampleSource(zReadme, "<!-- docs-test: part of test/unit/c_api_example.c -->\n```c\n", "```");
   int i, j, h, k;
 
   /* The docs show exactly this code. */
