@@ -1,6 +1,6 @@
--- examples_attention.sql: the examples of the README's attention() and
--- attention_scores() sections, in order (test/attention.test checks that this
--- file prints exactly the output the README shows under them).
+-- examples_attention.sql: the examples of docs/sql-attention.md (attention()
+-- and attention_scores()), in order (test/attention.test checks that this
+-- file prints the output the docs show under them).
 --
 --   sqlite3 :memory: -cmd '.load dist/attention' < sql/examples_attention.sql
 

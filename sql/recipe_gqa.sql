@@ -1,5 +1,5 @@
 -- recipe_gqa.sql: grouped-query attention (Llama 2 70B, Llama 3, Mistral,
--- Qwen2 ...), run in SQL (the README's "Recipes").  The layer is
+-- Qwen2 ...), run in SQL (docs/recipes.md).  The layer is
 -- test/fixtures/torch/gqa: hidden size 32, 8 query heads and 2 key/value
 -- heads of 4 (query heads 0-3 share K/V head 0, heads 4-7 K/V head 1, as
 -- torch's repeat_interleave), q/k/v/o_proj without biases, no mask, no RoPE.

@@ -1,5 +1,5 @@
 -- recipe_hf_rope.sql: a Hugging Face (Llama-style) attention layer with RoPE,
--- run in SQL (the README's "Recipes").  The layer is
+-- run in SQL (docs/recipes.md).  The layer is
 -- test/fixtures/torch/hf_rope: hidden size 32, 4 heads of 8, separate
 -- q_proj/k_proj/v_proj/o_proj weights without biases, causal, RoPE with base
 -- 10000 in the rotate_half ('neox') style of HF's Llama; hf_rope_interleaved

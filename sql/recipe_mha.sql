@@ -1,5 +1,5 @@
--- recipe_mha.sql: a PyTorch nn.MultiheadAttention layer, run in SQL (the
--- README's "Recipes").  The layer is test/fixtures/torch/mha_4h: embed_dim
+-- recipe_mha.sql: a PyTorch nn.MultiheadAttention layer, run in SQL (see
+-- docs/recipes.md).  The layer is test/fixtures/torch/mha_4h: embed_dim
 -- 32, 4 heads, with biases, exported by test/fixtures/gen_torch.py with its
 -- state_dict under PyTorch's names; query.npy is its input (11 tokens) and
 -- output.npy what PyTorch computed, out, _ = layer(x, x, x).  From the top of
