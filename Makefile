@@ -10,7 +10,8 @@
 #   make tsan       the threaded tests under ThreadSanitizer
 #   make fuzz       each libFuzzer target of test/fuzz/ for FUZZ_SECONDS (60)
 #   make fuzz-quick the same for 10 seconds each (CI)
-#   make bench      speed against NumPy and PyTorch (not a test)
+#   make bench      speed against ONNX Runtime, NumPy, PyTorch and the FMA
+#                   peak (not a test)
 #
 # BUILD and DIST name the output folders, so several builds can live side by
 # side (make test BUILD=/tmp/b DIST=/tmp/d).
@@ -185,14 +186,20 @@ fuzz-quick:
 	$(MAKE) fuzz FUZZ_SECONDS=10
 
 # The benchmark (test/bench/): our attention through SQL and the C API
-# against NumPy and PyTorch on the same data; prints a markdown table (also
-# kept in $(BUILD)/bench/results.md).  BENCH_ARGS=--quick runs a subset.
+# against ONNX Runtime, NumPy and PyTorch on the same data and against the
+# FMA peak; prints markdown tables, also kept in $(BUILD)/bench/results.md,
+# with results.tsv and the chart results.svg beside it.  BENCH_ARGS=--quick
+# runs a subset, BENCH_ARGS='--only "d=128"' the rows whose description
+# contains that.  Fails when an output is WRONG (the chart is written anyway).
 bench: static
 	@sh test/deps.sh bench
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(CFLAGS) $(WARN) $(BASE) -Isrc test/bench/bench.c -o $(BUILD)/bench/bench \
 	  $(DIST)/libattention.a -lsqlite3 $(LIBS)
-	$(BUILD)/bench/bench test/bench/ref.py $(BENCH_ARGS) | tee $(BUILD)/bench/results.md
+	$(BUILD)/bench/bench test/bench/ref.py --out $(BUILD)/bench $(BENCH_ARGS); rc=$$?; \
+	  /usr/bin/python3 test/bench/chart.py $(BUILD)/bench/results.tsv $(BUILD)/bench/results.svg \
+	  && echo "make bench: $(abspath $(BUILD)/bench)/results.md, results.tsv, results.svg"; \
+	  exit $$rc
 
 clean:
 	rm -rf $(BUILD) $(DIST)

@@ -4,8 +4,10 @@
 #   sh test/deps.sh test       compiler, SQLite headers and shell, Tcl + tclsqlite
 #   sh test/deps.sh valgrind   valgrind
 #   sh test/deps.sh fuzz       clang and its libFuzzer runtime
-#   sh test/deps.sh bench      python3 with numpy and torch (optional: prints a
-#                              note and exits 0 when they cannot be installed)
+#   sh test/deps.sh bench      python3 with numpy, torch and onnx, OpenBLAS, and
+#                              onnxruntime-node from npm into test/.cache/ort
+#                              (optional: prints a note and exits 0 when they
+#                              cannot be installed)
 #
 # Debian/Ubuntu package names.  As root with apt-get, missing packages are
 # installed; otherwise the script prints the apt-get command and fails.
@@ -20,7 +22,8 @@ has_header() { [ -f "/usr/include/$1" ] || echo "#include <$1>" | ${CC:-cc} -E -
 tcl_sqlite() { echo 'exit [catch {package require sqlite3}]' | tclsh; }
 py_mod() { /usr/bin/python3 -c "import $1"; }
 
-case "${1:-test}" in
+target=${1:-test}
+case "$target" in
   test)
     need gcc command -v ${CC:-cc}
     need make command -v make
@@ -41,23 +44,65 @@ case "${1:-test}" in
     # Debian's numpy links the reference BLAS (~3 GFLOP/s) unless an
     # optimised libblas.so.3 is installed; OpenBLAS is what the README's
     # figures were measured against.
-    need libopenblas0-pthread sh -c 'ls /usr/lib/*/openblas-pthread/libblas.so.3' ;;
+    need libopenblas0-pthread sh -c 'ls /usr/lib/*/openblas-pthread/libblas.so.3'
+    # ONNX Runtime: the models are built with Debian's onnx, run by the npm
+    # package onnxruntime-node (installed below, after apt-get).
+    need python3-onnx py_mod onnx
+    need nodejs command -v node
+    need npm command -v npm
+    ;;
   *) echo "deps.sh: unknown target '$1'" >&2; exit 2 ;;
 esac
 
-[ -z "$want" ] && exit 0
+# bench, after apt-get: onnxruntime-node from npm into test/.cache/ort
+# (git-ignored; kept, so later runs need no network).  Its CPU library is
+# inside the package; ONNXRUNTIME_NODE_INSTALL=skip stops its install
+# script from downloading GPU builds.  Installed into a folder of its own,
+# then renamed into place, so no run sees a half-finished install.
+ORT_VERSION=1.30.0
+ort_dir="$(cd "$(dirname "$0")" && pwd)/.cache/ort"
+ort_ok() {  # ort_ok NODE_MODULES: that version is complete there
+  grep -q "\"version\": *\"$ORT_VERSION\"" "$1/onnxruntime-node/package.json" 2>/dev/null \
+    && ls "$1"/onnxruntime-node/bin/napi-v*/linux/x64/onnxruntime_binding.node >/dev/null 2>&1
+}
+ort_install() {
+  ort_ok "$ort_dir/node_modules" && return 0
+  ort_cmd="ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save --prefix test/.cache/ort onnxruntime-node@$ORT_VERSION"
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "deps.sh: ONNX Runtime needs node and npm: run: sudo apt-get install -y nodejs npm && $ort_cmd  (continuing without it)" >&2
+    return 0
+  fi
+  tmp="$ort_dir-install-$$"
+  rm -rf "$tmp" && mkdir -p "$tmp" || return 0
+  echo "deps.sh: installing onnxruntime-node@$ORT_VERSION with npm into test/.cache/ort"
+  if ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save --no-audit --no-fund \
+       --prefix "$tmp" "onnxruntime-node@$ORT_VERSION" >/tmp/attn-npm.log 2>&1 \
+     && ort_ok "$tmp/node_modules"; then
+    rm -rf "$ort_dir" && mv "$tmp" "$ort_dir"
+  else
+    echo "deps.sh: npm could not install onnxruntime-node (log: /tmp/attn-npm.log); run: $ort_cmd  (continuing without it)" >&2
+  fi
+  rm -rf "$tmp"
+  return 0
+}
+done_ok() {
+  if [ "$target" = bench ]; then ort_install; fi
+  exit 0
+}
+
+[ -z "$want" ] && done_ok
 cmd="apt-get install -y --no-install-recommends$want"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "deps.sh: installing$want"
   if DEBIAN_FRONTEND=noninteractive $cmd >/tmp/attn-apt.log 2>&1 \
      || { apt-get update >>/tmp/attn-apt.log 2>&1 && DEBIAN_FRONTEND=noninteractive $cmd >>/tmp/attn-apt.log 2>&1; }; then
-    exit 0
+    done_ok
   fi
   echo "deps.sh: apt-get failed (log: /tmp/attn-apt.log)" >&2
 fi
 if [ "${1:-test}" = bench ]; then
   echo "deps.sh: the references need:$want; run: sudo $cmd  (continuing without them)" >&2
-  exit 0
+  done_ok
 fi
 echo "deps.sh: missing:$want" >&2
 echo "deps.sh: run: sudo $cmd" >&2

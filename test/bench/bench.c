@@ -1,46 +1,81 @@
 /*
-** bench.c: `make bench`, the speed of sqlite-attention against NumPy and
-** PyTorch on the same data, in one run.
+** bench.c: `make bench`, the speed of sqlite-attention against ONNX Runtime,
+** NumPy and PyTorch on the same data, in one run, and against the FMA peak
+** of the machine it runs on.
 **
-**   bench REF.PY [--quick] [--only SUBSTRING]
+**   bench REF.PY [--quick] [--only SUBSTRING] [--out DIR] [--also-kernel K]
 **
-** For each configuration (the table at the end of main()):
+** --out DIR writes DIR/results.md (what is printed), DIR/results.tsv (one
+** line per row, for chart.py).  --also-kernel K times the flash rows again
+** with kernel set K (ATTN_KERNEL=K in a child); by default the avx2 set is
+** run this way when the chosen set is avx512, so both levels are held to
+** their own FMA peak.
+**
+** First, the FMA peak of each SIMD level the CPU has: a loop of independent
+** FMAs on registers only (12 ymm accumulators for avx2, 24 zmm for avx512,
+** enough to cover the FMA latency on every port; compiled with the target
+** attributes of src/kernels_avx2.c and kernels_avx512.c), on one thread and
+** on two threads at once, the best of several 50 ms runs; measured again at
+** the end, the higher figure is used.  Each row's GFLOP/s is printed as a
+** share of the peak of the level it ran (the two-thread peak for a row on
+** two threads), so the figure is comparable between machines.
+**
+** Then, for each configuration (the table in main()):
 **   1. inputs: seeded N(0,1) float32 rows (q, k, v for one head; x plus
 **      weights ~ N(0, 1/D) and biases ~ N(0, 0.01) for multi-head), written
-**      as .npy files to a temporary folder for the Python side;
-**   2. ours through the C API: attn_state_new() + attn_forward() + reading
-**      every output row (attn_output(), copied out);
-**   3. ours through SQL: the same rows in a table of an in-memory database,
-**      `SELECT output FROM attention('SELECT q, k, v FROM t') WHERE ...`
-**      (or x with wq..bo and heads), every output blob read and copied out;
-**      its output must equal the C API's bit for bit, and with 2 threads the
-**      1-thread output bit for bit;
-**   4. peak memory of ours: a child process (this program, --mem) builds
+**      as .npy files to a temporary folder for the references;
+**   2. the references load them: ref.py (NumPy, PyTorch; one coprocess per
+**      thread count, kept for the whole bench) and ort.js (ONNX Runtime
+**      under node, its model built by ort_model.py; a fresh process per
+**      configuration, so its peak memory is not hidden by memory an earlier
+**      session freed), each of which then runs when told to (their
+**      protocol is in ref.py); each gets one untimed run that also gives
+**      its peak memory, then a second untimed run (below);
+**   3. the timed functions run in turn in the same rounds (benchMedians):
+**      ours through the C API (attn_state_new() + attn_forward() + copying
+**      every output row out), through SQL (`SELECT output FROM
+**      attention('SELECT q, k, v FROM t') WHERE ...` over a table of an
+**      in-memory database, or x with wq..bo and heads, every output blob
+**      read and copied out), the floor of the SQL path (stepping the source
+**      SELECT and copying its vectors into one array: SQLite itself copies
+**      each blob out of its page in OP_Column), for the flash rows the
+**      kernel alone (attn_forward() on a state prepared untimed), the
+**      baseline of the row's speed-up (both on one thread for a row on two
+**      threads at N <= 4096, with two independent one-thread runs at once;
+**      both without the mask for a causal row), and each reference, whose
+**      run is timed inside its own process.  Before every timed run the
+**      bench waits until the reference processes use no CPU (ORT's and
+**      OpenBLAS's worker threads spin for a while after a run), at least
+**      2 ms, so no run shares the cores with the last one's leftovers;
+**   4. checks: the SQL output must equal the C API output bit for bit, the
+**      kernel alone and the two-thread output the one-thread output bit
+**      for bit, and each reference must agree with ours within 1e-4
+**      (relative to the output's size): otherwise the row says WRONG and
+**      the bench fails;
+**   5. peak memory of ours: a child process (this program, --mem) builds
 **      the same inputs, resets its peak RSS (/proc/self/clear_refs), runs
 **      once, and reports the growth of VmHWM over VmRSS before the run: the
 **      memory the attention needed beyond its inputs (the table, for SQL);
-**   5. the references, in ref.py (a coprocess per thread count), on the
-**      .npy inputs, compared with our output (largest absolute difference;
-**      "WRONG" past the tolerance).
-** Timing: one untimed run, then runs until 1 s and 5 runs (at most 30;
-** only 2 when a run takes over 1.5 s; none when it took over 3 s, and that
-** run is the result); the median is reported (wall clock).  Ours through
-** the C API and through SQL run in turn in the same rounds (benchMedians)
-** with the baseline of the row's speed-up target, if it has one (both
-** again on one thread for a row with threads, both without the mask for a
-** causal row), so the SQL overhead and the speed-ups are not skewed by the
-** shared host's speed drifting between them.  So does the floor of the
-** SQL path: stepping the source SELECT and copying each of its vectors
-** into one array, the least any reader of those rows through SQLite must
-** spend (SQLite itself copies each blob out of its page in OP_Column).
+**   6. the other kernel level, if any (--also-kernel): a child process with
+**      ATTN_KERNEL set times the C API and the kernel alone in its own
+**      rounds and compares its output with ours (same tolerance).
+** Timing: round 0 is untimed (the references' second warm-up); then rounds
+** until each function has run for 1 s and 5 rounds (at most 30); 2 rounds
+** when round 0 took over 1.5 s per function; none when it took over 3 s,
+** and round 0 is the result; a reference whose first run took over 10 s
+** (PyTorch at N = 16384) runs only that once, and is skipped for later
+** configurations of as much work on as many threads.  Medians of the wall-clock
+** times are reported.  The machine is shared and its speed drifts, so
+** what a ratio compares is timed in the same rounds.
 ** GFLOP/s counts 4·N²·d for the attention (dense: causal runs are
 ** credited the full count, as the issue states them) plus 8·N·D² for the
-** projections of the multi-head rows.  Ratios are reference time / our SQL
-** time.  The load average is printed before and after: the machine is
-** shared, so rerun when it is high.
+** projections of the multi-head rows; the share of the peak counts only
+** the allowed pairs of a causal row, N(N+1)/2.  Ratios are reference time / our
+** time.  The load average is printed before and after.
 */
 #define _GNU_SOURCE
 #include <sqlite3.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -55,6 +90,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+# include <immintrin.h>
+# define BENCH_X86 1
+#endif
 #include "attention.h"
 #include "kernels.h"
 
@@ -69,24 +108,33 @@ struct Cfg {
   int bQuick;          /* part of --quick */
 };
 
-/* What a configuration measured. */
+/* The references, in the order of the tables. */
+enum { REF_ORT, REF_NP, REF_TORCH, N_REF };
+static const char *azRefName[N_REF] = { "ort", "numpy", "torch" };
+static const char *azRefShort[N_REF] = { "ORT", "NumPy", "PyTorch" };
+
+/* What a configuration measured (NAN: not measured). */
 typedef struct Row Row;
 struct Row {
   const Cfg *pCfg;
   double msApi, msSql;
+  double msRead;       /* stepping the source SELECT, copying its vectors */
+  double msFlash;      /* attn_forward() alone (flash rows) */
   double msApi1, msSql1;  /* the baseline of a speed-up, timed in the same
                           ** rounds: for threads > 1 the same on one thread,
-                          ** for a causal row the same without the mask
-                          ** (NAN otherwise) */
-  double msRead;       /* stepping the source SELECT, copying its vectors */
+                          ** for a causal row the same without the mask */
   double msPair;       /* threads > 1: two independent one-thread C API runs
                        ** at once, on two threads of this process (the best
-                       ** the host allows two threads; NAN otherwise) */
+                       ** the host allows two threads) */
   double mibApi, mibSql;
   int bSqlSame;        /* SQL output == C API output, bitwise */
   int bThreadSame;     /* (threads > 1) == 1-thread output, bitwise; -1 n/a */
-  double msNp, mibNp, diffNp, maxNp;
-  double msTorch, mibTorch, diffTorch;
+  int bFlashSame;      /* kernel alone == C API output, bitwise; -1 n/a */
+  double msRef[N_REF], mibRef[N_REF], diffRef[N_REF], maxRef[N_REF];
+  double msPauseRef[N_REF];  /* longest wait for its processes to go idle
+                             ** after one of its runs */
+  /* The other kernel level (--also-kernel), in a child. */
+  double msLvlApi, msLvlFlash, diffLvl;
   int bWrong;
 };
 
@@ -113,6 +161,27 @@ static void *benchMalloc(size_t n){
   void *p = malloc(n ? n : 1);
   if( p==0 ) benchDie("out of memory (%zu bytes)", n);
   return p;
+}
+
+static void benchSleep(double s){
+  struct timespec t;
+  t.tv_sec = (time_t)s;
+  t.tv_nsec = (long)((s - (double)t.tv_sec)*1e9);
+  while( nanosleep(&t, &t) && errno==EINTR ){}
+}
+
+/* What is printed goes to stdout and, with --out, to results.md. */
+static FILE *pMd = 0;
+static void benchOut(const char *zFmt, ...){
+  va_list ap;
+  va_start(ap, zFmt);
+  vprintf(zFmt, ap);
+  va_end(ap);
+  if( pMd ){
+    va_start(ap, zFmt);
+    vfprintf(pMd, zFmt, ap);
+    va_end(ap);
+  }
 }
 
 /* Seeded N(0,1) floats (xorshift64* + Box-Muller), times rScale. */
@@ -161,6 +230,19 @@ static void benchNpy(const char *zDir, const char *zName, const float *a,
   if( fclose(f) ) benchDie("cannot write %s", zPath);
 }
 
+/* Read back n floats of a .npy file benchNpy() wrote (0 if it cannot). */
+static int benchNpyRead(const char *zPath, float *a, int64_t n){
+  unsigned char aHdr[10];
+  FILE *f = fopen(zPath, "rb");
+  int ok;
+  if( f==0 ) return 0;
+  ok = fread(aHdr, 1, 10, f)==10
+    && fseek(f, 10 + (long)(aHdr[8] | aHdr[9]<<8), SEEK_SET)==0
+    && fread(a, sizeof(float), (size_t)n, f)==(size_t)n;
+  fclose(f);
+  return ok;
+}
+
 /* The inputs of a configuration (deterministic in its fields). */
 typedef struct Inputs Inputs;
 struct Inputs {
@@ -191,6 +273,148 @@ static void benchInputsFree(Inputs *p){
   for(i=0; i<4; i++){ free(p->w[i]); free(p->b[i]); }
 }
 
+/* The rows whose kernel is also timed alone: one head, one thread, no
+** mask (what the FMA-peak targets are about). */
+static int benchHasFlash(const Cfg *c){
+  return !c->bMha && !c->bCausal && c->nThread==1;
+}
+/* The rows whose speed-up baseline is timed in their rounds. */
+static int benchHasBase(const Cfg *c){
+  return c->bCausal || (c->nThread>1 && c->n<=4096);
+}
+
+static double benchFlop(const Cfg *c);
+
+/*
+** The FMA peak: independent FMAs on registers only.  acc = acc·a + b
+** converges to b/(1-a) = 1, so no value overflows or turns denormal.
+*/
+#define PEAK_YMM_ACC 12
+#define PEAK_ZMM_ACC 24
+#ifdef BENCH_X86
+__attribute__((target("avx2,fma")))
+static float benchFmaYmm(int64_t nIter){
+  __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.001f);
+  __m256 c[PEAK_YMM_ACC], s;
+  float aOut[8];
+  int64_t i;
+  int j;
+  for(j=0; j<PEAK_YMM_ACC; j++) c[j] = _mm256_set1_ps((float)j*0.01f);
+  for(i=0; i<nIter; i++){
+#pragma GCC unroll 12
+    for(j=0; j<PEAK_YMM_ACC; j++) c[j] = _mm256_fmadd_ps(c[j], a, b);
+  }
+  s = c[0];
+  for(j=1; j<PEAK_YMM_ACC; j++) s = _mm256_add_ps(s, c[j]);
+  _mm256_storeu_ps(aOut, s);
+  return aOut[0];
+}
+
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+static float benchFmaZmm(int64_t nIter){
+  __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.001f);
+  __m512 c[PEAK_ZMM_ACC], s;
+  float aOut[16];
+  int64_t i;
+  int j;
+  for(j=0; j<PEAK_ZMM_ACC; j++) c[j] = _mm512_set1_ps((float)j*0.01f);
+  for(i=0; i<nIter; i++){
+#pragma GCC unroll 24
+    for(j=0; j<PEAK_ZMM_ACC; j++) c[j] = _mm512_fmadd_ps(c[j], a, b);
+  }
+  s = c[0];
+  for(j=1; j<PEAK_ZMM_ACC; j++) s = _mm512_add_ps(s, c[j]);
+  _mm512_storeu_ps(aOut, s);
+  return aOut[0];
+}
+#endif
+
+/* The levels the peak is measured for: index 0 avx2 (ymm), 1 avx512 (zmm). */
+typedef struct Peak Peak;
+struct Peak {
+  const char *zLevel;      /* kernel set name */
+  const char *zReg;
+  int bHave;               /* the CPU has it (the library offers the set) */
+  double r1[2];            /* GFLOP/s on one thread: at the start, the end */
+  double r2a[2], r2b[2];   /* two threads at once (each) */
+};
+static Peak aPeak[2] = {
+  { "avx2", "ymm", 0, {0,0}, {0,0}, {0,0} },
+  { "avx512", "zmm", 0, {0,0}, {0,0}, {0,0} },
+};
+static volatile float benchSink;
+
+/* FLOPs of one iteration of level iLevel's loop. */
+static double benchPeakFlops(int iLevel){
+  return iLevel ? 2.0*16*PEAK_ZMM_ACC : 2.0*8*PEAK_YMM_ACC;
+}
+
+/* GFLOP/s of nIter iterations of level iLevel's loop on this thread. */
+static double benchPeakOnce(int iLevel, int64_t nIter){
+  double t0 = benchNow(), t;
+#ifdef BENCH_X86
+  benchSink = iLevel ? benchFmaZmm(nIter) : benchFmaYmm(nIter);
+#else
+  (void)iLevel;
+#endif
+  t = benchNow()-t0;
+  return benchPeakFlops(iLevel)*(double)nIter/t*1e-9;
+}
+
+typedef struct PeakArg PeakArg;
+struct PeakArg { int iLevel; int64_t nIter; double r; };
+static void *benchPeakMain(void *pArg){
+  PeakArg *a = (PeakArg*)pArg;
+  a->r = benchPeakOnce(a->iLevel, a->nIter);
+  return 0;
+}
+
+/* Measure the peaks (iWhen 0: at the start; 1: at the end): the best of 5
+** runs of about 50 ms each, alone and two at once. */
+static void benchPeaks(int iWhen){
+  int i, j;
+  for(i=0; i<2; i++){
+    Peak *p = &aPeak[i];
+    int64_t nIter = 100000;
+    double r;
+    if( !p->bHave ) continue;
+    r = benchPeakOnce(i, nIter);                      /* calibrate */
+    nIter = (int64_t)(0.05*r*1e9/benchPeakFlops(i));
+    if( nIter<1000 ) nIter = 1000;
+    p->r1[iWhen] = p->r2a[iWhen] = p->r2b[iWhen] = 0.0;
+    for(j=0; j<5; j++){
+      PeakArg a[2];
+      pthread_t t;
+      r = benchPeakOnce(i, nIter);
+      if( r>p->r1[iWhen] ) p->r1[iWhen] = r;
+      a[0].iLevel = a[1].iLevel = i;
+      a[0].nIter = a[1].nIter = nIter;
+      if( pthread_create(&t, 0, benchPeakMain, &a[1]) ) benchDie("pthread_create");
+      benchPeakMain(&a[0]);
+      pthread_join(t, 0);
+      if( a[0].r + a[1].r > p->r2a[iWhen] + p->r2b[iWhen] ){
+        p->r2a[iWhen] = a[0].r;
+        p->r2b[iWhen] = a[1].r;
+      }
+    }
+  }
+}
+
+/* The peak of kernel set zLevel on nThread threads (1 or 2), GFLOP/s:
+** the higher of the start and end figures; NAN when not measured. */
+static double benchPeak(const char *zLevel, int nThread){
+  int i;
+  for(i=0; i<2; i++){
+    const Peak *p = &aPeak[i];
+    if( p->bHave && strcmp(p->zLevel, zLevel)==0 ){
+      double r0 = nThread>1 ? p->r2a[0]+p->r2b[0] : p->r1[0];
+      double r1 = nThread>1 ? p->r2a[1]+p->r2b[1] : p->r1[1];
+      return r0>r1 ? r0 : r1;
+    }
+  }
+  return NAN;
+}
+
 /*
 ** Ours through the C API.  Runs with threads share one set of workers, as
 ** an application making many calls would (and as the SQL functions do per
@@ -201,13 +425,11 @@ static void benchInputsFree(Inputs *p){
 */
 static attn_threads *pBenchThreads = 0;
 
-static void benchApiRun(const Cfg *c, const Inputs *p, int nThread,
-                        float *aOut){
+static attn_state *benchApiState(const Cfg *c, const Inputs *p, int nThread){
   attn_input in;
   attn_options opt;
   attn_state *st;
   attn_err err;
-  int64_t i;
   int j;
   memset(&in, 0, sizeof(in));
   memset(&opt, 0, sizeof(opt));
@@ -234,12 +456,29 @@ static void benchApiRun(const Cfg *c, const Inputs *p, int nThread,
   }
   opt.pThreads = pBenchThreads;
   if( attn_state_new(&in, &opt, &st, &err) ) benchDie("attn_state_new: %s", err.zMsg);
+  return st;
+}
+
+static void benchApiForward(attn_state *st){
+  attn_err err;
   if( attn_forward(st, &err) ) benchDie("attn_forward: %s", err.zMsg);
+}
+
+static void benchApiCopy(const Cfg *c, attn_state *st, float *aOut){
+  attn_err err;
+  int64_t i;
   for(i=0; i<c->n; i++){
     const float *o, *l;
     if( attn_output(st, i, &o, &l, &err) ) benchDie("attn_output: %s", err.zMsg);
     memcpy(aOut + i*c->d, o, sizeof(float)*(size_t)c->d);
   }
+}
+
+static void benchApiRun(const Cfg *c, const Inputs *p, int nThread,
+                        float *aOut){
+  attn_state *st = benchApiState(c, p, nThread);
+  benchApiForward(st);
+  benchApiCopy(c, st, aOut);
   attn_state_free(st);
 }
 
@@ -348,63 +587,323 @@ static void benchReadRun(const Cfg *c, sqlite3 *db, float *aOut){
 }
 
 /*
+** The reference processes: ref.py (one per thread count) and ort.js.
+*/
+typedef struct Coproc Coproc;
+struct Coproc {
+  const char *zWho;       /* for messages */
+  pid_t pid;
+  FILE *pIn, *pOut;       /* to its stdin, from its stdout */
+  int bDead;              /* failed to start or died: skipped */
+  char zReady[512];       /* what its READY line said */
+};
+static Coproc aPy[2] = { { "ref.py (threads 1)", 0, 0, 0, 0, "" },
+                         { "ref.py (threads 2)", 0, 0, 0, 0, "" } };
+static Coproc coOrt = { "ort.js", 0, 0, 0, 0, "" };
+static const char *zRefPy;         /* test/bench/ref.py */
+static char zBenchDir[4096];       /* its folder */
+static const char *zOrtWhy = 0;    /* why ONNX Runtime is skipped */
+
+/* Start co running azArg (the environment set up by xEnv in the child) and
+** wait for its READY line; 0 if it cannot. */
+static int benchCoStart(Coproc *co, const char *const *azArg,
+                        void (*xEnv)(void*), void *pEnvArg){
+  int aToChild[2], aFromChild[2];
+  char zLine[1024];
+  if( pipe(aToChild) || pipe(aFromChild) ) benchDie("pipe failed");
+  co->pid = fork();
+  if( co->pid<0 ) benchDie("fork failed");
+  if( co->pid==0 ){
+    dup2(aToChild[0], 0);
+    dup2(aFromChild[1], 1);
+    close(aToChild[0]); close(aToChild[1]);
+    close(aFromChild[0]); close(aFromChild[1]);
+    if( xEnv ) xEnv(pEnvArg);
+    execv(azArg[0], (char *const*)azArg);
+    _exit(127);
+  }
+  close(aToChild[0]);
+  close(aFromChild[1]);
+  co->pIn = fdopen(aToChild[1], "w");
+  co->pOut = fdopen(aFromChild[0], "r");
+  while( fgets(zLine, sizeof(zLine), co->pOut) ){
+    zLine[strcspn(zLine, "\n")] = 0;
+    if( strncmp(zLine, "READY", 5)==0 ){
+      if( co->zReady[0]==0 ){
+        snprintf(co->zReady, sizeof(co->zReady), "%.500s", zLine+5+(zLine[5]==' '));
+        fprintf(stderr, "bench: %s: %s\n", co->zWho, co->zReady);
+      }
+      return 1;
+    }
+    fprintf(stderr, "bench: %s: %s\n", co->zWho, zLine);
+  }
+  fprintf(stderr, "bench: %s did not start: skipped\n", co->zWho);
+  co->bDead = 1;
+  return 0;
+}
+
+static void benchCoStop(Coproc *co){
+  if( co->pid==0 ) return;
+  if( !co->bDead ) fprintf(co->pIn, "quit\n");
+  fclose(co->pIn);
+  fclose(co->pOut);
+  waitpid(co->pid, 0, 0);
+  co->pid = 0;
+}
+
+/* Send a command and read its answer into zReply: 1 on an answer, 0 when
+** the command failed ("FAILED") or the process died (then it is skipped
+** from now on).  "NOTE" lines go to stderr. */
+static int benchCoAsk(Coproc *co, char *zReply, int nReply,
+                      const char *zFmt, ...){
+  va_list ap;
+  if( co->pid==0 || co->bDead ) return 0;
+  va_start(ap, zFmt);
+  vfprintf(co->pIn, zFmt, ap);
+  va_end(ap);
+  fputc('\n', co->pIn);
+  fflush(co->pIn);
+  while( fgets(zReply, nReply, co->pOut) ){
+    zReply[strcspn(zReply, "\n")] = 0;
+    if( strncmp(zReply, "NOTE ", 5)==0 ){
+      fprintf(stderr, "bench: %s: %s\n", co->zWho, zReply+5);
+      continue;
+    }
+    return strcmp(zReply, "FAILED")!=0;
+  }
+  fprintf(stderr, "bench: %s died: skipped from now on\n", co->zWho);
+  co->bDead = 1;
+  return 0;
+}
+
+/* The value of "KEY=value" in an answer; NAN when absent or "-". */
+static double benchKv(const char *zLine, const char *zKey){
+  size_t n = strlen(zKey);
+  const char *z = zLine;
+  while( (z = strstr(z, zKey))!=0 ){
+    if( (z==zLine || z[-1]==' ') && z[n]=='=' ){
+      return z[n+1]=='-' && (z[n+2]==' ' || z[n+2]==0) ? NAN : atof(z+n+1);
+    }
+    z += n;
+  }
+  return NAN;
+}
+
+static void benchPyEnv(void *pArg){
+  char zT[16];
+  snprintf(zT, sizeof(zT), "%d", *(int*)pArg);
+  setenv("OPENBLAS_NUM_THREADS", zT, 1);
+  setenv("OMP_NUM_THREADS", zT, 1);
+  setenv("MKL_NUM_THREADS", zT, 1);
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  /* The targets are against OpenBLAS's AVX-512 sgemm; 0.3.21 does not
+  ** know every AVX-512 CPU (it runs its AVX2 kernel on AMD Zen 4/5), so
+  ** it is named on such CPUs unless the caller chose a core. */
+  if( strstr(attn_kernels_available(), "avx512") ){
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
+  }
+}
+
+static void benchOrtEnv(void *pArg){
+  setenv("NODE_PATH", (const char*)pArg, 1);
+}
+
+static char *benchWhich(const char *zProg){
+  static char zPath[4096];
+  const char *zDirs = getenv("PATH");
+  while( zDirs && *zDirs ){
+    size_t n = strcspn(zDirs, ":");
+    snprintf(zPath, sizeof(zPath), "%.*s/%s", (int)n, zDirs, zProg);
+    if( access(zPath, X_OK)==0 ) return zPath;
+    zDirs += n + (zDirs[n]==':');
+  }
+  return 0;
+}
+
+/* The ref.py process for nThread threads, started on first use. */
+static Coproc *benchPy(int nThread){
+  Coproc *co = &aPy[nThread>1];
+  if( co->pid==0 && !co->bDead ){
+    static int aT[2];
+    const char *azArg[3];
+    aT[nThread>1] = nThread;
+    if( access("/usr/bin/python3", X_OK) ){
+      fprintf(stderr, "bench: /usr/bin/python3 not found: NumPy and PyTorch "
+              "skipped (sh test/deps.sh bench)\n");
+      co->bDead = 1;
+      return 0;
+    }
+    azArg[0] = "/usr/bin/python3"; azArg[1] = zRefPy; azArg[2] = 0;
+    benchCoStart(co, azArg, benchPyEnv, &aT[nThread>1]);
+  }
+  return co->bDead ? 0 : co;
+}
+
+/* The ort.js process, started on first use. */
+static Coproc *benchOrt(void){
+  static char zModules[4200], zScript[4200];
+  if( coOrt.pid==0 && !coOrt.bDead ){
+    const char *azArg[3];
+    char *zNode = benchWhich("node"), zBinding[4400];
+    snprintf(zModules, sizeof(zModules), "%s/../.cache/ort/node_modules", zBenchDir);
+    snprintf(zScript, sizeof(zScript), "%s/ort.js", zBenchDir);
+    snprintf(zBinding, sizeof(zBinding), "%s/onnxruntime-node/package.json", zModules);
+    coOrt.bDead = 1;
+    if( zNode==0 ){
+      zOrtWhy = "node is not installed (sudo apt-get install nodejs npm, then "
+                "sh test/deps.sh bench)";
+    }else if( access(zBinding, R_OK) ){
+      zOrtWhy = "onnxruntime-node is not installed in test/.cache/ort "
+                "(sh test/deps.sh bench installs it with npm)";
+    }else{
+      azArg[0] = zNode; azArg[1] = zScript; azArg[2] = 0;
+      coOrt.bDead = 0;
+      if( !benchCoStart(&coOrt, azArg, benchOrtEnv, zModules) ){
+        zOrtWhy = "ort.js did not start";
+      }else if( strstr(coOrt.zReady, "ort=none") ){
+        zOrtWhy = "onnxruntime-node did not load (see the notes above)";
+        benchCoStop(&coOrt);
+        coOrt.bDead = 1;
+      }
+    }
+    if( coOrt.bDead ) fprintf(stderr, "bench: ONNX Runtime skipped: %s\n", zOrtWhy);
+  }
+  return coOrt.bDead ? 0 : &coOrt;
+}
+
+/* Nanoseconds of CPU the reference processes have used, all threads
+** (/proc/PID/task/TID/schedstat). */
+static double benchCoCpu(void){
+  Coproc *a[3];
+  double ns = 0.0;
+  int i;
+  a[0] = &aPy[0]; a[1] = &aPy[1]; a[2] = &coOrt;
+  for(i=0; i<3; i++){
+    char zDir[64], zPath[600];
+    DIR *pDir;
+    struct dirent *e;
+    if( a[i]->pid==0 || a[i]->bDead ) continue;
+    snprintf(zDir, sizeof(zDir), "/proc/%d/task", (int)a[i]->pid);
+    pDir = opendir(zDir);
+    if( pDir==0 ) continue;
+    while( (e = readdir(pDir))!=0 ){
+      FILE *f;
+      double t;
+      if( e->d_name[0]=='.' ) continue;
+      snprintf(zPath, sizeof(zPath), "%s/%s/schedstat", zDir, e->d_name);
+      f = fopen(zPath, "r");
+      if( f==0 ) continue;
+      if( fscanf(f, "%lf", &t)==1 ) ns += t;
+      fclose(f);
+    }
+    closedir(pDir);
+  }
+  return ns;
+}
+
+/* Wait until the reference processes are idle: less than 5 % of a CPU used
+** over a 2 ms window (at most 1 s).  Returns the seconds waited. */
+static double benchQuiet(void){
+  double t0 = benchNow(), c0 = benchCoCpu(), c1;
+  if( aPy[0].pid==0 && aPy[1].pid==0 && coOrt.pid==0 ) return 0.0;
+  for(;;){
+    benchSleep(0.002);
+    c1 = benchCoCpu();
+    if( c1-c0 < 0.05*2e6 || benchNow()-t0 > 1.0 ) break;
+    c0 = c1;
+  }
+  return benchNow()-t0;
+}
+
+/*
 ** Timing.
 */
-typedef void (*BenchFn)(void *pArg);
+typedef double (*BenchFn)(void *pArg);   /* one run: its seconds, or NAN */
+typedef struct Job Job;
+struct Job {
+  BenchFn x;
+  void *pArg;
+  double ms;          /* out: the median */
+  double msPause;     /* out: the longest wait for quiet after one of its runs */
+};
 
-/* Time nFn functions side by side: one untimed run of each, then rounds
-** that run each once in turn, and the median of each.  The number of rounds
-** follows the rule of ref.py applied to a round (until 1 s per function and
-** at least 5 rounds, at most 30; 2 rounds when a round takes over 1.5 s per
-** function; none when it took over 3 s, and the untimed run is the result).
-** Interleaving keeps a drift of the machine's speed (a shared host) out of
-** the ratios between the functions: the SQL overhead, the thread speed-up. */
-static void benchMedians(int nFn, BenchFn *axFn, void **apArg, double *aMs){
-  double a[6][30], t0, tRound = 0.0, sum = 0.0, tmp;
-  int n = 0, nMin = 5, i, j, f;
-  double rBudget = 1.0*nFn;
-  for(f=0; f<nFn; f++){
-    t0 = benchNow();
-    axFn[f](apArg[f]);
-    aMs[f] = benchNow()-t0;
-    tRound += aMs[f];
+/* Time nJob functions side by side: round 0 runs each once, untimed; then
+** rounds run each once in turn, and the median of each is its result.  The
+** number of rounds: until 1 s per function and at least 5 rounds, at most
+** 30; 2 rounds when round 0 took over 1.5 s per function; none when it
+** took over 3 s (round 0 is the result).  Interleaving keeps a drift of the
+** machine's speed (a shared host) out of the ratios between the functions.
+** Before each run it waits for the reference processes to be idle; a
+** function that fails (NAN) is dropped. */
+#define MAX_JOB 12
+#define MAX_ROUND 30
+static void benchMedians(int nJob, Job *aJob){
+  double a[MAX_JOB][MAX_ROUND], tRound = 0.0, sum = 0.0, tmp, t;
+  int n = 0, nMin = 5, i, j, f, nLive = 0;
+  double rBudget;
+  for(f=0; f<nJob; f++){
+    aJob[f].msPause = 0.0;
+    t = aJob[f].x(aJob[f].pArg);
+    t = isnan(t) ? NAN : t;
+    aJob[f].ms = 1e3*t;
+    if( !isnan(t) ){ tRound += t; nLive++; }
+    t = benchQuiet();
+    if( t*1e3>aJob[f].msPause ) aJob[f].msPause = t*1e3;
   }
-  if( tRound>3.0*nFn ){
-    for(f=0; f<nFn; f++) aMs[f] *= 1e3;     /* one run is all they get */
-    return;
-  }
-  if( tRound>1.5*nFn ){ nMin = 2; rBudget = 0.0; }
-  while( n<30 && (n<nMin || sum<rBudget) ){
-    for(f=0; f<nFn; f++){
-      t0 = benchNow();
-      axFn[f](apArg[f]);
-      a[f][n] = benchNow()-t0;
-      sum += a[f][n];
+  if( nLive==0 || tRound>3.0*nLive ) return;    /* round 0 is the result */
+  rBudget = 1.0*nLive;
+  if( tRound>1.5*nLive ){ nMin = 2; rBudget = 0.0; }
+  while( n<MAX_ROUND && (n<nMin || sum<rBudget) ){
+    for(f=0; f<nJob; f++){
+      if( isnan(aJob[f].ms) ){ a[f][n] = NAN; continue; }
+      t = aJob[f].x(aJob[f].pArg);
+      a[f][n] = t;
+      if( isnan(t) ) aJob[f].ms = NAN; else sum += t;
+      t = benchQuiet();
+      if( t*1e3>aJob[f].msPause ) aJob[f].msPause = t*1e3;
     }
     n++;
   }
-  for(f=0; f<nFn; f++){
+  for(f=0; f<nJob; f++){
     double *x = a[f];
+    if( isnan(aJob[f].ms) ) continue;
     for(i=1; i<n; i++){
       for(j=i; j>0 && x[j-1]>x[j]; j--){ tmp = x[j]; x[j] = x[j-1]; x[j-1] = tmp; }
     }
-    aMs[f] = 1e3*(n%2 ? x[n/2] : 0.5*(x[n/2-1]+x[n/2]));
+    aJob[f].ms = 1e3*(n%2 ? x[n/2] : 0.5*(x[n/2-1]+x[n/2]));
   }
 }
 
 typedef struct RunArg RunArg;
 struct RunArg { const Cfg *c; const Inputs *p; sqlite3 *db; int nThread; float *aOut; };
-static void benchApiFn(void *pArg){
+static double benchApiFn(void *pArg){
   RunArg *r = (RunArg*)pArg;
+  double t0 = benchNow();
   benchApiRun(r->c, r->p, r->nThread, r->aOut);
+  return benchNow()-t0;
 }
-static void benchSqlFn(void *pArg){
+static double benchSqlFn(void *pArg){
   RunArg *r = (RunArg*)pArg;
+  double t0 = benchNow();
   benchSqlRun(r->c, r->db, r->p, r->nThread, r->aOut);
+  return benchNow()-t0;
 }
-static void benchReadFn(void *pArg){
+static double benchReadFn(void *pArg){
   RunArg *r = (RunArg*)pArg;
+  double t0 = benchNow();
   benchReadRun(r->c, r->db, r->aOut);
+  return benchNow()-t0;
+}
+/* The kernel alone: attn_forward() on a state prepared untimed. */
+static double benchFlashFn(void *pArg){
+  RunArg *r = (RunArg*)pArg;
+  attn_state *st = benchApiState(r->c, r->p, r->nThread);
+  double t0 = benchNow(), t;
+  benchApiForward(st);
+  t = benchNow()-t0;
+  benchApiCopy(r->c, st, r->aOut);
+  attn_state_free(st);
+  return t;
 }
 static void *benchPairMain(void *pArg){
   benchApiFn(pArg);
@@ -412,12 +911,28 @@ static void *benchPairMain(void *pArg){
 }
 /* Two one-thread C API runs at once, each on its own thread and output
 ** (r[0] and r[1]). */
-static void benchPairFn(void *pArg){
+static double benchPairFn(void *pArg){
   RunArg *r = (RunArg*)pArg;
   pthread_t t;
+  double t0 = benchNow();
   if( pthread_create(&t, 0, benchPairMain, &r[1]) ) benchDie("pthread_create");
   benchApiFn(&r[0]);
   pthread_join(t, 0);
+  return benchNow()-t0;
+}
+
+/* A reference, run in its process (timed there). */
+typedef struct RefArg RefArg;
+struct RefArg { Coproc *co; int iRef; };
+static double benchRefFn(void *pArg){
+  RefArg *r = (RefArg*)pArg;
+  char zLine[512];
+  double ms;
+  if( !benchCoAsk(r->co, zLine, sizeof(zLine), "time %s", azRefName[r->iRef]) ){
+    return NAN;
+  }
+  ms = benchKv(zLine, "ms");
+  return ms/1e3;
 }
 
 /*
@@ -488,102 +1003,63 @@ static void benchMem(int iCfg, Row *pRow){
 }
 
 /*
-** The Python coprocesses (ref.py), one per thread count.
+** The other kernel level, in a child (--level-child ICFG OURS.NPY, with
+** ATTN_KERNEL set): the C API and the kernel alone in its own rounds, then
+** "LEVEL kernel=NAME api=MS flash=MS diff=X" (diff: largest absolute
+** difference from OURS.NPY, the output of the chosen level).
 */
-typedef struct Ref Ref;
-struct Ref {
-  int nThread;
-  pid_t pid;
-  FILE *pIn, *pOut;       /* to its stdin, from its stdout */
-  int bDead;
-};
-static Ref aRef[2];
-static const char *zRefPy;
-static char zRefInfo[512] = "";     /* the READY line of the first */
-
-static Ref *benchRef(int nThread){
-  Ref *r = &aRef[nThread>1];
-  int aToChild[2], aFromChild[2];
-  char zLine[1024], zT[16];
-  if( r->pid || r->bDead ) return r->bDead ? 0 : r;
-  r->nThread = nThread;
-  if( access("/usr/bin/python3", X_OK) ){
-    fprintf(stderr, "bench: /usr/bin/python3 not found: references skipped "
-            "(sh test/deps.sh bench)\n");
-    r->bDead = 1;
-    return 0;
+static void benchLevelChild(const Cfg *c, const char *zOurs){
+  Inputs in;
+  int64_t nOut = (int64_t)c->n*c->d, i;
+  float *aApi = benchMalloc(sizeof(float)*(size_t)nOut);
+  float *aFlash = benchMalloc(sizeof(float)*(size_t)nOut);
+  float *aOurs = benchMalloc(sizeof(float)*(size_t)nOut);
+  RunArg ra[2];
+  Job aJob[2];
+  double diff = 0.0;
+  benchInputs(c, &in);
+  ra[0].c = ra[1].c = c; ra[0].p = ra[1].p = &in; ra[0].db = ra[1].db = 0;
+  ra[0].nThread = ra[1].nThread = c->nThread;
+  ra[0].aOut = aApi; ra[1].aOut = aFlash;
+  aJob[0].x = benchApiFn; aJob[0].pArg = &ra[0];
+  aJob[1].x = benchFlashFn; aJob[1].pArg = &ra[1];
+  benchMedians(2, aJob);
+  if( !benchNpyRead(zOurs, aOurs, nOut) ) benchDie("cannot read %s", zOurs);
+  for(i=0; i<nOut; i++){
+    double e = fabs((double)aApi[i] - (double)aOurs[i]);
+    if( !(e<=diff) ) diff = e;
   }
-  if( pipe(aToChild) || pipe(aFromChild) ) benchDie("pipe failed");
-  r->pid = fork();
-  if( r->pid<0 ) benchDie("fork failed");
-  if( r->pid==0 ){
-    dup2(aToChild[0], 0);
-    dup2(aFromChild[1], 1);
-    close(aToChild[0]); close(aToChild[1]);
-    close(aFromChild[0]); close(aFromChild[1]);
-    snprintf(zT, sizeof(zT), "%d", nThread);
-    setenv("OPENBLAS_NUM_THREADS", zT, 1);
-    setenv("OMP_NUM_THREADS", zT, 1);
-    setenv("MKL_NUM_THREADS", zT, 1);
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execl("/usr/bin/python3", "python3", zRefPy, (char*)0);
-    _exit(127);
-  }
-  close(aToChild[0]);
-  close(aFromChild[1]);
-  r->pIn = fdopen(aToChild[1], "w");
-  r->pOut = fdopen(aFromChild[0], "r");
-  while( fgets(zLine, sizeof(zLine), r->pOut) ){
-    zLine[strcspn(zLine, "\n")] = 0;
-    if( strncmp(zLine, "READY", 5)==0 ){
-      if( zRefInfo[0]==0 ){
-        snprintf(zRefInfo, sizeof(zRefInfo), "%.500s", zLine+6);
-      }
-      fprintf(stderr, "bench: references (threads %d): %s\n", nThread, zLine+6);
-      return r;
-    }
-    fprintf(stderr, "bench: ref.py: %s\n", zLine);
-  }
-  fprintf(stderr, "bench: ref.py did not start: references skipped\n");
-  r->bDead = 1;
-  return 0;
+  if( memcmp(aApi, aFlash, sizeof(float)*(size_t)nOut) ) diff = NAN;
+  printf("LEVEL kernel=%s api=%.3f flash=%.3f diff=%.3g\n",
+         attn_kernels()->zName, aJob[0].ms, aJob[1].ms, diff);
+  benchInputsFree(&in);
+  free(aApi); free(aFlash); free(aOurs);
 }
 
-static void benchRefRun(const Cfg *c, const char *zDir, Row *pRow){
-  Ref *r = benchRef(c->nThread);
-  char zLine[4096];
-  pRow->msNp = pRow->mibNp = pRow->diffNp = pRow->maxNp = NAN;
-  pRow->msTorch = pRow->mibTorch = pRow->diffTorch = NAN;
-  if( r==0 ) return;
-  fprintf(r->pIn, "run %s %s %d %d %d %d %d\n", zDir, c->bMha ? "mha" : "single",
-          c->n, c->d, c->nHead, c->bCausal, c->nThread);
-  fflush(r->pIn);
-  while( fgets(zLine, sizeof(zLine), r->pOut) ){
-    char *z;
-    zLine[strcspn(zLine, "\n")] = 0;
-    if( strncmp(zLine, "RESULT", 6) ){
-      fprintf(stderr, "bench: ref.py: %s\n", zLine);
-      continue;
+static const char *zAlsoKernel = 0;   /* the other level, or NULL */
+static void benchLevel(int iCfg, const char *zOurs, Row *pRow){
+  char zCmd[8400], zLine[512];
+  FILE *f;
+  pRow->msLvlApi = pRow->msLvlFlash = pRow->diffLvl = NAN;
+  snprintf(zCmd, sizeof(zCmd), "ATTN_KERNEL=%s '%s' --level-child %d '%s'",
+           zAlsoKernel, zSelf, iCfg, zOurs);
+  f = popen(zCmd, "r");
+  if( f==0 ) return;
+  while( fgets(zLine, sizeof(zLine), f) ){
+    char zK[32];
+    if( sscanf(zLine, "LEVEL kernel=%31s", zK)==1 ){
+      if( strcmp(zK, zAlsoKernel) ){
+        fprintf(stderr, "bench: ATTN_KERNEL=%s ran kernel set %s: not "
+                "reported\n", zAlsoKernel, zK);
+        continue;
+      }
+      pRow->msLvlApi = benchKv(zLine, "api");
+      pRow->msLvlFlash = benchKv(zLine, "flash");
+      pRow->diffLvl = benchKv(zLine, "diff");
+      if( isnan(pRow->diffLvl) ) pRow->diffLvl = INFINITY;  /* mismatch */
     }
-    for(z=strtok(zLine+6, " "); z; z=strtok(0, " ")){
-      char *e = strchr(z, '=');
-      double v;
-      if( e==0 ) continue;
-      *e++ = 0;
-      v = atof(e);
-      if( strcmp(z, "np_ms")==0 ) pRow->msNp = v;
-      else if( strcmp(z, "np_mib")==0 ) pRow->mibNp = v;
-      else if( strcmp(z, "np_diff")==0 ) pRow->diffNp = v;
-      else if( strcmp(z, "np_max")==0 ) pRow->maxNp = v;
-      else if( strcmp(z, "torch_ms")==0 ) pRow->msTorch = v;
-      else if( strcmp(z, "torch_mib")==0 ) pRow->mibTorch = v;
-      else if( strcmp(z, "torch_diff")==0 ) pRow->diffTorch = v;
-    }
-    return;
   }
-  fprintf(stderr, "bench: ref.py (threads %d) died: references skipped\n",
-          r->nThread);
-  r->bDead = 1;
+  pclose(f);
 }
 
 /*
@@ -591,97 +1067,238 @@ static void benchRefRun(const Cfg *c, const char *zDir, Row *pRow){
 */
 static const char *zTmpDir;
 
+/* The reference processes a configuration uses, and their loaded state. */
+typedef struct RefSet RefSet;
+struct RefSet {
+  Coproc *aCo[N_REF];      /* NULL: not loaded for this configuration */
+  RefArg aArg[N_REF];
+  int bSingle[N_REF];      /* its first run was its result */
+};
+
+static void benchRefsLoad(const Cfg *c, const char *zDir, RefSet *s){
+  Coproc *aCo[2];
+  char zLine[512];
+  int i, j;
+  memset(s, 0, sizeof(*s));
+  aCo[0] = benchOrt();
+  aCo[1] = benchPy(c->nThread);
+  for(i=0; i<2; i++){
+    if( aCo[i]==0 ) continue;
+    if( !benchCoAsk(aCo[i], zLine, sizeof(zLine), "load %s %s %d %d %d %d %d",
+                    zDir, c->bMha ? "mha" : "single", c->n, c->d, c->nHead,
+                    c->bCausal, c->nThread) ){
+      continue;
+    }
+    for(j=0; j<N_REF; j++){
+      const char *z = strstr(zLine, azRefName[j]);
+      size_t n = strlen(azRefName[j]);
+      if( z && z[-1]==' ' && (z[n]==' ' || z[n]==0) ){
+        s->aCo[j] = aCo[i];
+        s->aArg[j].co = aCo[i];
+        s->aArg[j].iRef = j;
+      }
+    }
+  }
+}
+
+/* A reference whose first run takes longer than this runs only once, and
+** not at all for later configurations of as much work (GFLOP) or more on
+** as many threads: PyTorch's one-head reference at N = 16384 takes 13 s to
+** a minute a run, and would double the bench's time. */
+#ifndef REF_SLOW_MS
+# define REF_SLOW_MS 10000.0
+#endif
+static double aRefSlowFlop[N_REF][2];   /* 0: none yet */
+
+/* First warm-up of each reference: its peak memory. */
+static void benchRefsWarm(const Cfg *c, RefSet *s, Row *pRow){
+  char zLine[512];
+  int j, t = c->nThread>1;
+  for(j=0; j<N_REF; j++){
+    if( s->aCo[j]==0 ) continue;
+    if( aRefSlowFlop[j][t]>0.0 && benchFlop(c)>=aRefSlowFlop[j][t] ){
+      fprintf(stderr, "bench: %s skipped: a configuration of %.0f GFLOP took "
+              "it over %g s a run\n", azRefShort[j], aRefSlowFlop[j][t]*1e-9,
+              REF_SLOW_MS/1e3);
+      s->aCo[j] = 0;
+      continue;
+    }
+    benchQuiet();
+    if( !benchCoAsk(s->aCo[j], zLine, sizeof(zLine), "warm %s", azRefName[j]) ){
+      s->aCo[j] = 0;
+      continue;
+    }
+    pRow->mibRef[j] = benchKv(zLine, "mib");
+    if( benchKv(zLine, "ms")>REF_SLOW_MS ){
+      s->bSingle[j] = 1;
+      pRow->msRef[j] = benchKv(zLine, "ms");
+      if( aRefSlowFlop[j][t]==0.0 || benchFlop(c)<aRefSlowFlop[j][t] ){
+        aRefSlowFlop[j][t] = benchFlop(c);
+      }
+    }
+  }
+}
+
+static void benchRefsCheck(RefSet *s, Row *pRow){
+  char zLine[512];
+  int j;
+  for(j=0; j<N_REF; j++){
+    if( s->aCo[j]==0 || isnan(pRow->msRef[j]) ) continue;
+    if( benchCoAsk(s->aCo[j], zLine, sizeof(zLine), "check %s", azRefName[j]) ){
+      pRow->diffRef[j] = benchKv(zLine, "diff");
+      pRow->maxRef[j] = benchKv(zLine, "max");
+    }
+  }
+  if( s->aCo[REF_ORT] ) benchCoAsk(s->aCo[REF_ORT], zLine, sizeof(zLine), "unload");
+  if( s->aCo[REF_NP] ){
+    benchCoAsk(s->aCo[REF_NP], zLine, sizeof(zLine), "unload");
+  }else if( s->aCo[REF_TORCH] ){
+    benchCoAsk(s->aCo[REF_TORCH], zLine, sizeof(zLine), "unload");
+  }
+}
+
 static void benchConfig(const Cfg *c, int iCfg, Row *pRow){
   Inputs in;
   sqlite3 *db;
   int64_t nOut = (int64_t)c->n*c->d;
   float *aApi = benchMalloc(sizeof(float)*(size_t)nOut);
   float *aSql = benchMalloc(sizeof(float)*(size_t)nOut);
-  char zDir[4096];
+  float *aRead = benchMalloc(sizeof(float)*(size_t)nOut*3);
+  float *aFlash = 0, *aOne = 0;
+  char zDir[4096], zOurs[4200];
+  RefSet refs;
+  RunArg ra[6], aPair[2];
+  Job aJob[MAX_JOB];
+  int iJob[16], nJob = 0, j;
+  Cfg base = *c;
+  enum { J_API, J_SQL, J_READ, J_FLASH, J_API1, J_SQL1, J_PAIR, J_REF };
+
   memset(pRow, 0, sizeof(*pRow));
+  memset(iJob, 0, sizeof(iJob));
   pRow->pCfg = c;
+  pRow->msFlash = pRow->msApi1 = pRow->msSql1 = pRow->msPair = NAN;
+  for(j=0; j<N_REF; j++){
+    pRow->msRef[j] = pRow->mibRef[j] = pRow->diffRef[j] = pRow->maxRef[j] = NAN;
+    pRow->msPauseRef[j] = NAN;
+  }
+  pRow->msLvlApi = pRow->msLvlFlash = pRow->diffLvl = NAN;
   benchInputs(c, &in);
   snprintf(zDir, sizeof(zDir), "%s/cfg%d", zTmpDir, iCfg);
   if( mkdir(zDir, 0700) && errno!=EEXIST ) benchDie("mkdir %s", zDir);
   if( c->bMha ){
     static const char *azW[] = { "wq", "wk", "wv", "wo" };
     static const char *azB[] = { "bq", "bk", "bv", "bo" };
-    int j;
-    benchNpy(zDir, "x", in.x, c->n, c->d);
     for(j=0; j<4; j++){
       benchNpy(zDir, azW[j], in.w[j], c->d, c->d);
       benchNpy(zDir, azB[j], in.b[j], 0, c->d);
     }
+    benchNpy(zDir, "x", in.x, c->n, c->d);
   }else{
     benchNpy(zDir, "q", in.q, c->n, c->d);
     benchNpy(zDir, "k", in.k, c->n, c->d);
     benchNpy(zDir, "v", in.v, c->n, c->d);
   }
 
-  /* C API, SQL and the SQL floor, timed in the same rounds as the
-  ** baseline of the row's speed-up, if any: C API and SQL on one thread
-  ** (threads > 1, with two one-thread runs at once) or without the causal
-  ** mask. */
-  db = benchDb(c, &in);
-  {
-    RunArg ra[5], aPair[2];
-    BenchFn axFn[6] = { benchApiFn, benchSqlFn, benchReadFn, benchApiFn,
-                        benchSqlFn, benchPairFn };
-    void *apArg[6];
-    double aMs[6];
-    Cfg base = *c;
-    int nFn = c->nThread>1 ? 6 : c->bCausal ? 5 : 3, f;
-    float *aOne = nFn>3 ? benchMalloc(sizeof(float)*(size_t)nOut*4) : 0;
-    float *aRead = benchMalloc(sizeof(float)*(size_t)c->n*(size_t)c->d*3);
-    if( c->nThread>1 ) base.nThread = 1; else base.bCausal = 0;
-    for(f=0; f<5; f++){
-      ra[f].c = f<3 ? c : &base; ra[f].p = &in;
-      ra[f].db = f==0 || f==3 ? 0 : db;
-      ra[f].nThread = f<3 ? c->nThread : base.nThread;
-      ra[f].aOut = f==0 ? aApi : f==1 ? aSql : f==2 ? aRead
-                 : aOne ? aOne + (f-3)*nOut : 0;
-      apArg[f] = &ra[f];
-    }
-    for(f=0; f<2; f++){
-      aPair[f] = ra[3];
-      aPair[f].aOut = aOne ? aOne + (2+f)*nOut : 0;
-    }
-    apArg[5] = aPair;
-    benchMedians(nFn, axFn, apArg, aMs);
-    free(aRead);
-    pRow->msApi = aMs[0];
-    pRow->msSql = aMs[1];
-    pRow->msRead = aMs[2];
-    pRow->msApi1 = nFn>3 ? aMs[3] : NAN;
-    pRow->msSql1 = nFn>3 ? aMs[4] : NAN;
-    pRow->msPair = nFn>5 ? aMs[5] : NAN;
-    pRow->bSqlSame = memcmp(aApi, aSql, sizeof(float)*(size_t)nOut)==0;
-    pRow->bThreadSame = -1;
-    if( c->nThread>1 ){
-      pRow->bThreadSame = memcmp(aApi, aOne, sizeof(float)*(size_t)nOut)==0
-                       && memcmp(aApi, aOne+nOut, sizeof(float)*(size_t)nOut)==0;
-    }
-    free(aOne);
-  }
-  sqlite3_close(db);
-  benchNpy(zDir, "ours", aApi, c->n, c->d);
-  benchInputsFree(&in);
-  free(aApi);
-  free(aSql);
+  /* The references load the inputs and run once (their peak memory). */
+  benchRefsLoad(c, zDir, &refs);
+  benchRefsWarm(c, &refs, pRow);
 
+  /* Everything timed, in the same rounds. */
+  db = benchDb(c, &in);
+  if( c->nThread>1 ) base.nThread = 1; else base.bCausal = 0;
+  for(j=0; j<6; j++){
+    ra[j].c = j<4 ? c : &base;
+    ra[j].p = &in;
+    ra[j].db = db;
+    ra[j].nThread = j<4 ? c->nThread : 1;
+    ra[j].aOut = 0;
+  }
+  ra[J_API].aOut = aApi;
+  ra[J_SQL].aOut = aSql;
+  ra[J_READ].aOut = aRead;
+  aJob[nJob].x = benchApiFn; aJob[nJob].pArg = &ra[J_API]; iJob[J_API] = nJob++;
+  aJob[nJob].x = benchSqlFn; aJob[nJob].pArg = &ra[J_SQL]; iJob[J_SQL] = nJob++;
+  aJob[nJob].x = benchReadFn; aJob[nJob].pArg = &ra[J_READ]; iJob[J_READ] = nJob++;
+  if( benchHasFlash(c) ){
+    aFlash = benchMalloc(sizeof(float)*(size_t)nOut);
+    ra[J_FLASH].aOut = aFlash;
+    aJob[nJob].x = benchFlashFn; aJob[nJob].pArg = &ra[J_FLASH];
+    iJob[J_FLASH] = nJob++;
+  }
+  if( benchHasBase(c) ){
+    /* ra[4], ra[5]: C API and SQL of the baseline. */
+    aOne = benchMalloc(sizeof(float)*(size_t)nOut*4);
+    ra[4].aOut = aOne;
+    ra[5].aOut = aOne + nOut;
+    aJob[nJob].x = benchApiFn; aJob[nJob].pArg = &ra[4]; iJob[J_API1] = nJob++;
+    aJob[nJob].x = benchSqlFn; aJob[nJob].pArg = &ra[5]; iJob[J_SQL1] = nJob++;
+    if( c->nThread>1 ){
+      aPair[0] = aPair[1] = ra[4];
+      aPair[0].aOut = aOne + 2*nOut;
+      aPair[1].aOut = aOne + 3*nOut;
+      aJob[nJob].x = benchPairFn; aJob[nJob].pArg = aPair; iJob[J_PAIR] = nJob++;
+    }
+  }
+  for(j=0; j<N_REF; j++){
+    if( refs.aCo[j]==0 || refs.bSingle[j] ) continue;
+    aJob[nJob].x = benchRefFn; aJob[nJob].pArg = &refs.aArg[j];
+    iJob[J_REF+j] = nJob++;
+  }
+  benchMedians(nJob, aJob);
+  sqlite3_close(db);
+
+  pRow->msApi = aJob[iJob[J_API]].ms;
+  pRow->msSql = aJob[iJob[J_SQL]].ms;
+  pRow->msRead = aJob[iJob[J_READ]].ms;
+  pRow->bSqlSame = memcmp(aApi, aSql, sizeof(float)*(size_t)nOut)==0;
+  pRow->bFlashSame = -1;
+  pRow->bThreadSame = -1;
+  if( aFlash ){
+    pRow->msFlash = aJob[iJob[J_FLASH]].ms;
+    pRow->bFlashSame = memcmp(aApi, aFlash, sizeof(float)*(size_t)nOut)==0;
+  }
+  if( aOne ){
+    pRow->msApi1 = aJob[iJob[J_API1]].ms;
+    pRow->msSql1 = aJob[iJob[J_SQL1]].ms;
+    if( c->nThread>1 ){
+      pRow->msPair = aJob[iJob[J_PAIR]].ms;
+      pRow->bThreadSame = memcmp(aApi, aOne, sizeof(float)*(size_t)nOut)==0
+          && memcmp(aApi, aOne+nOut, sizeof(float)*(size_t)nOut)==0
+          && memcmp(aApi, aOne+2*nOut, sizeof(float)*(size_t)nOut)==0
+          && memcmp(aApi, aOne+3*nOut, sizeof(float)*(size_t)nOut)==0;
+    }
+  }
+  for(j=0; j<N_REF; j++){
+    if( refs.aCo[j]==0 || refs.bSingle[j] ) continue;
+    pRow->msRef[j] = aJob[iJob[J_REF+j]].ms;
+    pRow->msPauseRef[j] = aJob[iJob[J_REF+j]].msPause;
+  }
+
+  /* Checks against ours. */
+  benchNpy(zDir, "ours", aApi, c->n, c->d);
+  benchRefsCheck(&refs, pRow);
+  benchCoStop(&coOrt);      /* a fresh one for the next configuration */
+  benchInputsFree(&in);
   benchMem(iCfg, pRow);
-  benchRefRun(c, zDir, pRow);
+  snprintf(zOurs, sizeof(zOurs), "%s/ours.npy", zDir);
+  if( zAlsoKernel && benchHasFlash(c) ) benchLevel(iCfg, zOurs, pRow);
   {
     /* Tolerance: float32 rounding of both sides, relative to the output. */
-    double tol = 1e-4 + 1e-4*(isnan(pRow->maxNp) ? 1.0 : pRow->maxNp);
-    pRow->bWrong = !pRow->bSqlSame || pRow->bThreadSame==0
-                || pRow->diffNp>tol || pRow->diffTorch>tol;
+    double rMax = NAN, tol;
+    for(j=0; j<N_REF; j++) if( !isnan(pRow->maxRef[j]) ){ rMax = pRow->maxRef[j]; break; }
+    tol = 1e-4 + 1e-4*(isnan(rMax) ? 1.0 : rMax);
+    pRow->bWrong = !pRow->bSqlSame || pRow->bThreadSame==0 || pRow->bFlashSame==0
+                || pRow->diffLvl>tol;
+    for(j=0; j<N_REF; j++){
+      if( !isnan(pRow->msRef[j]) && !(pRow->diffRef[j]<=tol) ) pRow->bWrong = 1;
+    }
   }
   {
     char zCmd[4200];
     snprintf(zCmd, sizeof(zCmd), "rm -rf '%s'", zDir);
     if( system(zCmd) ){ /* leave it */ }
   }
+  free(aApi); free(aSql); free(aRead); free(aFlash); free(aOne);
 }
 
 /*
@@ -693,9 +1310,26 @@ static double benchFlop(const Cfg *c){
   return f;
 }
 
-static void benchCell(char *z, size_t n, const char *zFmt, double v){
+/* GFLOP/s of a run of configuration c taking ms. */
+static double benchGflops(const Cfg *c, double ms){
+  return benchFlop(c)/(ms*1e6);
+}
+
+/* A table cell: "–" for NAN. */
+static const char *benchCell(char *z, size_t n, const char *zFmt, double v){
   if( isnan(v) ) snprintf(z, n, "–");
   else snprintf(z, n, zFmt, v);
+  return z;
+}
+
+/* "a / b" of two ratios, or "–". */
+static const char *benchPair2(char *z, size_t n, const char *zFmt, double a,
+                              double b){
+  char za[32], zb[32];
+  if( isnan(a) && isnan(b) ) snprintf(z, n, "–");
+  else snprintf(z, n, "%s / %s", benchCell(za, 32, zFmt, a),
+                benchCell(zb, 32, zFmt, b));
+  return z;
 }
 
 static const Row *benchFind(const Row *aRow, int nRow, int bMha, int n, int d,
@@ -719,64 +1353,428 @@ static void benchLoad(char *z, size_t n){
   }
 }
 
-static void benchCpu(char *zModel, size_t nModel){
-  char zLine[4096];
+/* The CPU, from /proc/cpuinfo (first processor) and sysfs: model name,
+** family/model/stepping, the SIMD flags the kernels and the peak loops use
+** (and those they would: AVX-512 BF16/FP16, AMX), the caches. */
+static void benchCpu(char *zOut, size_t nOut, char *zModel, size_t nModel){
+  static const char *azFlag[] = {
+    "sse4_2", "avx", "fma", "f16c", "avx2", "avx512f", "avx512dq", "avx512bw",
+    "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile",
+    "amx_bf16", "amx_int8",
+  };
+  char zLine[8192], zFam[32] = "?", zMod[32] = "?", zStep[32] = "?";
+  char zHave[512] = "", zLack[512] = "", zCache[256] = "";
+  char *zFlags = 0;
   FILE *f = fopen("/proc/cpuinfo", "r");
-  snprintf(zModel, nModel, "unknown");
-  if( f==0 ) return;
-  while( fgets(zLine, sizeof(zLine), f) ){
-    if( strncmp(zLine, "model name", 10)==0 ){
-      char *z = strchr(zLine, ':');
-      if( z ){
-        z += 2;
-        z[strcspn(z, "\n")] = 0;
-        snprintf(zModel, nModel, "%s", z);
-      }
-      break;
+  size_t i;
+  snprintf(zModel, nModel, "unknown CPU");
+  while( f && fgets(zLine, sizeof(zLine), f) ){
+    char *z = strchr(zLine, ':');
+    if( zLine[0]=='\n' ) break;                 /* end of processor 0 */
+    if( z==0 ) continue;
+    z += 1 + (z[1]==' ');
+    z[strcspn(z, "\n")] = 0;
+    if( strncmp(zLine, "model name", 10)==0 ) snprintf(zModel, nModel, "%s", z);
+    else if( strncmp(zLine, "cpu family", 10)==0 ) snprintf(zFam, sizeof(zFam), "%s", z);
+    else if( strncmp(zLine, "model\t", 6)==0 ) snprintf(zMod, sizeof(zMod), "%s", z);
+    else if( strncmp(zLine, "stepping", 8)==0 ) snprintf(zStep, sizeof(zStep), "%s", z);
+    else if( strncmp(zLine, "flags", 5)==0 && zFlags==0 ){
+      size_t n = strlen(z);
+      zFlags = benchMalloc(n+3);
+      snprintf(zFlags, n+3, " %s ", z);
     }
   }
-  fclose(f);
+  if( f ) fclose(f);
+  for(i=0; i<sizeof(azFlag)/sizeof(azFlag[0]); i++){
+    char zPat[40];
+    char *zTo = zHave;
+    snprintf(zPat, sizeof(zPat), " %s ", azFlag[i]);
+    if( zFlags==0 || strstr(zFlags, zPat)==0 ) zTo = zLack;
+    snprintf(zTo+strlen(zTo), 512-strlen(zTo), "%s%s", zTo[0] ? " " : "", azFlag[i]);
+  }
+  for(i=0; i<5; i++){
+    char zPath[128], zLevel[16] = "", zType[32] = "", zSize[32] = "";
+    FILE *g;
+    snprintf(zPath, sizeof(zPath), "/sys/devices/system/cpu/cpu0/cache/index%d/level", (int)i);
+    if( (g = fopen(zPath, "r"))==0 ) break;
+    if( fscanf(g, "%15s", zLevel)!=1 ) zLevel[0] = 0;
+    fclose(g);
+    snprintf(zPath, sizeof(zPath), "/sys/devices/system/cpu/cpu0/cache/index%d/type", (int)i);
+    if( (g = fopen(zPath, "r")) ){ if( fscanf(g, "%31s", zType)!=1 ) zType[0] = 0; fclose(g); }
+    snprintf(zPath, sizeof(zPath), "/sys/devices/system/cpu/cpu0/cache/index%d/size", (int)i);
+    if( (g = fopen(zPath, "r")) ){ if( fscanf(g, "%31s", zSize)!=1 ) zSize[0] = 0; fclose(g); }
+    if( strcmp(zType, "Instruction")==0 ) continue;
+    snprintf(zCache+strlen(zCache), sizeof(zCache)-strlen(zCache), "%sL%s%s %s",
+             zCache[0] ? ", " : "", zLevel, strcmp(zType, "Data")==0 ? "d" : "",
+             zSize);
+  }
+  snprintf(zOut, nOut, "%s (/proc/cpuinfo: family %s, model %s, stepping %s); "
+           "%ld logical CPUs; flags: %s; not: %s; caches of cpu0: %s",
+           zModel, zFam, zMod, zStep, sysconf(_SC_NPROCESSORS_ONLN),
+           zHave[0] ? zHave : "none of these", zLack[0] ? zLack : "none",
+           zCache[0] ? zCache : "unknown");
+  free(zFlags);
 }
 
-/* One line of the targets table: the measured value through SQL and, where
-** it means something, through the C API (NAN: not shown). */
-static void benchTarget(const char *zWhat, double rSql, double rApi,
-                        double rWant, int bAtMost, const char *zUnit){
-  char zSql[64], zApi[64];
+/* One line of the targets table. */
+static int nTargetMet = 0, nTargetNot = 0;
+static void benchTarget(const char *zWhat, const char *zWanted,
+                        const char *zMeasured, const char *zStatus){
+  if( strncmp(zStatus, "met", 3)==0 ) nTargetMet++;
+  else if( strncmp(zStatus, "not measured", 12) ) nTargetNot++;
+  benchOut("| %s | %s | %s | %s |\n", zWhat, zWanted, zMeasured, zStatus);
+}
+
+/* A ratio target (≥ rWant, or ≤ with bAtMost) measured through SQL and
+** the C API: met when SQL meets it. */
+static void benchTarget2(const char *zWhat, double rSql, double rApi,
+                         double rWant, int bAtMost, const char *zUnit){
+  char zM[128], zWant[64], zS[32], zA[32], zFmt[16];
   const char *zStatus;
-  if( isnan(rSql) ) snprintf(zSql, sizeof(zSql), "–");
-  else snprintf(zSql, sizeof(zSql), "%.2f%s", rSql, zUnit);
-  if( isnan(rApi) ) snprintf(zApi, sizeof(zApi), "–");
-  else snprintf(zApi, sizeof(zApi), "%.2f%s", rApi, zUnit);
+  snprintf(zFmt, sizeof(zFmt), "%%.%df%s", zUnit[0]==' ' ? 1 : 2, zUnit);
+  snprintf(zWant, sizeof(zWant), "%s %g%s", bAtMost ? "≤" : "≥", rWant, zUnit);
+  snprintf(zM, sizeof(zM), "%s / %s", benchCell(zS, 32, zFmt, rSql),
+           benchCell(zA, 32, zFmt, rApi));
   if( isnan(rSql) ) zStatus = "not measured";
   else if( bAtMost ? rSql<=rWant : rSql>=rWant ) zStatus = "met";
   else if( !isnan(rApi) && (bAtMost ? rApi<=rWant : rApi>=rWant) ){
     zStatus = "met through the C API only";
   }else zStatus = "NOT MET";
-  printf("| %s | %s %g%s | %s | %s | %s |\n", zWhat, bAtMost ? "≤" : "≥",
-         rWant, zUnit, zSql, zApi, zStatus);
+  benchTarget(zWhat, zWant, zM, zStatus);
+}
+
+/* The share of its level's peak of a run of c taking ms (NAN if none).
+** For a causal row only the allowed pairs count here, N(N+1)/2 of N², so
+** the share is of work that had to be done. */
+static double benchShare(const Cfg *c, double ms, const char *zLevel){
+  double f = benchFlop(c);
+  if( c->bCausal ){
+    f -= 4.0*(double)c->n*(double)c->n*(double)c->d
+         * (1.0 - ((double)c->n+1.0)/(2.0*(double)c->n));
+  }
+  return 100.0*f/(ms*1e6)/benchPeak(zLevel, c->nThread);
+}
+
+static void benchTables(const Row *aRow, int nRow, const char *zLevel){
+  char a[24][80];
+  int i, j;
+
+  benchOut("### Ours\n\n"
+    "| configuration | N | d | threads | SQL (ms) | GFLOP/s | %% of peak | "
+    "C API (ms) | GFLOP/s | %% of peak | kernel alone (ms) | %% of peak | "
+    "SQL overhead | of it, reading the source rows | speed-up: SQL / C API "
+    "| check |\n"
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
+  for(i=0; i<nRow; i++){
+    const Row *r = &aRow[i];
+    const Cfg *c = r->pCfg;
+    char zUp[80];
+    benchPair2(zUp, sizeof(zUp), "%.2f×", r->msSql1/r->msSql, r->msApi1/r->msApi);
+    if( strcmp(zUp, "–") ){
+      size_t n = strlen(zUp);
+      snprintf(zUp+n, sizeof(zUp)-n, " %s", c->bCausal ? "vs full" : "vs 1 thread");
+    }
+    benchOut("| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | "
+             "%s | %s | %s | %s%s |\n",
+             c->zName, c->n, c->d, c->nThread,
+             benchCell(a[0], 80, "%.1f", r->msSql),
+             benchCell(a[1], 80, "%.0f", benchGflops(c, r->msSql)),
+             benchCell(a[2], 80, "%.0f %%", benchShare(c, r->msSql, zLevel)),
+             benchCell(a[3], 80, "%.1f", r->msApi),
+             benchCell(a[4], 80, "%.0f", benchGflops(c, r->msApi)),
+             benchCell(a[5], 80, "%.0f %%", benchShare(c, r->msApi, zLevel)),
+             benchCell(a[6], 80, "%.1f", r->msFlash),
+             benchCell(a[7], 80, "%.0f %%", benchShare(c, r->msFlash, zLevel)),
+             benchCell(a[8], 80, "%+.1f %%", 100.0*(r->msSql/r->msApi - 1.0)),
+             benchCell(a[9], 80, "%.1f %%", 100.0*r->msRead/r->msApi),
+             zUp, r->bWrong ? "WRONG" : "ok",
+             r->bThreadSame==1 ? " (= 1 thread, bitwise)" : "");
+  }
+
+  benchOut("\n### References (same data, same rounds)\n\n"
+    "| configuration | N | d | threads | ONNX Runtime (ms) | × ORT: SQL / C API "
+    "| NumPy (ms) | × NumPy: SQL / C API | PyTorch (ms) | × PyTorch: SQL / C API |\n"
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+  for(i=0; i<nRow; i++){
+    const Row *r = &aRow[i];
+    const Cfg *c = r->pCfg;
+    benchOut("| %s | %d | %d | %d |", c->zName, c->n, c->d, c->nThread);
+    for(j=0; j<N_REF; j++){
+      benchOut(" %s | %s |", benchCell(a[0], 80, "%.1f", r->msRef[j]),
+               benchPair2(a[1], 80, "%.2f", r->msRef[j]/r->msSql,
+                          r->msRef[j]/r->msApi));
+    }
+    benchOut("\n");
+  }
+
+  benchOut("\n### Memory and checks\n\n"
+    "| configuration | N | d | threads | peak MiB: ours C API / SQL | ORT | NumPy "
+    "| PyTorch | max abs diff vs ORT / NumPy / PyTorch | check |\n"
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
+  for(i=0; i<nRow; i++){
+    const Row *r = &aRow[i];
+    const Cfg *c = r->pCfg;
+    char zWhy[200] = "";
+    if( !r->bSqlSame ) strcat(zWhy, "; SQL ≠ C API");
+    if( r->bThreadSame==0 ) strcat(zWhy, "; ≠ 1 thread");
+    if( r->bFlashSame==0 ) strcat(zWhy, "; kernel alone ≠ C API");
+    benchOut("| %s | %d | %d | %d | %s | %s | %s | %s | %s / %s / %s | %s%s |\n",
+             c->zName, c->n, c->d, c->nThread,
+             benchPair2(a[0], 80, "%.1f", r->mibApi, r->mibSql),
+             benchCell(a[1], 80, "%.0f", r->mibRef[REF_ORT]),
+             benchCell(a[2], 80, "%.0f", r->mibRef[REF_NP]),
+             benchCell(a[3], 80, "%.0f", r->mibRef[REF_TORCH]),
+             benchCell(a[4], 80, "%.1e", r->diffRef[REF_ORT]),
+             benchCell(a[5], 80, "%.1e", r->diffRef[REF_NP]),
+             benchCell(a[6], 80, "%.1e", r->diffRef[REF_TORCH]),
+             r->bWrong ? "WRONG" : "ok", zWhy);
+  }
+
+  /* The kernel alone, at each level against its own peak. */
+  for(i=0; i<nRow && !benchHasFlash(aRow[i].pCfg); i++){}
+  if( i==nRow ) return;
+  benchOut("\n### The flash kernel alone (attn_forward() on a prepared state, "
+           "one head, one thread)\n\n"
+           "| N | d | kernel set | FMA peak (GFLOP/s) | kernel alone (ms) | "
+           "GFLOP/s | %% of peak | C API (ms) | %% of peak | SQL: %% of peak "
+           "| max abs diff vs %s |\n"
+           "|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|\n", zLevel);
+  for(j=0; j<2; j++){
+    const char *zL = j ? zAlsoKernel : zLevel;
+    if( zL==0 ) continue;
+    for(i=0; i<nRow; i++){
+      const Row *r = &aRow[i];
+      const Cfg *c = r->pCfg;
+      double msF = j ? r->msLvlFlash : r->msFlash;
+      double msA = j ? r->msLvlApi : r->msApi;
+      if( !benchHasFlash(c) ) continue;
+      benchOut("| %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+               c->n, c->d, zL,
+               benchCell(a[0], 80, "%.0f", benchPeak(zL, 1)),
+               benchCell(a[1], 80, "%.1f", msF),
+               benchCell(a[2], 80, "%.0f", benchGflops(c, msF)),
+               benchCell(a[3], 80, "%.0f %%", benchShare(c, msF, zL)),
+               benchCell(a[4], 80, "%.1f", msA),
+               benchCell(a[5], 80, "%.0f %%", benchShare(c, msA, zL)),
+               j ? "–" : benchCell(a[6], 80, "%.0f %%", benchShare(c, r->msSql, zL)),
+               j ? benchCell(a[7], 80, "%.1e", r->diffLvl) : "–");
+    }
+  }
+}
+
+/* The targets of the performance issue. */
+static void benchTargets(const Row *aRow, int nRow, const char *zLevel){
+  static const int aN[3] = { 1024, 4096, 16384 };
+  static const int aD[3] = { 64, 128, 384 };
+  const Row *a, *b;
+  char zWhat[600], zM[300], zWant[64];
+  double x;
+  int i, j, t;
+
+  benchOut("\n### Targets\n\n| target | wanted | measured | status |\n"
+           "|---|---|---|---|\n");
+  /* The kernel (C API) and SQL against the FMA peak. */
+  for(i=1; i<3; i++){
+    for(j=0; j<3; j++){
+      double rF, rA, rS;
+      a = benchFind(aRow, nRow, 0, aN[i], aD[j], 0, 1);
+      rF = a ? benchShare(a->pCfg, a->msFlash, zLevel) : NAN;
+      rA = a ? benchShare(a->pCfg, a->msApi, zLevel) : NAN;
+      rS = a ? benchShare(a->pCfg, a->msSql, zLevel) : NAN;
+      snprintf(zWhat, sizeof(zWhat), "flash kernel (%s), N=%d, d=%d: share of "
+               "the FMA peak", zLevel, aN[i], aD[j]);
+      snprintf(zM, sizeof(zM), "kernel alone %.0f %%, C API %.0f %%", rF, rA);
+      benchTarget(zWhat, "≥ 80 %", a ? zM : "–",
+                  !a || isnan(rF) ? "not measured" : rA>=80.0 ? "met"
+                  : rF>=80.0 ? "met by the kernel alone" : "NOT MET");
+      snprintf(zWhat, sizeof(zWhat), "through SQL, N=%d, d=%d: share of the "
+               "FMA peak", aN[i], aD[j]);
+      snprintf(zM, sizeof(zM), "%.0f %%", rS);
+      benchTarget(zWhat, "≥ 75 %", a ? zM : "–",
+                  !a || isnan(rS) ? "not measured" : rS>=75.0 ? "met" : "NOT MET");
+    }
+  }
+  /* The AVX2 level against its own peak. */
+  {
+    const char *zL = strcmp(zLevel, "avx2")==0 ? zLevel
+                   : zAlsoKernel && strcmp(zAlsoKernel, "avx2")==0 ? zAlsoKernel : 0;
+    for(i=1; i<3; i++){
+      for(j=0; j<3; j++){
+        double r;
+        a = benchFind(aRow, nRow, 0, aN[i], aD[j], 0, 1);
+        r = !a || !zL ? NAN : benchShare(a->pCfg, zL==zLevel ? a->msFlash
+                                         : a->msLvlFlash, "avx2");
+        snprintf(zWhat, sizeof(zWhat), "AVX2 level, kernel alone, N=%d, d=%d: "
+                 "share of the ymm FMA peak", aN[i], aD[j]);
+        snprintf(zM, sizeof(zM), "%.0f %%", r);
+        benchTarget(zWhat, "≥ 75 %", isnan(r) ? "–" : zM,
+                    isnan(r) ? "not measured" : r>=75.0 ? "met" : "NOT MET");
+      }
+    }
+  }
+  /* ONNX Runtime, every non-causal configuration, 1 and 2 threads. */
+  for(t=1; t<=2; t++){
+    for(i=0; i<3; i++){
+      for(j=0; j<3; j+=2){
+        a = benchFind(aRow, nRow, 0, aN[i], aD[j], 0, t);
+        snprintf(zWhat, sizeof(zWhat), "× ONNX Runtime (MultiHeadAttention), "
+                 "one head, N=%d, d=%d, threads=%d (SQL / C API)", aN[i], aD[j], t);
+        benchTarget2(zWhat, a ? a->msRef[REF_ORT]/a->msSql : NAN,
+                     a ? a->msRef[REF_ORT]/a->msApi : NAN, 1.3, 0, "×");
+      }
+    }
+    a = benchFind(aRow, nRow, 1, 4096, 384, 0, t);
+    snprintf(zWhat, sizeof(zWhat), "× ONNX Runtime, 6 heads of 64 + "
+             "projections, N=4096, threads=%d (SQL / C API)", t);
+    benchTarget2(zWhat, a ? a->msRef[REF_ORT]/a->msSql : NAN,
+                 a ? a->msRef[REF_ORT]/a->msApi : NAN, 1.3, 0, "×");
+  }
+  /* NumPy. */
+  for(i=0; i<3; i++){
+    for(j=0; j<3; j+=2){
+      a = benchFind(aRow, nRow, 0, aN[i], aD[j], 0, 1);
+      snprintf(zWhat, sizeof(zWhat), "× NumPy, N=%d, d=%d (SQL / C API)",
+               aN[i], aD[j]);
+      benchTarget2(zWhat, a ? a->msRef[REF_NP]/a->msSql : NAN,
+                   a ? a->msRef[REF_NP]/a->msApi : NAN, aD[j]==64 ? 3.5 : 1.6,
+                   0, "×");
+    }
+  }
+  a = benchFind(aRow, nRow, 1, 4096, 384, 0, 1);
+  benchTarget2("× nn.MultiheadAttention, 6 heads + projections, N=4096 (SQL / "
+               "C API)", a ? a->msRef[REF_TORCH]/a->msSql : NAN,
+               a ? a->msRef[REF_TORCH]/a->msApi : NAN, 3.0, 0, "×");
+  /* Causal: against full attention timed in the same rounds. */
+  b = benchFind(aRow, nRow, 0, 4096, 64, 1, 1);
+  benchTarget2("causal vs full, N=4096, d=64 (speed-up, SQL / C API)",
+               b ? b->msSql1/b->msSql : NAN, b ? b->msApi1/b->msApi : NAN,
+               1.8, 0, "×");
+  b = benchFind(aRow, nRow, 1, 4096, 384, 1, 1);
+  {
+    /* The projections are not shortened by the mask: with them a share
+    ** f of the work, halving the rest gives at most 1/(f + (1-f)/2). */
+    double rProj = 8.0*4096*384*384, rAttn = 4.0*4096*4096*384;
+    double f = rProj/(rProj + rAttn);
+    snprintf(zWhat, sizeof(zWhat), "causal vs full, N=4096, 6 heads + proj "
+             "(speed-up, SQL / C API; the projections, %.0f %% of the work, "
+             "cost the same, so at most %.2f×)", 100.0*f, 1.0/(f + (1.0-f)/2.0));
+    benchTarget2(zWhat, b ? b->msSql1/b->msSql : NAN,
+                 b ? b->msApi1/b->msApi : NAN, 1.8, 0, "×");
+  }
+  /* Threads: against one thread timed in the same rounds. */
+  for(i=0; i<2; i++){
+    b = i==0 ? benchFind(aRow, nRow, 0, 4096, 64, 0, 2)
+             : benchFind(aRow, nRow, 1, 4096, 384, 0, 2);
+    snprintf(zWhat, sizeof(zWhat), "threads 2 vs 1, N=4096, %s (speed-up, SQL "
+             "/ C API", i==0 ? "d=64" : "6 heads + proj");
+    if( b && !isnan(b->msPair) ){
+      /* What SQL adds at 2 threads (reading the rows, one step per output
+      ** row) runs on one thread: with the C API part exactly halved, SQL
+      ** would still take msApi1/2 + that. */
+      size_t n = strlen(zWhat);
+      double msSerial = b->msSql - b->msApi;
+      snprintf(zWhat+n, sizeof(zWhat)-n, "; two independent one-thread "
+               "runs at once take %+.1f %% each, so this host allows at "
+               "most %.2f×; SQL's own %.1f ms, serial, allow SQL at most "
+               "%.2f×", 100.0*(b->msPair/b->msApi1 - 1.0),
+               2.0*b->msApi1/b->msPair, msSerial,
+               b->msSql1/(b->msApi1/2.0 + msSerial));
+    }
+    strcat(zWhat, ")");
+    benchTarget2(zWhat, b ? b->msSql1/b->msSql : NAN,
+                 b ? b->msApi1/b->msApi : NAN, 1.8, 0, "×");
+  }
+  a = benchFind(aRow, nRow, 0, 16384, 64, 0, 1);
+  benchTarget2("memory beyond the inputs, N=16384, d=64 (SQL / C API)",
+               a ? a->mibSql : NAN, a ? a->mibApi : NAN, 64, 1, " MiB");
+  x = NAN;
+  a = 0;
+  for(i=0; i<nRow; i++){
+    double o = 100.0*(aRow[i].msSql/aRow[i].msApi - 1.0);
+    if( aRow[i].pCfg->n>=4096 && (isnan(x) || o>x) ){ x = o; a = &aRow[i]; }
+  }
+  if( a ){
+    snprintf(zWhat, sizeof(zWhat), "SQL over the C API, worst configuration "
+             "with N ≥ 4096 (%s, N=%d, d=%d, threads=%d; reading its source "
+             "rows through SQLite alone: %.1f %%)", a->pCfg->zName, a->pCfg->n,
+             a->pCfg->d, a->pCfg->nThread, 100.0*a->msRead/a->msApi);
+  }else{
+    snprintf(zWhat, sizeof(zWhat), "SQL over the C API, worst configuration "
+             "with N ≥ 4096");
+  }
+  snprintf(zM, sizeof(zM), "%+.1f %%", x);
+  snprintf(zWant, sizeof(zWant), "≤ 10 %%");
+  benchTarget(zWhat, zWant, isnan(x) ? "–" : zM, isnan(x) ? "not measured"
+              : x<=10.0 ? "met" : "NOT MET");
+}
+
+/* results.tsv: one line per row (times in ms, NAN as "nan"), after
+** "#"-lines naming the machine and the peaks; chart.py reads it. */
+static void benchTsv(const char *zPath, const Row *aRow, int nRow,
+                     const char *zCpu, const char *zLevel){
+  FILE *f = fopen(zPath, "w");
+  int i, j;
+  if( f==0 ){ fprintf(stderr, "bench: cannot write %s\n", zPath); return; }
+  fprintf(f, "#cpu\t%s\n#kernel\t%s\n", zCpu, zLevel);
+  for(i=0; i<2; i++){
+    if( !aPeak[i].bHave ) continue;
+    fprintf(f, "#peak\t%s\t1\t%.1f\n#peak\t%s\t2\t%.1f\n", aPeak[i].zLevel,
+            benchPeak(aPeak[i].zLevel, 1), aPeak[i].zLevel,
+            benchPeak(aPeak[i].zLevel, 2));
+  }
+  if( zAlsoKernel ) fprintf(f, "#also_kernel\t%s\n", zAlsoKernel);
+  fprintf(f, "name\tmha\tn\td\theads\tcausal\tthreads\tgflop\tms_sql\tms_api"
+          "\tms_flash\tms_ort\tms_numpy\tms_torch\tms_also_flash\tms_also_api"
+          "\tcheck\n");
+  for(i=0; i<nRow; i++){
+    const Row *r = &aRow[i];
+    const Cfg *c = r->pCfg;
+    double am[8];
+    am[0] = r->msSql; am[1] = r->msApi; am[2] = r->msFlash;
+    am[3] = r->msRef[REF_ORT]; am[4] = r->msRef[REF_NP]; am[5] = r->msRef[REF_TORCH];
+    am[6] = r->msLvlFlash; am[7] = r->msLvlApi;
+    fprintf(f, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.6f", c->zName, c->bMha, c->n,
+            c->d, c->nHead, c->bCausal, c->nThread, benchFlop(c)*1e-9);
+    for(j=0; j<8; j++){
+      if( isnan(am[j]) ) fprintf(f, "\tnan"); else fprintf(f, "\t%.4f", am[j]);
+    }
+    fprintf(f, "\t%s\n", r->bWrong ? "WRONG" : "ok");
+  }
+  fclose(f);
 }
 
 int main(int argc, char **argv){
   static const Cfg aCfg[] = {
     /* name              mha  n      d    H  causal T  quick */
     { "one head",          0, 1024,  64,  1, 0, 1, 1 },
+    { "one head",          0, 1024,  128, 1, 0, 1, 0 },
     { "one head",          0, 1024,  384, 1, 0, 1, 0 },
     { "one head",          0, 4096,  64,  1, 0, 1, 1 },
+    { "one head",          0, 4096,  128, 1, 0, 1, 0 },
     { "one head",          0, 4096,  384, 1, 0, 1, 0 },
     { "one head",          0, 16384, 64,  1, 0, 1, 0 },
+    { "one head",          0, 16384, 128, 1, 0, 1, 0 },
     { "one head",          0, 16384, 384, 1, 0, 1, 0 },
     { "one head, causal",  0, 4096,  64,  1, 1, 1, 1 },
     { "6 heads + proj",    1, 4096,  384, 6, 0, 1, 1 },
     { "6 heads + proj, causal", 1, 4096, 384, 6, 1, 1, 0 },
+    { "one head",          0, 1024,  64,  1, 0, 2, 0 },
+    { "one head",          0, 1024,  128, 1, 0, 2, 0 },
+    { "one head",          0, 1024,  384, 1, 0, 2, 0 },
     { "one head",          0, 4096,  64,  1, 0, 2, 1 },
+    { "one head",          0, 4096,  128, 1, 0, 2, 0 },
+    { "one head",          0, 4096,  384, 1, 0, 2, 0 },
+    { "one head",          0, 16384, 64,  1, 0, 2, 0 },
+    { "one head",          0, 16384, 128, 1, 0, 2, 0 },
+    { "one head",          0, 16384, 384, 1, 0, 2, 0 },
     { "6 heads + proj",    1, 4096,  384, 6, 0, 2, 0 },
   };
   const int nCfg = (int)(sizeof(aCfg)/sizeof(aCfg[0]));
   Row aRow[sizeof(aCfg)/sizeof(aCfg[0])];
-  int nRow = 0, i, bQuick = 0, nWrong = 0;
-  const char *zOnly = 0;
-  char zTmpl[] = "/tmp/attn-bench-XXXXXX", zModel[256], zLoad0[128], zLoad1[128];
+  int nRow = 0, i, j, bQuick = 0, nWrong = 0;
+  const char *zOnly = 0, *zOutDir = 0, *zLevel;
+  char zTmpl[] = "/tmp/attn-bench-XXXXXX", zModel[256], zCpu[2048];
+  char zLoad0[128], zLoad1[128], zPath[4200];
   double t0 = benchNow();
 
   zSelf = argv[0];
@@ -786,181 +1784,145 @@ int main(int argc, char **argv){
     benchMemChild(&aCfg[i]);
     return 0;
   }
+  if( argc==4 && strcmp(argv[1], "--level-child")==0 ){
+    i = atoi(argv[2]);
+    if( i<0 || i>=nCfg ) return 1;
+    benchLevelChild(&aCfg[i], argv[3]);
+    return 0;
+  }
   if( argc<2 ){
-    fprintf(stderr, "usage: %s REF.PY [--quick] [--only NAME]\n", argv[0]);
+    fprintf(stderr, "usage: %s REF.PY [--quick] [--only NAME] [--out DIR] "
+            "[--also-kernel SET]\n", argv[0]);
     return 2;
   }
   zRefPy = argv[1];
+  snprintf(zBenchDir, sizeof(zBenchDir), "%s", zRefPy);
+  if( strrchr(zBenchDir, '/') ) *strrchr(zBenchDir, '/') = 0;
+  else snprintf(zBenchDir, sizeof(zBenchDir), ".");
   for(i=2; i<argc; i++){
     if( strcmp(argv[i], "--quick")==0 ) bQuick = 1;
     else if( strcmp(argv[i], "--only")==0 && i+1<argc ) zOnly = argv[++i];
+    else if( strcmp(argv[i], "--out")==0 && i+1<argc ) zOutDir = argv[++i];
+    else if( strcmp(argv[i], "--also-kernel")==0 && i+1<argc ) zAlsoKernel = argv[++i];
+    else benchDie("unknown argument %s", argv[i]);
   }
   signal(SIGPIPE, SIG_IGN);
+  attn_kernels_init();
+  zLevel = attn_kernels()->zName;
+  aPeak[0].bHave = strstr(attn_kernels_available(), "avx2")!=0;
+  aPeak[1].bHave = strstr(attn_kernels_available(), "avx512")!=0;
+  if( zAlsoKernel==0 && strcmp(zLevel, "avx512")==0 && aPeak[0].bHave ){
+    zAlsoKernel = "avx2";
+  }
+  if( zAlsoKernel && (strcmp(zAlsoKernel, zLevel)==0
+                      || strstr(attn_kernels_available(), zAlsoKernel)==0) ){
+    fprintf(stderr, "bench: --also-kernel %s: this CPU offers %s, in use %s: "
+            "ignored\n", zAlsoKernel, attn_kernels_available(), zLevel);
+    zAlsoKernel = 0;
+  }
+  if( zOutDir ){
+    snprintf(zPath, sizeof(zPath), "%s/results.md", zOutDir);
+    pMd = fopen(zPath, "w");
+    if( pMd==0 ) benchDie("cannot write %s", zPath);
+  }
   zTmpDir = mkdtemp(zTmpl);
   if( zTmpDir==0 ) benchDie("mkdtemp failed");
-  benchCpu(zModel, sizeof(zModel));
+  benchCpu(zCpu, sizeof(zCpu), zModel, sizeof(zModel));
   benchLoad(zLoad0, sizeof(zLoad0));
-  fprintf(stderr, "bench: %s, kernel %s, load average %s\n", zModel,
-          attn_kernels()->zName, zLoad0);
+  fprintf(stderr, "bench: %s\nbench: kernel set %s (available: %s), load "
+          "average %s\n", zCpu, zLevel, attn_kernels_available(), zLoad0);
+  benchPeaks(0);
+  for(i=0; i<2; i++){
+    if( aPeak[i].bHave ){
+      fprintf(stderr, "bench: FMA peak (%s, %s): %.0f GFLOP/s on one thread, "
+              "%.0f + %.0f on two at once\n", aPeak[i].zLevel, aPeak[i].zReg,
+              aPeak[i].r1[0], aPeak[i].r2a[0], aPeak[i].r2b[0]);
+    }
+  }
 
   for(i=0; i<nCfg; i++){
     const Cfg *c = &aCfg[i];
+    Row *r = &aRow[nRow];
     char zDesc[128];
     if( bQuick && !c->bQuick ) continue;
     snprintf(zDesc, sizeof(zDesc), "%s N=%d d=%d%s threads=%d", c->zName,
              c->n, c->d, c->bCausal ? " causal" : "", c->nThread);
     if( zOnly && strstr(zDesc, zOnly)==0 ) continue;
     fprintf(stderr, "bench: %s ...\n", zDesc);
-    benchConfig(c, i, &aRow[nRow]);
-    fprintf(stderr, "bench:   ours %.1f ms (C API %.1f ms), NumPy %.1f ms, "
-            "PyTorch %.1f ms\n", aRow[nRow].msSql, aRow[nRow].msApi,
-            aRow[nRow].msNp, aRow[nRow].msTorch);
-    nWrong += aRow[nRow].bWrong;
+    benchConfig(c, i, r);
+    fprintf(stderr, "bench:   ours %.1f ms (C API %.1f ms", r->msSql, r->msApi);
+    if( !isnan(r->msFlash) ) fprintf(stderr, ", kernel %.1f ms", r->msFlash);
+    if( !isnan(r->msLvlFlash) ) fprintf(stderr, ", %s kernel %.1f ms", zAlsoKernel, r->msLvlFlash);
+    fprintf(stderr, ")");
+    for(j=0; j<N_REF; j++) fprintf(stderr, ", %s %.1f ms", azRefShort[j], r->msRef[j]);
+    fprintf(stderr, "%s\n", r->bWrong ? "  WRONG" : "");
+    nWrong += r->bWrong;
     nRow++;
   }
-  for(i=0; i<2; i++){
-    if( aRef[i].pid ){
-      fprintf(aRef[i].pIn, "quit\n");
-      fclose(aRef[i].pIn);
-      fclose(aRef[i].pOut);
-      waitpid(aRef[i].pid, 0, 0);
-    }
-  }
+  benchCoStop(&aPy[0]);
+  benchCoStop(&aPy[1]);
+  benchCoStop(&coOrt);
   rmdir(zTmpDir);
+  benchPeaks(1);
   benchLoad(zLoad1, sizeof(zLoad1));
 
-  /* The table. */
-  printf("Machine: %s, %ld logical CPUs; kernel set: %s; SQLite %s.\n",
-         zModel, sysconf(_SC_NPROCESSORS_ONLN), attn_kernels()->zName,
-         sqlite3_libversion());
-  printf("References: %s.\n", zRefInfo[0] ? zRefInfo : "none (skipped)");
-  printf("Load average before / after: %s / %s.  Total bench time %.0f s.\n\n",
-         zLoad0, zLoad1, benchNow()-t0);
-  printf("| configuration | N | d | threads | ours, SQL (ms) | GFLOP/s | "
-         "C API (ms) | SQL overhead | of it, reading the source rows | NumPy (ms) | × NumPy | PyTorch (ms) | "
-         "× PyTorch | peak MiB: ours C API / SQL | NumPy | PyTorch | "
-         "max abs diff vs NumPy / PyTorch | check |\n");
-  printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
-  for(i=0; i<nRow; i++){
-    const Row *r = &aRow[i];
-    const Cfg *c = r->pCfg;
-    char a[16][64], zRead[64];
-    benchCell(a[0], 64, "%.1f", r->msSql);
-    benchCell(a[1], 64, "%.0f", benchFlop(c)/(r->msSql*1e6));
-    benchCell(a[2], 64, "%.1f", r->msApi);
-    benchCell(a[3], 64, "%+.1f %%", 100.0*(r->msSql/r->msApi - 1.0));
-    benchCell(a[4], 64, "%.1f", r->msNp);
-    benchCell(a[5], 64, "%.2f", r->msNp/r->msSql);
-    benchCell(a[6], 64, "%.1f", r->msTorch);
-    benchCell(a[7], 64, "%.2f", r->msTorch/r->msSql);
-    benchCell(a[8], 64, "%.1f", r->mibApi);
-    benchCell(a[9], 64, "%.1f", r->mibSql);
-    benchCell(a[10], 64, "%.0f", r->mibNp);
-    benchCell(a[11], 64, "%.0f", r->mibTorch);
-    benchCell(a[12], 64, "%.1e", r->diffNp);
-    benchCell(a[13], 64, "%.1e", r->diffTorch);
-    benchCell(zRead, 64, "%.1f %%", 100.0*r->msRead/r->msApi);
-    printf("| %s%s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | "
-           "%s | %s / %s | %s | %s | %s / %s | %s%s |\n",
-           c->zName, c->bMha ? "" : "", c->n, c->d, c->nThread, a[0], a[1],
-           a[2], a[3], zRead, a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-           a[12], a[13], r->bWrong ? "WRONG" : "ok",
-           r->bThreadSame==1 ? " (= 1 thread, bitwise)" : "");
+  /* The report. */
+  benchOut("CPU: %s.\n\n", zCpu);
+  benchOut("Kernel set: %s (this CPU offers: %s); SQLite %s.\n\n", zLevel,
+           attn_kernels_available(), sqlite3_libversion());
+  for(i=0; i<2; i++){
+    if( !aPeak[i].bHave ) continue;
+    benchOut("FMA peak, %s (%s, %d independent accumulators): %.0f GFLOP/s on "
+             "one thread (start %.0f, end %.0f); two threads at once %.0f "
+             "(start %.0f + %.0f, end %.0f + %.0f).\n\n", aPeak[i].zLevel,
+             aPeak[i].zReg, i ? PEAK_ZMM_ACC : PEAK_YMM_ACC,
+             benchPeak(aPeak[i].zLevel, 1), aPeak[i].r1[0], aPeak[i].r1[1],
+             benchPeak(aPeak[i].zLevel, 2), aPeak[i].r2a[0], aPeak[i].r2b[0],
+             aPeak[i].r2a[1], aPeak[i].r2b[1]);
   }
-
-  /* The targets of the issue. */
+  benchOut("References: ref.py %s; ort.js %s%s%s.\n\n",
+           aPy[0].zReady[0] ? aPy[0].zReady : aPy[1].zReady[0] ? aPy[1].zReady
+           : "not run (sh test/deps.sh bench)",
+           coOrt.zReady[0] ? coOrt.zReady : "not run",
+           zOrtWhy ? ": " : "", zOrtWhy ? zOrtWhy : "");
+  benchOut("Load average before / after: %s / %s.  Total bench time %.0f s.\n\n",
+           zLoad0, zLoad1, benchNow()-t0);
+  benchTables(aRow, nRow, zLevel);
+  benchTargets(aRow, nRow, zLevel);
+  benchOut("\nTargets met: %d; not met: %d.\n", nTargetMet, nTargetNot);
   {
-    const Row *a, *b;
-    double x;
-    printf("\n| target | wanted | measured (SQL) | measured (C API) | status |\n"
-           "|---|---|---|---|---|\n");
-    a = benchFind(aRow, nRow, 0, 4096, 64, 0, 1);
-    benchTarget("× NumPy, N=4096, d=64", a ? a->msNp/a->msSql : NAN,
-                a ? a->msNp/a->msApi : NAN, 2.5, 0, "×");
-    a = benchFind(aRow, nRow, 0, 4096, 384, 0, 1);
-    benchTarget("× NumPy, N=4096, d=384", a ? a->msNp/a->msSql : NAN,
-                a ? a->msNp/a->msApi : NAN, 1.3, 0, "×");
-    a = benchFind(aRow, nRow, 1, 4096, 384, 0, 1);
-    benchTarget("× nn.MultiheadAttention, N=4096, D=384, 6 heads, projections",
-                a ? a->msTorch/a->msSql : NAN, a ? a->msTorch/a->msApi : NAN,
-                2.5, 0, "×");
-    /* Causal: against full attention timed in the same rounds. */
-    b = benchFind(aRow, nRow, 0, 4096, 64, 1, 1);
-    benchTarget("causal vs full, N=4096, d=64 (speed-up)",
-                b ? b->msSql1/b->msSql : NAN,
-                b ? b->msApi1/b->msApi : NAN, 1.8, 0, "×");
-    b = benchFind(aRow, nRow, 1, 4096, 384, 1, 1);
-    {
-      /* The projections are not shortened by the mask: with them a share
-      ** f of the work, halving the rest gives at most 1/(f + (1-f)/2). */
-      double rProj = 8.0*4096*384*384, rAttn = 4.0*4096*4096*384;
-      double f = rProj/(rProj + rAttn);
-      char zWhat[200];
-      snprintf(zWhat, sizeof(zWhat), "causal vs full, N=4096, 6 heads + proj "
-               "(speed-up; the projections, %.0f %% of the work, cost the "
-               "same, so at most %.2f×)", 100.0*f, 1.0/(f + (1.0-f)/2.0));
-      benchTarget(zWhat, b ? b->msSql1/b->msSql : NAN,
-                  b ? b->msApi1/b->msApi : NAN, 1.8, 0, "×");
-    }
-    /* Threads: against one thread timed in the same rounds. */
-    for(i=0; i<2; i++){
-      char zWhat[400];
-      b = i==0 ? benchFind(aRow, nRow, 0, 4096, 64, 0, 2)
-               : benchFind(aRow, nRow, 1, 4096, 384, 0, 2);
-      snprintf(zWhat, sizeof(zWhat), "threads 2 vs 1, N=4096, %s (speed-up",
-               i==0 ? "d=64" : "6 heads + proj");
-      if( b && !isnan(b->msPair) ){
-        /* What SQL adds at 2 threads (reading the rows, one step per output
-        ** row) runs on one thread: with the C API part exactly halved, SQL
-        ** would still take msApi1/2 + that. */
-        size_t n = strlen(zWhat);
-        double msSerial = b->msSql - b->msApi;
-        snprintf(zWhat+n, sizeof(zWhat)-n, "; two independent one-thread "
-                 "runs at once take %+.1f %% each, so this host allows at "
-                 "most %.2f×; SQL's own %.1f ms, serial, allow SQL at most "
-                 "%.2f×", 100.0*(b->msPair/b->msApi1 - 1.0),
-                 2.0*b->msApi1/b->msPair, msSerial,
-                 b->msSql1/(b->msApi1/2.0 + msSerial));
+    double rPause[N_REF];
+    for(j=0; j<N_REF; j++){
+      rPause[j] = 0.0;
+      for(i=0; i<nRow; i++){
+        if( aRow[i].msPauseRef[j]>rPause[j] ) rPause[j] = aRow[i].msPauseRef[j];
       }
-      strcat(zWhat, ")");
-      benchTarget(zWhat, b ? b->msSql1/b->msSql : NAN,
-                  b ? b->msApi1/b->msApi : NAN, 1.8, 0, "×");
     }
-    a = benchFind(aRow, nRow, 0, 16384, 64, 0, 1);
-    benchTarget("memory beyond the inputs, N=16384, d=64",
-                a ? a->mibSql : NAN, a ? a->mibApi : NAN, 64, 1, " MiB");
-    x = NAN;
-    a = 0;
-    for(i=0; i<nRow; i++){
-      double o = 100.0*(aRow[i].msSql/aRow[i].msApi - 1.0);
-      if( aRow[i].pCfg->n>=4096 && (isnan(x) || o>x) ){ x = o; a = &aRow[i]; }
-    }
-    {
-      char zWhat[256];
-      if( a ){
-        snprintf(zWhat, sizeof(zWhat), "SQL over the C API, worst "
-                 "configuration with N ≥ 4096 (%s, N=%d, d=%d, threads=%d; "
-                 "reading its source rows through SQLite alone: %.1f %%)",
-                 a->pCfg->zName, a->pCfg->n, a->pCfg->d, a->pCfg->nThread,
-                 100.0*a->msRead/a->msApi);
-      }else{
-        snprintf(zWhat, sizeof(zWhat), "SQL over the C API, worst "
-                 "configuration with N ≥ 4096");
-      }
-      benchTarget(zWhat, x, NAN, 10, 1, " %");
-    }
+    benchOut("\nTimes are medians (wall clock) of runs in the same rounds; "
+             "ratios are reference time / our time (SQL / C API); GFLOP/s = "
+             "(4·N²·d [+ 8·N·d² projections]) / time, the dense count also "
+             "for causal rows; %% of peak = GFLOP/s / the FMA peak of the "
+             "kernel set on as many threads (counting, for causal rows, only "
+             "the allowed pairs: N(N+1)/2).  \"Kernel alone\": attn_forward() "
+             "on a state prepared untimed.  \"Reading the source rows\": "
+             "stepping the source SELECT and copying its vectors into one "
+             "array, as a share of the C API time (the part of the SQL "
+             "overhead no extension can avoid).  Peak memory is the growth of "
+             "VmHWM over VmRSS during one call (after resetting the peak "
+             "through /proc/self/clear_refs): for ours in a fresh process, "
+             "beyond the input arrays (C API) or the filled table (SQL); for "
+             "the references in their long-lived process, beyond the loaded "
+             "inputs, on their first run.  Longest wait for a reference's "
+             "processes to go idle after one of its runs: ORT %.0f ms, NumPy "
+             "%.0f ms, PyTorch %.0f ms (at least 2 ms).\n", rPause[REF_ORT],
+             rPause[REF_NP], rPause[REF_TORCH]);
   }
-  printf("\nRatios are reference time / our SQL time; GFLOP/s = (4·N²·d "
-         "[+ 8·N·d² projections]) / our SQL time, the dense count also for "
-         "causal rows.  Times are medians (wall clock).  \"Of it, reading "
-         "the source rows\": stepping the source SELECT and copying its "
-         "vectors into one array, as a share of the C API time (the part of "
-         "the SQL overhead no extension can avoid).  Peak memory is the "
-         "growth of VmHWM over VmRSS during one call (after resetting the "
-         "peak through /proc/self/clear_refs): for ours in a fresh process, "
-         "beyond the input arrays (C API) or the filled table (SQL); for the "
-         "references in their long-lived process, beyond the loaded inputs.\n");
-  if( nWrong ) printf("\n%d configuration(s) WRONG: see the check column.\n", nWrong);
+  if( nWrong ) benchOut("\n%d configuration(s) WRONG: see the check column.\n", nWrong);
+  if( zOutDir ){
+    snprintf(zPath, sizeof(zPath), "%s/results.tsv", zOutDir);
+    benchTsv(zPath, aRow, nRow, zCpu, zLevel);
+    fclose(pMd);
+  }
   attn_threads_free(pBenchThreads);
   return nWrong ? 1 : 0;
 }

@@ -5,31 +5,38 @@ Run by test/bench/bench.c as a coprocess, one per thread count, with
 OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set and OMP_WAIT_POLICY=PASSIVE (so
 torch's OpenMP team does not spin on the cores OpenBLAS needs; see
 shared/research/perf-anchors.md 1.4).  It reads commands on stdin, one per
-line, and answers on stdout:
+line, and answers on stdout (ort.js speaks the same protocol); "NOTE ..."
+lines go to the bench's log, "FAILED" answers any command that failed:
 
-  run DIR KIND N D H CAUSAL THREADS
+  load DIR KIND N D H CAUSAL THREADS
       DIR holds the inputs bench.c wrote (.npy float32): q, k, v for KIND
       "single" (one head, no projections); x, wq, wk, wv, wo, bq, bk, bv, bo
-      for KIND "mha" (W row-major d_in x d_out: Q = x @ wq + bq).  DIR/ours.npy
-      is our output for the same inputs.  For each reference: one untimed
-      run that also gives the peak memory (VmHWM growth after resetting it
-      through /proc/self/clear_refs), then timed runs (the rule of bench.c:
-      until 1 s and 5 runs, at most 30; only 2 when one run takes over 1.5 s,
-      and the untimed run itself when it took over 3 s); the median is reported, and the largest absolute difference between
-      its output and ours.
-      Answer: "RESULT key=value ..." with np_ms, np_mib, np_diff, np_max,
-      torch_ms, torch_mib, torch_diff ("-" when the reference is missing).
+      for KIND "mha" (W row-major d_in x d_out: Q = x @ wq + bq).  Prepares
+      each reference that is installed.  Answer: "LOADED numpy torch" (the
+      names of those prepared).
+  warm NAME   one untimed run of reference NAME; the first after a load
+              also gives its peak memory (growth of VmHWM over VmRSS, after
+              resetting the peak through /proc/self/clear_refs).
+              Answer: "WARM ms=.. mib=.."
+  time NAME   one timed run (wall clock).  Answer: "TIME ms=.."
+  check NAME  the largest absolute difference between NAME's last output
+              and DIR/ours.npy (our output for the same inputs), and the
+              largest absolute value of its output.  "CHECK diff=.. max=.."
+  unload      drops the inputs and outputs.  "UNLOADED"
   quit
+
+bench.c decides how often each runs, in the rounds in which it times ours.
 
 References:
   numpy  softmax(q k^T * scale) v with OpenBLAS sgemm; causal adds a
-         precomputed -inf upper triangle (built outside the timing).  For
-         "mha": the projections, per-head softmax, concatenation and W_O.
+         precomputed -inf upper triangle (built at load, outside the
+         timing).  For "mha": the projections, per-head softmax,
+         concatenation and W_O.
   torch  single: torch.softmax(q @ k.T * scale) @ v (masked_fill with a
          precomputed mask when causal); mha: torch.nn.MultiheadAttention
          (eval, inference_mode, need_weights=False: the fused fast path),
          with our weights loaded (torch stores W transposed); causal passes
-         the -inf mask as attn_mask.
+         the -inf mask as attn_mask.  torch.set_num_threads(THREADS).
 """
 import os
 import sys
@@ -70,31 +77,6 @@ def reset_peak():
         return False
 
 
-def timed(fn):
-    """Peak memory of one untimed run, then the median of the timed runs."""
-    ok = reset_peak()
-    rss0 = status_kib("VmRSS")
-    t0 = time.perf_counter()
-    result = fn()
-    first = time.perf_counter() - t0
-    mib = (status_kib("VmHWM") - rss0) / 1024.0 if ok else float("nan")
-    times = []
-    if first > 3.0:
-        return first * 1e3, mib, result      # one run is all it gets
-    if first > 1.5:
-        nmin, budget = 2, 0.0
-    else:
-        nmin, budget = 5, 1.0
-    while len(times) < 30 and (len(times) < nmin or sum(times) < budget):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    n = len(times)
-    med = times[n // 2] if n % 2 else 0.5 * (times[n // 2 - 1] + times[n // 2])
-    return med * 1e3, mib, result
-
-
 def blas_name():
     """The BLAS numpy calls, as loaded (OpenBLAS core name when it says)."""
     import ctypes
@@ -131,87 +113,110 @@ def np_attention(q, k, v, scale, bias):
     return s @ v
 
 
-def run(args):
-    d, kind, n, dim, heads, causal, threads = args
-    n, dim, heads, causal, threads = int(n), int(dim), int(heads), int(causal), int(threads)
-    res = {}
-    ours = np.load(os.path.join(d, "ours.npy")) if np is not None else None
 
-    if np is None:
-        out("NOTE numpy skipped: " + NP_WHY)
-    else:
-        f32 = np.float32
+def make_numpy(d, kind, n, dim, heads, causal):
+    f32 = np.float32
+    if kind == "single":
+        q, k, v = load(d, "q"), load(d, "k"), load(d, "v")
+        scale = f32(1.0 / np.sqrt(dim))
+        bias = np.triu(np.full((n, n), -np.inf, dtype=f32), 1) if causal else None
+        return lambda: np_attention(q, k, v, scale, bias)
+    x = load(d, "x")
+    w = {name: load(d, name) for name in ("wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo")}
+    dh = dim // heads
+    scale = f32(1.0 / np.sqrt(dh))
+    bias = np.triu(np.full((n, n), -np.inf, dtype=f32), 1) if causal else None
+
+    def np_fn():
+        qq = x @ w["wq"] + w["bq"]
+        kk = x @ w["wk"] + w["bk"]
+        vv = x @ w["wv"] + w["bv"]
+        cat = np.empty((n, dim), dtype=f32)
+        for h in range(heads):
+            sl = slice(h * dh, (h + 1) * dh)
+            cat[:, sl] = np_attention(qq[:, sl], kk[:, sl], vv[:, sl], scale, bias)
+        return cat @ w["wo"] + w["bo"]
+    return np_fn
+
+
+def make_torch(d, kind, n, dim, heads, causal, threads):
+    torch.set_num_threads(threads)
+    with torch.inference_mode():
         if kind == "single":
-            q, k, v = load(d, "q"), load(d, "k"), load(d, "v")
-            scale = f32(1.0 / np.sqrt(dim))
-            bias = None
-            if causal:
-                bias = np.triu(np.full((n, n), -np.inf, dtype=f32), 1)
+            tq, tk, tv = (torch.from_numpy(load(d, name)) for name in ("q", "k", "v"))
+            scale = 1.0 / float(np.sqrt(dim))
+            mask = torch.triu(torch.ones(n, n, dtype=torch.bool), 1) if causal else None
 
-            def np_fn():
-                return np_attention(q, k, v, scale, bias)
+            def fn():
+                s = (tq @ tk.T) * scale
+                if mask is not None:
+                    s.masked_fill_(mask, float("-inf"))
+                return torch.softmax(s, dim=-1) @ tv
         else:
-            x = load(d, "x")
-            w = {name: load(d, name) for name in ("wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo")}
-            dh = dim // heads
-            scale = f32(1.0 / np.sqrt(dh))
-            bias = np.triu(np.full((n, n), -np.inf, dtype=f32), 1) if causal else None
+            x = torch.from_numpy(load(d, "x")).unsqueeze(0)
+            w = {name: torch.from_numpy(load(d, name)) for name in
+                 ("wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo")}
+            mha = torch.nn.MultiheadAttention(dim, heads, bias=True, batch_first=True)
+            mha.in_proj_weight.copy_(torch.cat([w["wq"].T, w["wk"].T, w["wv"].T], 0))
+            mha.in_proj_bias.copy_(torch.cat([w["bq"], w["bk"], w["bv"]], 0))
+            mha.out_proj.weight.copy_(w["wo"].T)
+            mha.out_proj.bias.copy_(w["bo"])
+            mha.eval()
+            amask = torch.triu(torch.full((n, n), float("-inf")), 1) if causal else None
 
-            def np_fn():
-                qq = x @ w["wq"] + w["bq"]
-                kk = x @ w["wk"] + w["bk"]
-                vv = x @ w["wv"] + w["bv"]
-                cat = np.empty((n, dim), dtype=f32)
-                for h in range(heads):
-                    sl = slice(h * dh, (h + 1) * dh)
-                    cat[:, sl] = np_attention(qq[:, sl], kk[:, sl], vv[:, sl], scale, bias)
-                return cat @ w["wo"] + w["bo"]
+            def fn():
+                return mha(x, x, x, need_weights=False, attn_mask=amask)[0][0]
 
-        ms, mib, o = timed(np_fn)
-        res["np_ms"] = "%.3f" % ms
-        res["np_mib"] = "%.1f" % mib
-        res["np_diff"] = "%.3g" % float(np.max(np.abs(o.astype(np.float64) - ours)))
-        res["np_max"] = "%.3g" % float(np.max(np.abs(o)))
-        del o
-
-    if torch is None or np is None:
-        if torch is None:
-            out("NOTE torch skipped: " + TORCH_WHY)
-    else:
-        torch.set_num_threads(threads)
+    def torch_fn():
         with torch.inference_mode():
-            if kind == "single":
-                tq, tk, tv = (torch.from_numpy(load(d, name)) for name in ("q", "k", "v"))
-                scale = 1.0 / float(np.sqrt(dim))
-                mask = torch.triu(torch.ones(n, n, dtype=torch.bool), 1) if causal else None
+            return fn().numpy()
+    return torch_fn
 
-                def torch_fn():
-                    s = (tq @ tk.T) * scale
-                    if mask is not None:
-                        s.masked_fill_(mask, float("-inf"))
-                    return torch.softmax(s, dim=-1) @ tv
-            else:
-                x = torch.from_numpy(load(d, "x")).unsqueeze(0)
-                w = {name: torch.from_numpy(load(d, name)) for name in
-                     ("wq", "wk", "wv", "wo", "bq", "bk", "bv", "bo")}
-                mha = torch.nn.MultiheadAttention(dim, heads, bias=True, batch_first=True)
-                mha.in_proj_weight.copy_(torch.cat([w["wq"].T, w["wk"].T, w["wv"].T], 0))
-                mha.in_proj_bias.copy_(torch.cat([w["bq"], w["bk"], w["bv"]], 0))
-                mha.out_proj.weight.copy_(w["wo"].T)
-                mha.out_proj.bias.copy_(w["bo"])
-                mha.eval()
-                amask = torch.triu(torch.full((n, n), float("-inf")), 1) if causal else None
 
-                def torch_fn():
-                    return mha(x, x, x, need_weights=False, attn_mask=amask)[0][0]
+class Loaded:
+    """The references of one configuration, between load and unload."""
 
-            ms, mib, o = timed(torch_fn)
-        o = o.numpy()
-        res["torch_ms"] = "%.3f" % ms
-        res["torch_mib"] = "%.1f" % mib
-        res["torch_diff"] = "%.3g" % float(np.max(np.abs(o.astype(np.float64) - ours)))
-        del o
-    out("RESULT " + " ".join("%s=%s" % kv for kv in sorted(res.items())))
+    def __init__(self, args):
+        d, kind, n, dim, heads, causal, threads = args
+        n, dim, heads, causal, threads = int(n), int(dim), int(heads), int(causal), int(threads)
+        self.dir = d
+        self.fns = {}
+        self.first = set()
+        self.last = {}
+        if np is not None:
+            self.fns["numpy"] = make_numpy(d, kind, n, dim, heads, causal)
+        if torch is not None and np is not None:
+            self.fns["torch"] = make_torch(d, kind, n, dim, heads, causal, threads)
+        self.first = set(self.fns)
+
+    def run(self, name):
+        fn = self.fns[name]
+        self.last.pop(name, None)        # free the previous output first
+        t0 = time.perf_counter()
+        o = fn()
+        ms = (time.perf_counter() - t0) * 1e3
+        self.last[name] = o
+        return ms
+
+    def warm(self, name):
+        if name not in self.first:
+            return "WARM ms=%.3f mib=-" % self.run(name)
+        self.first.discard(name)
+        self.last.pop(name, None)
+        ok = reset_peak()
+        rss0 = status_kib("VmRSS")
+        ms = self.run(name)
+        mib = "%.1f" % ((status_kib("VmHWM") - rss0) / 1024.0) if ok else "-"
+        return "WARM ms=%.3f mib=%s" % (ms, mib)
+
+    def check(self, name):
+        ours = np.load(os.path.join(self.dir, "ours.npy")).astype(np.float64)
+        o = np.asarray(self.last[name])
+        if o.shape != ours.shape:
+            out("NOTE %s output has shape %s, ours %s" % (name, o.shape, ours.shape))
+            return "FAILED"
+        diff = float(np.max(np.abs(o.astype(np.float64) - ours)))
+        return "CHECK diff=%.3g max=%.3g" % (diff, float(np.max(np.abs(o))))
 
 
 def main():
@@ -225,18 +230,33 @@ def main():
         out("NOTE numpy is missing (%s): sh test/deps.sh bench installs it" % NP_WHY)
     if torch is None:
         out("NOTE torch is missing (%s): sh test/deps.sh bench installs it" % TORCH_WHY)
+    cur = None
     for line in sys.stdin:
         words = line.split()
         if not words:
             continue
-        if words[0] == "quit":
+        cmd, args = words[0], words[1:]
+        if cmd == "quit":
             break
-        if words[0] == "run":
-            try:
-                run(words[1:])
-            except Exception as e:  # keep the bench going
-                out("NOTE reference failed: %s: %s" % (type(e).__name__, e))
-                out("RESULT")
+        try:
+            if cmd == "load":
+                cur = None
+                cur = Loaded(args)
+                out("LOADED " + " ".join(sorted(cur.fns)))
+            elif cmd == "warm":
+                out(cur.warm(args[0]))
+            elif cmd == "time":
+                out("TIME ms=%.3f" % cur.run(args[0]))
+            elif cmd == "check":
+                out(cur.check(args[0]))
+            elif cmd == "unload":
+                cur = None
+                out("UNLOADED")
+            else:
+                out("NOTE ref.py: unknown command " + cmd)
+        except Exception as e:  # keep the bench going without this reference
+            out("NOTE reference failed: %s: %s" % (type(e).__name__, e))
+            out("FAILED")
 
 
 if __name__ == "__main__":
