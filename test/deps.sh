@@ -63,7 +63,7 @@ ORT_VERSION=1.30.0
 ort_dir="$(cd "$(dirname "$0")" && pwd)/.cache/ort"
 ort_ok() {  # ort_ok NODE_MODULES: that version is complete there
   grep -q "\"version\": *\"$ORT_VERSION\"" "$1/onnxruntime-node/package.json" 2>/dev/null \
-    && ls "$1"/onnxruntime-node/bin/napi-v*/linux/x64/onnxruntime_binding.node >/dev/null 2>&1
+    && ls "$1"/onnxruntime-node/bin/napi-v*/linux/*/onnxruntime_binding.node >/dev/null 2>&1
 }
 ort_install() {
   ort_ok "$ort_dir/node_modules" && return 0

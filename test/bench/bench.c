@@ -1278,6 +1278,7 @@ static void benchConfig(const Cfg *c, int iCfg, Row *pRow){
   benchNpy(zDir, "ours", aApi, c->n, c->d);
   benchRefsCheck(&refs, pRow);
   benchCoStop(&coOrt);      /* a fresh one for the next configuration */
+  if( zOrtWhy==0 ) coOrt.bDead = 0;   /* even if this one failed */
   benchInputsFree(&in);
   benchMem(iCfg, pRow);
   snprintf(zOurs, sizeof(zOurs), "%s/ours.npy", zDir);
@@ -1821,6 +1822,8 @@ int main(int argc, char **argv){
     zAlsoKernel = 0;
   }
   if( zOutDir ){
+    snprintf(zPath, sizeof(zPath), "%s/results.tsv", zOutDir);
+    unlink(zPath);                      /* no chart of an older run */
     snprintf(zPath, sizeof(zPath), "%s/results.md", zOutDir);
     pMd = fopen(zPath, "w");
     if( pMd==0 ) benchDie("cannot write %s", zPath);

@@ -77,7 +77,10 @@ def marker(kind, x, y, colour):
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: chart.py RESULTS.TSV OUT.SVG")
-    meta, rows = read(sys.argv[1])
+    try:
+        meta, rows = read(sys.argv[1])
+    except OSError as e:
+        sys.exit("chart.py: no chart: %s" % e)
     also = meta.get("also_kernel", "")
     kernel = meta.get("kernel", "")
     if not rows:
