@@ -11,6 +11,7 @@
 ** loads it without going through pthread_once() once it is set. */
 static const attn_kernel_set *_Atomic kernChosen;  /* NULL until chosen */
 static char kernAvailable[32] = "scalar";
+static char kernBuilt[32] = "scalar";   /* every level compiled in */
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 static int kernCpuHas(int iLevel){
@@ -33,6 +34,8 @@ static void kernChoose(void){
   const char *zForce;
   int i, nLevel = 1;
   aLevel[0] = &attn_kernels_scalar;
+  if( attn_kernels_avx2() ) strcat(kernBuilt, " avx2");
+  if( attn_kernels_avx512() ) strcat(kernBuilt, " avx512");
   if( kernCpuHas(1) && attn_kernels_avx2() ){
     aLevel[nLevel++] = attn_kernels_avx2();
   }
@@ -70,4 +73,9 @@ const attn_kernel_set *attn_kernels(void){
 const char *attn_kernels_available(void){
   attn_kernels_init();
   return kernAvailable;
+}
+
+const char *attn_kernels_built(void){
+  attn_kernels_init();
+  return kernBuilt;
 }

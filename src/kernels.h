@@ -128,6 +128,11 @@ const attn_kernel_set *attn_kernels(void);
 /* Space-separated names of the levels this CPU supports, best last. */
 const char *attn_kernels_available(void);
 
+/* Space-separated names of every level this build has, whether or not this
+** CPU runs it (a superset of attn_kernels_available(), same order): the
+** tests count a built level the CPU lacks as skipped, by name. */
+const char *attn_kernels_built(void);
+
 /* The kernel sets (kernels_*.c).  Those the build cannot provide are NULL. */
 extern const attn_kernel_set attn_kernels_scalar;
 const attn_kernel_set *attn_kernels_avx2(void);

@@ -9,13 +9,18 @@
 # is one failure.  A child's lines that start with "SKIP " or "NOTE " (a
 # figure worth seeing, such as the OOM driver's count of injection points)
 # are shown under its summary line.  Files whose first lines contain
-# "# kernels: all" run once per kernel level the CPU supports
-# (ATTN_KERNEL=scalar, avx2, avx512), the others once at the best level; the
-# same for unit programs whose source test/unit/NAME.c says "kernels: all"
-# near its top.  ATTN_WRAP prefixes every child command (the valgrind target
+# "# kernels: all" run once per kernel level the build has (attn_debug()'s
+# "kernels built:", e.g. scalar, avx2, avx512), with ATTN_KERNEL set to it;
+# a level this CPU cannot run ("kernels available:") is one skipped run,
+# named.  The other files run once at the best level; the same for unit
+# programs whose source test/unit/NAME.c says "kernels: all" near its top.  ATTN_WRAP prefixes every child command (the valgrind target
 # uses it); ATTN_WRAP_UNIT, when set, replaces it for the unit programs (make
 # valgrind checks their leaks, not tclsh's).  The last line is the total;
-# the exit status is 1 if anything failed.
+# the exit status is 1 if anything failed.  The line before it says how many
+# distinct test cases ran (the sum over the files of the "cases: N" each
+# child prints: distinct test names in Tcl, assertion sites in C; a file
+# run at several levels or passes counts once), the kernel levels run and
+# skipped, and the optional tools found and missing.
 #
 # A second pass under AddressSanitizer + UndefinedBehaviorSanitizer (make
 # test does this): when ATTN_ASAN_EXT names an ASan+UBSan build of the
@@ -38,9 +43,9 @@ set total(pass) 0
 set total(fail) 0
 set total(skip) 0
 
-# Kernel levels: ask the extension what this CPU supports, under ATTN_WRAP
-# when it is set (valgrind emulates no AVX-512, so a wrapped child sees
-# fewer levels than this process would).
+# Kernel levels: ask the extension which levels this build has and which
+# of them this CPU runs, under ATTN_WRAP when it is set (valgrind emulates
+# no AVX-512, so a wrapped child sees fewer levels than this process would).
 proc kernel_levels {} {
   set script {
     package require sqlite3
@@ -52,9 +57,56 @@ proc kernel_levels {} {
   }
   set dbg [exec {*}$::wrap $::tclsh << $script 2>@1]
   regexp -line {^kernels available: (.*)$} $dbg -> levels
-  return $levels
+  if {![regexp -line {^kernels built: (.*)$} $dbg -> built]} { set built $levels }
+  return [list $levels $built]
 }
-set levels [kernel_levels]
+lassign [kernel_levels] levels built
+set levels_run {}
+set levels_skipped {}
+
+# Optional tools some tests use when they are installed (each test that
+# needs one skips with its reason otherwise): name, probe, Debian package.
+proc tool_probe {args} { expr {![catch {exec {*}$args} -]} }
+proc optional_tools {} {
+  set found {}; set missing {}
+  foreach {name probe pkg} {
+    sqlite3       {auto_execok sqlite3}                       sqlite3
+    python3       {auto_execok python3}                       python3
+    torch         {tool_probe python3 -c {import torch, numpy}} python3-torch
+    node          {auto_execok node}                          nodejs
+    npm           {auto_execok npm}                           npm
+    cc            {auto_execok cc}                            gcc
+    xmllint       {auto_execok xmllint}                       libxml2-utils
+    rsvg-convert  {auto_execok rsvg-convert}                  librsvg2-bin
+  } {
+    set r [{*}$probe]
+    if {$r ne "" && $r ne "0"} {
+      lappend found $name
+    } else {
+      lappend missing "$name ($pkg)"
+    }
+  }
+  list $found $missing
+}
+
+# Distinct cases of each child label (without the pass prefix and the
+# level): the largest count any run of it reported.
+array set cases {}
+proc base_label {label} {
+  regsub {^asan } $label {} label
+  regsub { \[[^]]*\]$} $label {} label
+  return $label
+}
+
+# A kernel level this build has but this CPU cannot run: one skipped run
+# of LABEL, counted and named.
+proc skip_level {label lvl} {
+  global total levels_skipped
+  incr total(skip)
+  if {$lvl ni $levels_skipped} { lappend levels_skipped $lvl }
+  puts "  SKIP $label \[$lvl\]: this build has the $lvl kernels, but this CPU cannot run them (attn_debug() lists the kernels built and available)"
+  puts [format "%-40s %5d passed, %d failed, %d skipped" "$label \[$lvl\]" 0 0 1]
+}
 
 # Run one child; add its counts to the totals.
 proc run_child {label cmd {envset {}} {wrap ""}} {
@@ -80,6 +132,10 @@ proc run_child {label cmd {envset {}} {wrap ""}} {
   foreach line [split $out \n] {
     if {[regexp {^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$} $line -> p f s]} {
       set pass $p; set fail $f; set skip [expr {$s eq "" ? 0 : $s}]; set found 1
+    }
+    if {[regexp {^cases: (\d+)$} $line -> nc]} {
+      set b [base_label $label]
+      if {![info exists ::cases($b)] || $::cases($b) < $nc} { set ::cases($b) $nc }
     }
   }
   if {!$found || ($rc && $fail == 0)} {
@@ -114,10 +170,14 @@ proc run_pass {prefix unitdir passenv} {
     if {![string match $pattern $name]} continue
     set fd [open $f]; set head [read $fd 2000]; close $fd
     if {[string match "*# kernels: all*" $head]} {
-      foreach lvl $levels {
+      foreach lvl $::built {
+        if {$lvl ni $levels} { skip_level $prefix$name $lvl; continue }
+        if {$lvl ni $::levels_run} { lappend ::levels_run $lvl }
         run_child "$prefix$name \[$lvl\]" [list $tclsh $f] [list {*}$passenv ATTN_KERNEL $lvl]
       }
     } else {
+      set best [lindex $levels end]
+      if {$best ni $::levels_run} { lappend ::levels_run $best }
       run_child $prefix$name [list $tclsh $f] $passenv
     }
   }
@@ -131,10 +191,14 @@ proc run_pass {prefix unitdir passenv} {
       set head ""
       if {[file exists $src]} { set fd [open $src]; set head [read $fd 2000]; close $fd }
       if {[string match "*kernels: all*" $head]} {
-        foreach lvl $levels {
+        foreach lvl $::built {
+          if {$lvl ni $levels} { skip_level $name $lvl; continue }
+          if {$lvl ni $::levels_run} { lappend ::levels_run $lvl }
           run_child "$name \[$lvl\]" [list $bin] [list {*}$passenv ATTN_KERNEL $lvl] $::wrapunit
         }
       } else {
+        set best [lindex $levels end]
+        if {$best ni $::levels_run} { lappend ::levels_run $best }
         run_child $name [list $bin] $passenv $::wrapunit
       }
     }
@@ -166,6 +230,20 @@ if {$asan} {
       UBSAN_OPTIONS print_stacktrace=1:halt_on_error=1]
   pass_subtotal asan $before
 }
+
+# One line before the total: distinct cases, the kernel levels run (and
+# those skipped), the optional tools found (and those missing).
+set ncases 0
+foreach b [array names cases] { incr ncases $cases($b) }
+lassign [optional_tools] tools_found tools_missing
+set levels_run [lmap l $built {if {$l ni $levels_run} continue; set l}]
+set lv [expr {[llength $levels_run] ? [join $levels_run " "] : "none"}]
+if {[llength $levels_skipped]} {
+  append lv " (skipped, this CPU cannot run them: [join $levels_skipped { }])"
+}
+set tl [expr {[llength $tools_found] ? [join $tools_found " "] : "none"}]
+if {[llength $tools_missing]} { append tl " (not found: [join $tools_missing {, }])" }
+puts "$ncases distinct test cases; kernel levels run: $lv; optional tools found: $tl"
 
 if {$total(skip) > 0} {
   puts "$total(pass) passed, $total(fail) failed, $total(skip) skipped"

@@ -17,6 +17,20 @@
 #   do_num_test NAME SCRIPT EXPECTED ?ATOL? ?RTOL?
 #                                         the same for a list of numbers
 #   skip_test NAME REASON                 counted as skipped, with the reason
+#   do_bound_test NAME KIND SCRIPT REF BOUND
+#                                         SCRIPT returns a float32 BLOB whose
+#                                         element i is within BOUND_i of REF_i
+#   do_bound_num_test NAME KIND SCRIPT REF BOUND
+#                                         the same for a list of numbers
+#   bound_ok KIND GOT REF BOUND           the same for lists, as a boolean
+#
+# Precision: every bound comparison records its error as a fraction of the
+# bound under KIND (a name such as "attention output"); finish_test prints
+# one line "NOTE precision KIND: worst error F of the bound (N values)" per
+# kind, so a run shows how much of each derived bound the code uses.
+#
+# Cases: finish_test also prints "cases: N", the number of distinct test
+# names that passed, failed or were skipped (test/all.tcl sums them).
 #
 # Vectors: [f32 {1 2 3}] makes a float32 BLOB (bind it as @var so it goes in
 # as a BLOB), [vec BLOB] reads one back as a list of doubles.  vec_close
@@ -27,6 +41,8 @@ package require sqlite3
 set ::npass 0
 set ::nfail 0
 set ::nskip 0
+array set ::cases {}
+array set ::worst {}
 set ::testdir [file dirname [file normalize [info script]]]
 set ::rootdir [file dirname $::testdir]
 if {![info exists ::env(ATTN_EXT)]} {
@@ -50,10 +66,12 @@ proc reopen_db {{file :memory:}} {
 
 proc test_pass {name} {
   incr ::npass
+  set ::cases($name) 1
 }
 
 proc test_fail {name msg} {
   incr ::nfail
+  set ::cases($name) 1
   puts stderr "FAIL $name: $msg"
 }
 
@@ -96,7 +114,76 @@ proc do_error_test {name sql code message} {
 
 proc skip_test {name reason} {
   incr ::nskip
+  set ::cases($name) 1
   puts "SKIP $name: $reason"
+}
+
+# Is every |GOT_i - REF_i| <= BOUND_i?  Records the worst |GOT-REF|/BOUND of
+# KIND (a bound of 0 demands equality).  Non-numbers and NaN fail.
+proc bound_ok {kind got ref bound} {
+  if {[llength $got] != [llength $ref] || [llength $ref] != [llength $bound]} {
+    return 0
+  }
+  if {![info exists ::worst($kind)]} { set ::worst($kind) {0.0 0 {}} }
+  lassign $::worst($kind) w n at
+  set ok 1
+  foreach x $got y $ref e $bound {
+    if {![string is double -strict $x] || [string match -nocase *nan* $x]} {
+      return 0
+    }
+    set d [expr {abs(double($x) - double($y))}]
+    set f [expr {$d == 0.0 ? 0.0 : ($e > 0.0 ? $d/$e : inf)}]
+    if {$f > $w} { set w $f; set at [list $x $y $e] }
+    if {$d > $e} { set ok 0 }
+    incr n
+  }
+  set ::worst($kind) [list $w $n $at]
+  return $ok
+}
+
+# SCRIPT returns a float32 BLOB (do_bound_test) or a list of numbers
+# (do_bound_num_test); element i must be within BOUND_i of REF_i.
+proc do_bound_test {name kind script ref bound} {
+  set rc [catch {uplevel 1 $script} result]
+  if {$rc == 1} { test_fail $name "error: $result"; return }
+  if {[catch {vec $result} v]} {
+    test_fail $name "result is not a float32 blob: $v"
+    return
+  }
+  check_bound $name $kind $v $ref $bound
+}
+proc do_bound_num_test {name kind script ref bound} {
+  set rc [catch {uplevel 1 $script} result]
+  if {$rc == 1} { test_fail $name "error: $result"; return }
+  check_bound $name $kind $result $ref $bound
+}
+proc check_bound {name kind got ref bound} {
+  if {[bound_ok $kind $got $ref $bound]} {
+    test_pass $name
+    return
+  }
+  set msg "[llength $got] elements, expected [llength $ref]"
+  if {[llength $got] == [llength $ref]} {
+    set i 0
+    foreach x $got y $ref e $bound {
+      if {![string is double -strict $x] || abs($x-$y) > $e} {
+        set msg "element $i is $x, the reference $y: differs by [expr {[string is double -strict $x] ? abs($x-$y) : {?}}], more than the bound $e"
+        break
+      }
+      incr i
+    }
+  }
+  test_fail $name "not within the bound: $msg"
+}
+
+# The worst error of each kind as a fraction of its bound.
+proc precision_notes {} {
+  foreach kind [lsort [array names ::worst]] {
+    lassign $::worst($kind) w n at
+    set where [expr {[llength $at] ? [format " at %.9g vs %.9g, bound %.3g" {*}$at] : ""}]
+    puts [format "NOTE precision %s: worst error %.3f of the bound (%d values)%s" \
+              $kind $w $n $where]
+  }
 }
 
 # A float32 BLOB from a list of numbers.
@@ -162,6 +249,8 @@ proc check_close {name got expected atol rtol} {
 # Print the summary line all.tcl reads, and exit.
 proc finish_test {} {
   catch {db close}
+  precision_notes
+  puts "cases: [array size ::cases]"
   if {$::nskip > 0} {
     puts "$::npass passed, $::nfail failed, $::nskip skipped"
   } else {

@@ -189,13 +189,13 @@ static int replayDir(const char *zDir, int (*xOne)(const uint8_t*, size_t)){
     if( stat(zPath, &st) || !S_ISREG(st.st_mode) ) continue;
     if( replayRead(zPath, &a, &nByte) ){
       fprintf(stderr, "FAIL cannot read %s\n", zPath);
-      unitFail++;
+      UNIT_FAIL();
     }else if( replayOne(a, nByte, pDir, xOne, 0, &zWhy) ){
       fprintf(stderr, "FAIL %s: %s\n", zPath, zWhy);
-      unitFail++;
+      UNIT_FAIL();
       n++;
     }else{
-      unitPass++;
+      UNIT_PASS();
       n++;
     }
     free(a);
@@ -223,15 +223,15 @@ static void replayKnown(const char *zRoot){
       if( replayRead(zPath, &a, &nByte) ){
         fprintf(stderr, "FAIL cannot read %s (an input of %s)\n", zPath,
                 aKnown[i].zSwitch);
-        unitFail++;
+        UNIT_FAIL();
       }else if( replayOne(a, nByte, 0, fuzzMatrixOne, 1, &zWhy) ){
         nBroken++;
-        unitPass++;
+        UNIT_PASS();
       }else{
         fprintf(stderr, "FAIL %s passes with %s off: the bug looks fixed, "
                 "set %s to 0 in test/fuzz/fuzz.h\n", zPath, aKnown[i].zSwitch,
                 aKnown[i].zSwitch);
-        unitFail++;
+        UNIT_FAIL();
       }
       free(a);
     }

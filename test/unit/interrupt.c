@@ -61,7 +61,6 @@ int sqlite3_attention_init(sqlite3*, char**, const sqlite3_api_routines*);
 #define N_DIM    256
 #define BOUND_MS 250.0
 
-static int nSkip = 0;
 
 static double nowMs(void){
   struct timespec ts;
@@ -90,8 +89,7 @@ static void sleepMs(double ms){
 }
 
 static void skip(const char *zName, const char *zReason){
-  nSkip++;
-  printf("SKIP %s: %s\n", zName, zReason);
+  UNIT_SKIP(zName, zReason);
 }
 
 /* Run SQL that returns one integer. */
@@ -289,8 +287,7 @@ int main(void){
     ** nothing: the sanitizer runs cover this code through asan. */
     skip("interrupt", "not run under valgrind (a timing test; asan covers "
          "its memory safety)");
-    printf("%d passed, %d failed, %d skipped\n", unitPass, unitFail, nSkip);
-    return 0;
+    return UNIT_DONE();
   }
 
   sqlite3_auto_extension((void(*)(void))sqlite3_attention_init);
@@ -384,9 +381,5 @@ int main(void){
                   &rc)==50 && rc==SQLITE_OK );
 
   sqlite3_close(db);
-  if( nSkip ){
-    printf("%d passed, %d failed, %d skipped\n", unitPass, unitFail, nSkip);
-    return unitFail!=0;
-  }
   return UNIT_DONE();
 }

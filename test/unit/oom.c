@@ -632,11 +632,11 @@ int main(void){
     if( p->zWant && strcmp(want.z, p->zWant)!=0 ){
       fprintf(stderr, "FAIL %s: the answer without faults is\n%s\nexpected\n%s\n",
               p->zName, want.z, p->zWant);
-      unitFail++;
+      UNIT_FAIL();
     }
     if( rcWant!=SQLITE_OK && strstr(p->zName, "error")==0 ){
       fprintf(stderr, "FAIL %s: without faults: %s\n", p->zName, want.z);
-      unitFail++;
+      UNIT_FAIL();
       continue;
     }
     /* An "error" scenario must fail without faults, and in the extension
@@ -647,7 +647,7 @@ int main(void){
          || strstr(want.z, "(): ")==0) ){
       fprintf(stderr, "FAIL %s: expected an error of the extension without "
               "faults, got rc=%d: %s\n", p->zName, rcWant, want.z);
-      unitFail++;
+      UNIT_FAIL();
       continue;
     }
     CHECK( sqlite3_memory_used()==0 );
@@ -667,7 +667,7 @@ int main(void){
           if( strcmp(got.z, want.z)!=0 ){
             fprintf(stderr, "FAIL %s: run without a fault differs:\n%s\n"
                     "expected:\n%s\n", p->zName, got.z, want.z);
-            unitFail++;
+            UNIT_FAIL();
           }
           break;
         }
@@ -677,18 +677,18 @@ int main(void){
           /* A benign allocation failed: SQLite kept the error code and
           ** dropped the message (sqlite3VdbeTransferError).  Not ours. */
           aLost[bPersist]++;
-          unitPass++;
+          UNIT_PASS();
         }else if( !(rc==SQLITE_NOMEM ? nomemPrefix(&want, &got)
                     : (rc==rcWant && strcmp(got.z, want.z)==0)) ){
-          unitFail++;
+          UNIT_FAIL();
           fprintf(stderr, "FAIL %s (%s, fault at allocation %lld): rc=%d\n"
                   "got:\n%s\nexpected (or out of memory):\n%s\n", p->zName,
                   bPersist ? "persistent" : "transient", n, rc, got.z, want.z);
         }else{
-          unitPass++;
+          UNIT_PASS();
         }
         if( sqlite3_memory_used()!=0 ){
-          unitFail++;
+          UNIT_FAIL();
           fprintf(stderr, "FAIL %s (%s, fault at allocation %lld): %lld bytes "
                   "leaked\n", p->zName, bPersist ? "persistent" : "transient",
                   n, (long long)sqlite3_memory_used());

@@ -68,15 +68,15 @@ static int sqlInt(sqlite3 *db, const char *zSql){
 
 #define CHECK_TEXT(db, zSql, zWant) do{ \
   const char *zGot_ = sqlText(db, zSql); \
-  if( strcmp(zGot_, zWant)==0 ){ unitPass++; } \
-  else{ unitFail++; fprintf(stderr, "FAIL %s:%d: %s\n  got  [%s]\n  want [%s]\n", \
+  if( strcmp(zGot_, zWant)==0 ){ UNIT_PASS(); } \
+  else{ UNIT_FAIL(); fprintf(stderr, "FAIL %s:%d: %s\n  got  [%s]\n  want [%s]\n", \
         __FILE__, __LINE__, zSql, zGot_, zWant); } \
 }while(0)
 
 #define CHECK_SUBTYPE(db, zExpr, n) do{ \
   int got_ = sqlInt(db, "SELECT subtype_of(" zExpr ")"); \
-  if( got_==(n) ){ unitPass++; } \
-  else{ unitFail++; fprintf(stderr, "FAIL %s:%d: subtype of %s is %d, want %d\n", \
+  if( got_==(n) ){ UNIT_PASS(); } \
+  else{ UNIT_FAIL(); fprintf(stderr, "FAIL %s:%d: subtype of %s is %d, want %d\n", \
         __FILE__, __LINE__, zExpr, got_, (n)); } \
 }while(0)
 

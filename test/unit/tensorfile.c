@@ -860,7 +860,7 @@ static void testFiles(void){
   float a[4] = { 1, 2, 3, 4 };
   FILE *f;
 
-  if( mkdtemp(zDir)==0 ){ perror("mkdtemp"); unitFail++; return; }
+  if( mkdtemp(zDir)==0 ){ perror("mkdtemp"); UNIT_FAIL(); return; }
 
   snprintf(zPath, sizeof(zPath), "%s/missing.npy", zDir);
   CHECK(attn_tensorfile_open(zPath, &p, &err)==ATTN_ERROR && p==0);
