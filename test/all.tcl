@@ -69,16 +69,19 @@ set levels_skipped {}
 proc tool_probe {args} { expr {![catch {exec {*}$args} -]} }
 proc optional_tools {} {
   set found {}; set missing {}
-  foreach {name probe pkg} {
-    sqlite3       {auto_execok sqlite3}                       sqlite3
-    python3       {auto_execok python3}                       python3
-    torch         {tool_probe python3 -c {import torch, numpy}} python3-torch
-    node          {auto_execok node}                          nodejs
-    npm           {auto_execok npm}                           npm
-    cc            {auto_execok cc}                            gcc
-    xmllint       {auto_execok xmllint}                       libxml2-utils
-    rsvg-convert  {auto_execok rsvg-convert}                  librsvg2-bin
-  } {
+  # The Python the tests use: Debian's, where its packages go.
+  set py [expr {[file executable /usr/bin/python3] ? "/usr/bin/python3" : [auto_execok python3]}]
+  if {$py eq ""} { set py python3 }
+  foreach {name probe pkg} [list \
+    sqlite3       {auto_execok sqlite3}                          sqlite3 \
+    python3       [list tool_probe $py -c {}]                    python3 \
+    torch         [list tool_probe $py -c {import torch, numpy}] python3-torch \
+    node          {auto_execok node}                             nodejs \
+    npm           {auto_execok npm}                              npm \
+    cc            {auto_execok cc}                               gcc \
+    xmllint       {auto_execok xmllint}                          libxml2-utils \
+    rsvg-convert  {auto_execok rsvg-convert}                     librsvg2-bin \
+  ] {
     set r [{*}$probe]
     if {$r ne "" && $r ne "0"} {
       lappend found $name

@@ -41,8 +41,8 @@ package require sqlite3
 set ::npass 0
 set ::nfail 0
 set ::nskip 0
-array set ::cases {}
-array set ::worst {}
+array set ::tester_cases {}
+array set ::tester_worst {}
 set ::testdir [file dirname [file normalize [info script]]]
 set ::rootdir [file dirname $::testdir]
 if {![info exists ::env(ATTN_EXT)]} {
@@ -66,12 +66,12 @@ proc reopen_db {{file :memory:}} {
 
 proc test_pass {name} {
   incr ::npass
-  set ::cases($name) 1
+  set ::tester_cases($name) 1
 }
 
 proc test_fail {name msg} {
   incr ::nfail
-  set ::cases($name) 1
+  set ::tester_cases($name) 1
   puts stderr "FAIL $name: $msg"
 }
 
@@ -114,7 +114,7 @@ proc do_error_test {name sql code message} {
 
 proc skip_test {name reason} {
   incr ::nskip
-  set ::cases($name) 1
+  set ::tester_cases($name) 1
   puts "SKIP $name: $reason"
 }
 
@@ -124,8 +124,8 @@ proc bound_ok {kind got ref bound} {
   if {[llength $got] != [llength $ref] || [llength $ref] != [llength $bound]} {
     return 0
   }
-  if {![info exists ::worst($kind)]} { set ::worst($kind) {0.0 0 {}} }
-  lassign $::worst($kind) w n at
+  if {![info exists ::tester_worst($kind)]} { set ::tester_worst($kind) {0.0 0 {}} }
+  lassign $::tester_worst($kind) w n at
   set ok 1
   foreach x $got y $ref e $bound {
     if {![string is double -strict $x] || [string match -nocase *nan* $x]} {
@@ -137,7 +137,7 @@ proc bound_ok {kind got ref bound} {
     if {$d > $e} { set ok 0 }
     incr n
   }
-  set ::worst($kind) [list $w $n $at]
+  set ::tester_worst($kind) [list $w $n $at]
   return $ok
 }
 
@@ -178,8 +178,8 @@ proc check_bound {name kind got ref bound} {
 
 # The worst error of each kind as a fraction of its bound.
 proc precision_notes {} {
-  foreach kind [lsort [array names ::worst]] {
-    lassign $::worst($kind) w n at
+  foreach kind [lsort [array names ::tester_worst]] {
+    lassign $::tester_worst($kind) w n at
     set where [expr {[llength $at] ? [format " at %.9g vs %.9g, bound %.3g" {*}$at] : ""}]
     puts [format "NOTE precision %s: worst error %.3f of the bound (%d values)%s" \
               $kind $w $n $where]
@@ -250,7 +250,7 @@ proc check_close {name got expected atol rtol} {
 proc finish_test {} {
   catch {db close}
   precision_notes
-  puts "cases: [array size ::cases]"
+  puts "cases: [array size ::tester_cases]"
   if {$::nskip > 0} {
     puts "$::npass passed, $::nfail failed, $::nskip skipped"
   } else {
