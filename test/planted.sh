@@ -5,6 +5,7 @@
 #
 #   sh test/planted.sh            every plant
 #   sh test/planted.sh NAME...    only these (names: the first column below)
+#   PLANT_REF=main sh test/planted.sh   plant on another commit (default HEAD)
 #
 # It makes a temporary git worktree of HEAD (so commit first: uncommitted
 # changes are not planted on), and for each plant replaces one exact piece
@@ -23,7 +24,7 @@ top=$(git rev-parse --show-toplevel) || exit 2
 tmp=${TMPDIR:-/tmp}/attn-planted-$$
 cleanup() { git -C "$top" worktree remove --force "$tmp" >/dev/null 2>&1; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
-git -C "$top" worktree add --detach "$tmp" HEAD >/dev/null 2>&1 || { echo "planted.sh: cannot make a worktree in $tmp" >&2; exit 2; }
+git -C "$top" worktree add --detach "$tmp" "${PLANT_REF:-HEAD}" >/dev/null 2>&1 || { echo "planted.sh: cannot make a worktree in $tmp" >&2; exit 2; }
 cd "$tmp" || exit 2
 
 # name | file | text to replace | replacement | level (or -) | test files
@@ -47,7 +48,7 @@ EOF
 }
 
 export BUILD="$tmp/build" DIST="$tmp/dist"
-echo "planted.sh: building HEAD in $tmp"
+echo "planted.sh: building ${PLANT_REF:-HEAD} in $tmp"
 nice -n 15 make -s all unit BUILD="$BUILD" DIST="$DIST" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; exit 2; }
 avail=$(ATTN_EXT="$DIST/attention.so" tclsh <<'TCL'
 package require sqlite3
