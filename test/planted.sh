@@ -33,12 +33,12 @@ plants() {
 cat <<'EOF'
 scores-dot|src/attention.c|      for(d=0; d<p->nDimK; d++) x += (double)q[d]*(double)kp[d*ATTN_PANEL];|      for(d=0; d<p->nDimK; d++) x = (float)(x + q[d]*kp[d*ATTN_PANEL]);|-|attention_scores.test torch_parity.test attention_engine
 scores-sum|src/attention.c|    for(j=0; mx>-INFINITY && j<nKey; j++) sum += exp(aS[j]-mx);|    for(j=0; mx>-INFINITY && j<nKey; j++) sum = (float)(sum + exp(aS[j]-mx));|-|attention_scores.test torch_parity.test attention_engine
-dot|src/vecops.c|  for(i=0; i<n; i++) s += (double)a[i]*(double)b[i];|  for(i=0; i<n; i++) s = (float)(s + a[i]*b[i]);|-|vectors.test
+dot|src/vecops.c|  for(i=0; i<n; i++) s += (double)a[i]*(double)b[i];|  for(i=0; i<n; i++) s = (float)(s + a[i]*b[i]);|-|vectors.test pool.test
 norm|src/vecops.c|  for(i=0; i<n; i++) s += (double)a[i]*(double)a[i];|  for(i=0; i<n; i++) s = (float)(s + a[i]*a[i]);|-|vectors.test
 softmax-sum|src/vecops.c|  for(i=0; i<n; i++) sum += exp(((double)a[i] - mx)/t);|  for(i=0; i<n; i++) sum = (float)(sum + exp(((double)a[i] - mx)/t));|-|vectors.test
 aggregate-sum|ext/aggregates.c|  for(i=0; i<v.n; i++) p->aSum[i] += w*(double)v.a[i];|  for(i=0; i<v.n; i++) p->aSum[i] = (float)(p->aSum[i] + (float)(w*v.a[i]));|-|aggregates.test
-pool-acc|ext/pool.c|  for(i=0; i<p->nDimV; i++) p->aAcc[i] += w*(double)v[i];|  for(i=0; i<p->nDimV; i++) p->aAcc[i] = (float)(p->aAcc[i] + (float)(w*v[i]));|-|pool.test
-pool-dot|ext/pool.c|  for(i=0; i<p->nDimK; i++) s += (double)p->aQ[i]*(double)k[i];|  for(i=0; i<p->nDimK; i++) s = (float)(s + p->aQ[i]*k[i]);|-|pool.test
+pool-acc|src/pool.c|  for(i=0; i<a->nDimV; i++) a->aAcc[i] += w*(double)v[i];|  for(i=0; i<a->nDimV; i++) a->aAcc[i] = (float)(a->aAcc[i] + (float)(w*v[i]));|-|pool.test
+pool-sum|src/pool.c|  a->rSum += w;|  a->rSum = (float)(a->rSum + w);|-|pool.test
 rope-rotate|src/position.c|    x[i0] = (float)(x0*aCos[i] - x1*aSin[i]);|    x[i0] = (float)x0*(float)aCos[i] - (float)x1*(float)aSin[i];|-|position.test
 rope-angle|src/position.c|    double theta = pos * pow(base, -2.0*(double)i/(double)d);|    double theta = (float)pos * (float)pow(base, -2.0*(double)i/(double)d);|-|position.test
 exp-scalar|src/kernels_scalar.c|  return x<ATTN_EXP_FLUSH ? 0.0f : expf(x);|  return x<ATTN_EXP_FLUSH ? 0.0f : expf(x)*(1.0f + 2.0f*1.1920929e-7f);|scalar|kernels
