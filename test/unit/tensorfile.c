@@ -1007,6 +1007,210 @@ static void testOom(void){
   bufFree(&m2);
 }
 
+/*
+** Boundaries: every offset, size and limit of the readers exactly at its
+** end and one past it (the first accepted, the second refused with the
+** message of that check).
+*/
+
+/* Is this run under valgrind (where the 100 MB cases take minutes)? */
+static int underValgrind(void){
+  const char *z = getenv("ATTN_SANITIZER");
+  return z && strcmp(z, "valgrind")==0;
+}
+
+/* A zip of the one member m whose central directory is padded with zeros
+** to exactly nDir bytes (the padding after the last entry is not read). */
+static void zipPadDir(Buf *b, const ZipMember *m, uint32_t nDir){
+  size_t iEocd, iDir;
+  zipMake(b, m, 1, 0);
+  iEocd = b->n - 22;
+  iDir = (size_t)(b->a[iEocd+16] | b->a[iEocd+17]<<8 | b->a[iEocd+18]<<16
+                  | (size_t)b->a[iEocd+19]<<24);
+  b->n = iEocd;
+  while( b->n<iDir+nDir ){
+    size_t k = iDir+nDir - b->n, nChunk = k<65536 ? k : 65536;
+    static const unsigned char aZero[65536];
+    bufPut(b, aZero, nChunk);
+  }
+  bufU32(b, 0x06054b50); bufU16(b, 0); bufU16(b, 0);
+  bufU16(b, 1); bufU16(b, 1);
+  bufU32(b, nDir); bufU32(b, (uint32_t)iDir); bufU16(b, 0);
+}
+
+static void testBoundaries(void){
+  Buf b = {0}, m = {0};
+  attn_tensorfile *p = 0;
+  attn_err err;
+  float f[3] = { 1, 2, 3 };
+  char z[256];
+  ZipMember zm;
+
+  /* safetensors: data_offsets ending exactly at the end of the data (12
+  ** bytes), and one byte past it; the same for a begin of a 0-byte tensor. */
+  safeMake(&b, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", f, 12);
+  CHECK(tfOpen(&b, "e.safetensors", &p, &err)==ATTN_OK && p && tfDataIs(p, 0, f+1, 2));
+  tfClose(p);
+  safeMake(&b, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[5,13]}}", f, 12);
+  CHECK(tfErrorIs(&b, "e.safetensors", "e.safetensors: tensor 'a' has "
+                  "data_offsets [5, 13], beyond the end of the data (12 bytes)"));
+  safeMake(&b, "{\"a\":{\"dtype\":\"U8\",\"shape\":[13],\"data_offsets\":[0,13]}}", f, 12);
+  CHECK(tfErrorIs(&b, "e.safetensors", "e.safetensors: tensor 'a' has "
+                  "data_offsets [0, 13], beyond the end of the data (12 bytes)"));
+  safeMake(&b, "{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[12,12]}}", f, 12);
+  CHECK(tfOpen(&b, "e.safetensors", &p, &err)==ATTN_OK && p
+        && attn_tensorfile_info(p, 0)->nElem==0);
+  tfClose(p);
+  safeMake(&b, "{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[13,13]}}", f, 12);
+  CHECK(tfErrorIs(&b, "e.safetensors", "e.safetensors: tensor 'a' has "
+                  "data_offsets [13, 13], beyond the end of the data (12 bytes)"));
+  /* With no data at all: [0, 0] is the end, [0, 1] past it. */
+  safeMake(&b, "{\"a\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}}", 0, 0);
+  CHECK(tfOpen(&b, "e.safetensors", &p, &err)==ATTN_OK && p);
+  tfClose(p);
+  safeMake(&b, "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 0, 0);
+  CHECK(tfErrorIs(&b, "e.safetensors", "e.safetensors: tensor 'a' has "
+                  "data_offsets [0, 1], beyond the end of the data (0 bytes)"));
+
+  /* safetensors: a header length of exactly the rest of the file, and one
+  ** more. */
+  safeMake(&b, "{}", 0, 0);
+  CHECK(tfOpen(&b, "h.safetensors", &p, &err)==ATTN_OK && p
+        && attn_tensorfile_count(p)==0);
+  tfClose(p);
+  b.a[0] = 3;
+  CHECK(tfErrorIs(&b, "h.safetensors", "h.safetensors: header length 3 is "
+                  "beyond the end of the file (10 bytes)"));
+
+  /* .npy: data of exactly the size the shape needs, one byte short, one
+  ** byte more; a header length of exactly the rest of the file, one more. */
+  npyMake(&b, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f, 12);
+  CHECK(tfOpen(&b, "n.npy", &p, &err)==ATTN_OK && p && tfDataIs(p, 0, f, 3));
+  tfClose(p);
+  b.n--;
+  CHECK(tfErrorIs(&b, "n.npy", "n.npy: the file is truncated: shape [3] of "
+                  "dtype '<f4' needs 12 bytes of data, but 11 follow the header"));
+  b.n++;
+  bufU8(&b, 0);
+  CHECK(tfErrorIs(&b, "n.npy", "n.npy: the file has 1 bytes after the data "
+                  "(shape [3] of dtype '<f4', 12 bytes), expected none"));
+  npyMake(&b, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (0,), }", 0, 0);
+  CHECK(tfOpen(&b, "n.npy", &p, &err)==ATTN_OK && p && attn_tensorfile_count(p)==1);
+  tfClose(p);
+  b.a[8]++;
+  snprintf(z, sizeof(z), "n.npy: header length %u is beyond the end of the "
+           "file (%u bytes)", (unsigned)(b.n - 10 + 1), (unsigned)b.n);
+  CHECK(tfErrorIs(&b, "n.npy", z));
+
+  /* .npz: a member's data ending exactly where the central directory
+  ** starts, and one byte past; a local header offset 30 bytes before the
+  ** directory (room for the header: then it must be one) and 29. */
+  npyMake(&m, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", f, 12);
+  zm.zName = "a.npy"; zm.pData = &m; zm.method = 0; zm.flags = 0;
+  zipMake(&b, &zm, 1, 0);
+  CHECK(tfOpen(&b, "z.npz", &p, &err)==ATTN_OK && p && tfDataIs(p, 0, f, 3));
+  tfClose(p);
+  {
+    size_t iEocd = b.n - 22;
+    size_t iDir = (size_t)(b.a[iEocd+16] | b.a[iEocd+17]<<8);
+    unsigned n = (unsigned)m.n + 1;
+    Buf c = {0};
+    bufPut(&c, b.a, b.n);
+    c.a[iDir+20] = c.a[iDir+24] = (unsigned char)(n & 0xff);
+    c.a[iDir+21] = c.a[iDir+25] = (unsigned char)(n >> 8);
+    snprintf(z, sizeof(z), "z.npz: member 'a.npy': the data (%u bytes at "
+             "offset 35) runs into the central directory (offset %u)", n,
+             (unsigned)iDir);
+    CHECK(tfErrorIs(&c, "z.npz", z));
+    memcpy(c.a, b.a, b.n);
+    c.a[iDir+42] = (unsigned char)((iDir-30) & 0xff);
+    c.a[iDir+43] = (unsigned char)((iDir-30) >> 8);
+    snprintf(z, sizeof(z), "z.npz: member 'a.npy': there is no local header "
+             "at offset %u", (unsigned)(iDir-30));
+    CHECK(tfErrorIs(&c, "z.npz", z));
+    c.a[iDir+42] = (unsigned char)((iDir-29) & 0xff);
+    c.a[iDir+43] = (unsigned char)((iDir-29) >> 8);
+    snprintf(z, sizeof(z), "z.npz: member 'a.npy': the local header offset %u "
+             "is beyond the central directory (offset %u)", (unsigned)(iDir-29),
+             (unsigned)iDir);
+    CHECK(tfErrorIs(&c, "z.npz", z));
+    /* Entries: as many as 46-byte records fit in a directory of 138 bytes
+    ** (3: the count passes, and entry 1, zeros, is then refused), and one
+    ** more. */
+    zipPadDir(&c, &zm, 138);
+    iEocd = c.n - 22;
+    c.a[iEocd+8] = c.a[iEocd+10] = 3;
+    snprintf(z, sizeof(z), "z.npz: zip central directory entry 1 (at offset "
+             "%u) is truncated or has a bad signature", (unsigned)(iDir+51));
+    CHECK(tfErrorIs(&c, "z.npz", z));
+    c.a[iEocd+8] = c.a[iEocd+10] = 4;
+    CHECK(tfErrorIs(&c, "z.npz", "z.npz: the zip archive claims 4 entries, "
+                    "more than its central directory of 138 bytes can hold"));
+    bufFree(&c);
+  }
+
+  if( underValgrind() ){
+    UNIT_SKIP("tensorfile boundaries at 100 MB and 1,000,000 tensors",
+              "not run under valgrind (minutes there; the plain and ASan runs "
+              "cover them)");
+  }else{
+    /* A safetensors header of exactly 100,000,000 bytes ('{', spaces, '}')
+    ** is read; one byte more is refused (the existing test above, at
+    ** 100,000,001). */
+    Buf big = {0};
+    size_t i;
+    big.nAlloc = (size_t)ATTN_TENSOR_MAX_HEADER + 8;
+    big.a = malloc(big.nAlloc);
+    bufU64(&big, ATTN_TENSOR_MAX_HEADER);
+    bufU8(&big, '{');
+    memset(big.a + big.n, ' ', ATTN_TENSOR_MAX_HEADER - 2);
+    big.n += ATTN_TENSOR_MAX_HEADER - 2;
+    bufU8(&big, '}');
+    CHECK(tfOpen(&big, "max.safetensors", &p, &err)==ATTN_OK && p
+          && attn_tensorfile_count(p)==0);
+    tfClose(p);
+    bufFree(&big);
+
+    /* A zip central directory of exactly 100,000,000 bytes, and one more. */
+    zipPadDir(&big, &zm, ATTN_TENSOR_MAX_HEADER);
+    CHECK(tfOpen(&big, "max.npz", &p, &err)==ATTN_OK && p
+          && attn_tensorfile_count(p)==1 && tfDataIs(p, 0, f, 3));
+    tfClose(p);
+    zipPadDir(&big, &zm, ATTN_TENSOR_MAX_HEADER + 1);
+    CHECK(tfErrorIs(&big, "max.npz", "max.npz: the zip central directory has "
+                    "100000001 bytes, more than the limit of 100000000"));
+    bufFree(&big);
+
+    /* 1,000,000 tensors are read, 1,000,001 are refused. */
+    for(i=0; i<2; i++){
+      size_t k, n = ATTN_TENSOR_MAX_COUNT + i;
+      char zE[96];
+      Buf js = {0};
+      bufStr(&js, "{");
+      for(k=0; k<n; k++){
+        snprintf(zE, sizeof(zE), "%s\"t%zu\":{\"dtype\":\"U8\",\"shape\":[0],"
+                 "\"data_offsets\":[0,0]}", k ? "," : "", k);
+        bufStr(&js, zE);
+      }
+      bufStr(&js, "}");
+      bufU8(&js, 0);
+      safeMake(&big, (const char*)js.a, 0, 0);
+      bufFree(&js);
+      if( i==0 ){
+        CHECK(tfOpen(&big, "many.safetensors", &p, &err)==ATTN_OK && p
+              && attn_tensorfile_count(p)==ATTN_TENSOR_MAX_COUNT);
+        tfClose(p);
+      }else{
+        CHECK(tfErrorIs(&big, "many.safetensors", "many.safetensors: the file "
+                        "has more than 1000000 tensors, the limit"));
+      }
+    }
+    bufFree(&big);
+  }
+  bufFree(&b);
+  bufFree(&m);
+}
+
 int main(void){
   char z[ATTN_TENSOR_SHAPE_JSON_MAX];
   int64_t aShape[ATTN_TENSOR_MAX_DIMS];
@@ -1020,6 +1224,7 @@ int main(void){
   testNpy();
   testSafetensors();
   testNpz();
+  testBoundaries();
   testFiles();
   testOom();
   return UNIT_DONE();
