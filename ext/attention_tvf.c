@@ -58,7 +58,9 @@ SQLITE_EXTENSION_INIT3
 #include "../src/alloc.h"
 #include "../src/attention.h"
 #include "../src/position.h"
+#include "../src/sqltext.h"
 #include "../src/threads.h"
+#include "../src/utf8.h"
 #include "../src/vector.h"
 
 #ifndef SQLITE_OMIT_VIRTUALTABLE
@@ -228,9 +230,12 @@ static char *tvfRowName(const char *zSide, const TvfRows *p, int64_t i,
                         sqlite3_value *pId){
   if( pId && sqlite3_value_type(pId)!=SQLITE_NULL ){
     const char *zId = (const char*)sqlite3_value_text(pId);
+    int nId = sqlite3_value_bytes(pId), nShow;
     if( zId==0 ) return 0;
-    return sqlite3_mprintf("%s row %lld (id %.40s)", zSide, (long long)i+1,
-                           zId);
+    /* Quoted up to 40 bytes, never cutting a character. */
+    nShow = attn_utf8_prefix(zId, nId, 40);
+    return sqlite3_mprintf("%s row %lld (id %.*s%s)", zSide, (long long)i+1,
+                           nShow, zId, nShow<nId ? "..." : "");
   }
   (void)p;
   return sqlite3_mprintf("%s row %lld", zSide, (long long)i+1);
@@ -269,6 +274,7 @@ static int tvfConnect(sqlite3 *db, void *pAux, int argc,
                              "%s", bScores ? "attention_scores" : "attention",
                              sqlite3_limit(db, SQLITE_LIMIT_LENGTH, -1),
                              sqlite3_errmsg(db));
+    if( *pzErr ) attn_utf8_repair(*pzErr);
   }
   sqlite3_free(zSql);
   if( rc ) return rc;
@@ -334,10 +340,7 @@ static int tvfBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   for(i=0; i<TVF_NARG; i++){
     if( aUnusable[i] && aIdx[i]<0 ) return SQLITE_CONSTRAINT;
   }
-  if( aIdx[ARG_SOURCE]<0 ){
-    return tvfError(pTab, SQLITE_ERROR, "missing the source SELECT (the "
-                    "first argument)");
-  }
+
   /* argv order: first the arguments whose value may be NULL (not a known
   ** non-NULL constant), then the others, then the filters.  SQLite omits a
   ** constraint from its recheck only if both its number and its argv
@@ -363,8 +366,19 @@ static int tvfBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   if( pInfo->idxStr==0 ) return SQLITE_NOMEM;
   pInfo->needToFreeIdxStr = 1;
   pInfo->idxNum = idxNum;
-  pInfo->estimatedCost = (idxNum & (FILTER_QID|FILTER_QPOS)) ? 1000.0 : 1e6;
-  pInfo->estimatedRows = (idxNum & (FILTER_QID|FILTER_QPOS)) ? 1000 : 1000000;
+  if( aIdx[ARG_SOURCE]<0 ){
+    /* No source in this plan: SQLite plans each branch of an OR on its own
+    ** (WHERE qid = 1 OR qid = 3), and the branch has none.  A cost no plan
+    ** with the source reaches makes SQLite take another whenever there is
+    ** one; a query with no source at all runs this plan, and xFilter says
+    ** the source is missing (declining every plan would leave SQLite's "no
+    ** query solution" instead). */
+    pInfo->estimatedCost = 1e99;
+    pInfo->estimatedRows = 2147483647;
+  }else{
+    pInfo->estimatedCost = (idxNum & (FILTER_QID|FILTER_QPOS)) ? 1000.0 : 1e6;
+    pInfo->estimatedRows = (idxNum & (FILTER_QID|FILTER_QPOS)) ? 1000 : 1000000;
+  }
   return SQLITE_OK;
 }
 
@@ -452,11 +466,17 @@ static int tvfRowsGrow(TvfVtab *pTab, const char *zArg, TvfRows *p){
 }
 
 /* Prepare zSql (argument zArg of the function) as exactly one read-only
-** statement that returns columns. */
+** statement that returns columns.  What the text may be is decided on the
+** text before anything is prepared (src/sqltext.h): SQLite applies many
+** PRAGMAs while preparing them, so a refused PRAGMA would already have
+** changed the connection.  Only the statement is prepared, from its first
+** word; what follows it must be blank and is never prepared. */
 static int tvfPrepare(TvfVtab *pTab, const char *zArg, sqlite3_value *pSql,
                       sqlite3_stmt **ppStmt){
   const char *zSql, *zTail = 0;
-  sqlite3_stmt *pStmt = 0, *pNext = 0;
+  sqlite3_stmt *pStmt = 0;
+  int64_t nSql, iStart = 0;
+  attn_err err;
   int rc;
   *ppStmt = 0;
   if( sqlite3_value_type(pSql)!=SQLITE_TEXT ){
@@ -468,7 +488,17 @@ static int tvfPrepare(TvfVtab *pTab, const char *zArg, sqlite3_value *pSql,
   }
   zSql = (const char*)sqlite3_value_text(pSql);
   if( zSql==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(pTab->db, zSql, -1, &pStmt, &zTail);
+  nSql = sqlite3_value_bytes(pSql);
+  if( (int64_t)strlen(zSql)!=nSql ){
+    return tvfError(pTab, SQLITE_ERROR, "%s contains a NUL character, "
+                    "expected the text of one SELECT statement", zArg);
+  }
+  attn_err_clear(&err);
+  if( attn_sql_query(zArg, zSql, nSql, &iStart, &err) ){
+    return tvfError(pTab, err.rc, "%s", err.zMsg);
+  }
+  rc = sqlite3_prepare_v2(pTab->db, zSql+iStart, (int)(nSql-iStart), &pStmt,
+                          &zTail);
   if( rc ){
     return tvfError(pTab, rc, "%s SELECT: %s", zArg, sqlite3_errmsg(pTab->db));
   }
@@ -476,24 +506,22 @@ static int tvfPrepare(TvfVtab *pTab, const char *zArg, sqlite3_value *pSql,
     return tvfError(pTab, SQLITE_ERROR, "%s is empty, expected one SELECT "
                     "statement", zArg);
   }
-  if( zTail && zTail[0] ){
-    rc = sqlite3_prepare_v2(pTab->db, zTail, -1, &pNext, 0);
-    sqlite3_finalize(pNext);
-    if( rc || pNext ){
-      sqlite3_finalize(pStmt);
-      return tvfError(pTab, SQLITE_ERROR, "%s has more than one statement, "
-                      "expected exactly one SELECT", zArg);
-    }
+  if( zTail && !attn_sql_blank(zTail, (int64_t)strlen(zTail)) ){
+    sqlite3_finalize(pStmt);
+    return tvfError(pTab, SQLITE_ERROR, "%s has more than one statement, "
+                    "expected exactly one SELECT (what follows the first is "
+                    "never prepared)", zArg);
   }
   if( !sqlite3_stmt_readonly(pStmt) || sqlite3_column_count(pStmt)==0 ){
     int bWrites = !sqlite3_stmt_readonly(pStmt);
-    int nSql = (int)strlen(zSql);
+    const char *zText = zSql+iStart;
+    int nText = (int)strlen(zText), nShow = attn_utf8_prefix(zText, nText, 60);
     sqlite3_finalize(pStmt);
     return tvfError(pTab, SQLITE_ERROR, bWrites
-        ? "%s must be a read-only SELECT, but this statement writes: %.60s%s"
+        ? "%s must be a read-only SELECT, but this statement writes: %.*s%s"
         : "%s must be a SELECT that returns columns, but this statement "
-          "returns none: %.60s%s",
-        zArg, zSql, nSql>60 ? "..." : "");
+          "returns none: %.*s%s",
+        zArg, nShow, zText, nShow<nText ? "..." : "");
   }
   if( sqlite3_bind_parameter_count(pStmt)>0 ){
     sqlite3_finalize(pStmt);
@@ -648,6 +676,7 @@ static int tvfReadRows(TvfVtab *pTab, const char *zArg, sqlite3_value *pSql,
         sqlite3_free(pTab->base.zErrMsg);
         pTab->base.zErrMsg = sqlite3_mprintf("%s", zErr);
         if( pTab->base.zErrMsg==0 ) rc = SQLITE_NOMEM;
+        else attn_utf8_repair(pTab->base.zErrMsg);
       }else{
         rc = tvfError(pTab, rc, "%s SELECT: %s", zArg, zErr);
       }
@@ -747,14 +776,10 @@ static int tvfArgOptions(TvfVtab *pTab, sqlite3_value **apArg,
         break;
       default: {
         const char *z = (const char*)sqlite3_value_text(pVal);
-        if( z && sqlite3_stricmp(z, "neox")==0 ){
-          iVal = ATTN_ROPE_NEOX;
-        }else if( z && sqlite3_stricmp(z, "interleaved")==0 ){
-          iVal = ATTN_ROPE_INTERLEAVED;
-        }else{
-          attn_err_set(&err, ATTN_ERROR, "is '%.40s', expected 'neox' or "
-                       "'interleaved'", z ? z : "");
-        }
+        int eStyle = 0;
+        if( z==0 ) return tvfError(pTab, SQLITE_NOMEM, "out of memory");
+        attn_rope_style(z, sqlite3_value_bytes(pVal), &eStyle, &err);
+        iVal = eStyle;
       }
     }
     if( err.rc ){
@@ -971,8 +996,11 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   memset(&in, 0, sizeof(in));
   pCur->iHeadFilter = -1;
 
+  if( (idxNum & (1<<ARG_SOURCE))==0 ){
+    return tvfError(pTab, SQLITE_ERROR, "missing the source SELECT (the "
+                    "first argument)");
+  }
   /* Arguments and filters, in the order xBestIndex numbered them. */
-  (void)idxNum;
   for(j=0; j<argc && idxStr && idxStr[j]; j++){
     int bRecheck = idxStr[j]<'a';
     i = idxStr[j] - (bRecheck ? 'A' : 'a');

@@ -7,6 +7,7 @@ SQLITE_EXTENSION_INIT3
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include "../src/utf8.h"
 #include "../src/vector.h"
 
 int attnRegisterFunctions(sqlite3 *db, const AttnFunc *aFunc, int nFunc){
@@ -28,34 +29,52 @@ const AttnFunc *attnFunc(sqlite3_context *ctx){
   return (const AttnFunc*)sqlite3_user_data(ctx);
 }
 
-void attnError(sqlite3_context *ctx, int rc, const char *zFmt, ...){
-  char *zMsg;
+/* "<zFunc>(): <message>", valid UTF-8 whatever the message quoted (utf8.h),
+** or NULL when out of memory. */
+static char *attnMessageV(const char *zFunc, const char *zFmt, va_list ap){
+  char *zMsg = sqlite3_vmprintf(zFmt, ap);
+  char *zFull = zMsg ? sqlite3_mprintf("%s(): %s", zFunc, zMsg) : 0;
+  sqlite3_free(zMsg);
+  if( zFull ) attn_utf8_repair(zFull);
+  return zFull;
+}
+
+void attnErrorNamedV(sqlite3_context *ctx, const char *zFunc, int rc,
+                     const char *zFmt, va_list ap){
   char *zFull;
-  va_list ap;
   if( rc==SQLITE_NOMEM ){
     sqlite3_result_error_nomem(ctx);
     return;
   }
-  va_start(ap, zFmt);
-  zMsg = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  zFull = zMsg ? sqlite3_mprintf("%s(): %s", attnFunc(ctx)->zName, zMsg) : 0;
+  zFull = attnMessageV(zFunc, zFmt, ap);
   if( zFull==0 ){
     sqlite3_result_error_nomem(ctx);
   }else{
     sqlite3_result_error(ctx, zFull, -1);
     sqlite3_result_error_code(ctx, rc);
   }
-  sqlite3_free(zMsg);
   sqlite3_free(zFull);
+}
+
+void attnErrorNamed(sqlite3_context *ctx, const char *zFunc, int rc,
+                    const char *zFmt, ...){
+  va_list ap;
+  va_start(ap, zFmt);
+  attnErrorNamedV(ctx, zFunc, rc, zFmt, ap);
+  va_end(ap);
+}
+
+void attnError(sqlite3_context *ctx, int rc, const char *zFmt, ...){
+  va_list ap;
+  va_start(ap, zFmt);
+  attnErrorNamedV(ctx, attnFunc(ctx)->zName, rc, zFmt, ap);
+  va_end(ap);
 }
 
 int attnVtabErrorV(sqlite3_vtab *pVtab, const char *zFunc, int rc,
                    const char *zFmt, va_list ap){
-  char *zMsg = sqlite3_vmprintf(zFmt, ap);
   sqlite3_free(pVtab->zErrMsg);
-  pVtab->zErrMsg = zMsg ? sqlite3_mprintf("%s(): %s", zFunc, zMsg) : 0;
-  sqlite3_free(zMsg);
+  pVtab->zErrMsg = attnMessageV(zFunc, zFmt, ap);
   return rc==SQLITE_NOMEM || pVtab->zErrMsg==0 ? SQLITE_NOMEM : rc;
 }
 

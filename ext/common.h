@@ -71,8 +71,15 @@ int attnRegisterFunctions(sqlite3 *db, const AttnFunc *aFunc, int nFunc);
 const AttnFunc *attnFunc(sqlite3_context *ctx);
 
 /* Report "<name>(): <message>" as the result of ctx with result code rc
-** (SQLITE_ERROR, SQLITE_TOOBIG, ...).  SQLITE_NOMEM reports out-of-memory. */
+** (SQLITE_ERROR, SQLITE_TOOBIG, ...).  SQLITE_NOMEM reports out-of-memory.
+** Every message of the binding goes through these and attnVtabErrorV(),
+** which make it valid UTF-8 whatever it quotes (src/utf8.h). */
 void attnError(sqlite3_context *ctx, int rc, const char *zFmt, ...);
+/* The same with the function name given (a virtual table's xColumn). */
+void attnErrorNamed(sqlite3_context *ctx, const char *zFunc, int rc,
+                    const char *zFmt, ...);
+void attnErrorNamedV(sqlite3_context *ctx, const char *zFunc, int rc,
+                     const char *zFmt, va_list ap);
 
 /* The same for a virtual table: set pVtab's message to "zFunc(): <text>"
 ** and return rc (SQLITE_NOMEM when rc is, or when the message could not be

@@ -120,19 +120,7 @@ static int tensorsRowid(sqlite3_vtab_cursor *cur, sqlite_int64 *pRowid){
 
 /* Report "attn_tensors(): <message>" with result code rc from xColumn. */
 static void tensorsColumnError(sqlite3_context *ctx, int rc, const char *zMsg){
-  char *z;
-  if( rc==SQLITE_NOMEM ){
-    sqlite3_result_error_nomem(ctx);
-    return;
-  }
-  z = sqlite3_mprintf("attn_tensors(): %s", zMsg);
-  if( z==0 ){
-    sqlite3_result_error_nomem(ctx);
-    return;
-  }
-  sqlite3_result_error(ctx, z, -1);
-  sqlite3_result_error_code(ctx, rc);
-  sqlite3_free(z);
+  attnErrorNamed(ctx, "attn_tensors", rc, "%s", zMsg);
 }
 
 /* The data column: read the tensor, as a float32 little-endian BLOB. */
@@ -197,7 +185,7 @@ static int tensorsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
   return SQLITE_OK;
 }
 
-/* idxNum 1: argv[0] is the path.  (xBestIndex never plans without it.) */
+/* idxNum 1: argv[0] is the path; 0: the plan has no path (an error). */
 static int tensorsFilter(
   sqlite3_vtab_cursor *cur,
   int idxNum, const char *idxStr,
@@ -208,13 +196,16 @@ static int tensorsFilter(
   const char *zPath;
   attn_err err;
   int eType;
-  (void)idxNum; (void)idxStr;
+  (void)idxStr;
   attn_tensorfile_close(pCur->pFile);
   sqlite3_free(pCur->zPath);
   pCur->pFile = 0;
   pCur->zPath = 0;
   pCur->iRow = 0;
-  if( argc<1 ) return SQLITE_ERROR;
+  if( idxNum==0 || argc<1 ){
+    return attnVtabError(pVtab, "attn_tensors", SQLITE_ERROR,
+                         "missing the file path argument");
+  }
   eType = sqlite3_value_type(argv[0]);
   if( eType!=SQLITE_TEXT ){
     return attnVtabError(pVtab, "attn_tensors", SQLITE_ERROR,
@@ -227,7 +218,8 @@ static int tensorsFilter(
   pCur->zPath = sqlite3_mprintf("%s", zPath);
   if( pCur->zPath==0 ) return SQLITE_NOMEM;
   attn_err_clear(&err);
-  if( attn_tensorfile_open(zPath, &pCur->pFile, &err) ){
+  if( attn_tensorfile_open(zPath, sqlite3_value_bytes(argv[0]), &pCur->pFile,
+                           &err) ){
     if( err.rc==ATTN_NOMEM ) return SQLITE_NOMEM;
     return attnVtabError(pVtab, "attn_tensors", err.rc, "%s", err.zMsg);
   }
@@ -237,7 +229,8 @@ static int tensorsFilter(
 /* The plan needs an equality constraint on path.  When it exists but is not
 ** usable in this plan (a join supplying it from another table),
 ** SQLITE_CONSTRAINT makes the planner try another order; when there is
-** none, the statement fails with a message saying so. */
+** none, the plan costs more than any with the path, and if SQLite still
+** runs it (there is no path at all), xFilter says so. */
 static int tensorsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
   int i, iUsable = -1, bSeen = 0;
   for(i=0; i<pIdx->nConstraint; i++){
@@ -253,8 +246,15 @@ static int tensorsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
   }
   if( iUsable<0 ){
     if( bSeen ) return SQLITE_CONSTRAINT;
-    return attnVtabError(pVtab, "attn_tensors", SQLITE_ERROR,
-                         "missing the file path argument");
+    /* No path in this plan: one branch of an OR (WHERE name = 'a' OR name
+    ** = 'b') is planned without it.  A cost no plan with the path reaches
+    ** makes SQLite take another whenever there is one; with no path at
+    ** all, xFilter says it is missing. */
+    (void)pVtab;
+    pIdx->idxNum = 0;
+    pIdx->estimatedCost = 1e99;
+    pIdx->estimatedRows = 2147483647;
+    return SQLITE_OK;
   }
   pIdx->aConstraintUsage[iUsable].argvIndex = 1;
   pIdx->aConstraintUsage[iUsable].omit = 1;

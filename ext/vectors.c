@@ -468,11 +468,13 @@ static void vectorsRope(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( vectorsArgBase(ctx, argc, argv, 2, &rBase) ) return;
   if( argc>3 ){
     const char *z = (const char*)sqlite3_value_text(argv[3]);
-    if( z && sqlite3_stricmp(z, "interleaved")==0 ){
-      eStyle = ATTN_ROPE_INTERLEAVED;
-    }else if( z==0 || sqlite3_stricmp(z, "neox")!=0 ){
-      attnError(ctx, SQLITE_ERROR, "style is '%.40s', expected 'neox' or "
-                "'interleaved'", z ? z : "");
+    attn_err err;
+    if( z==0 ){
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
+    if( attn_rope_style(z, sqlite3_value_bytes(argv[3]), &eStyle, &err) ){
+      attnErrorFrom(ctx, "style ", &err);
       return;
     }
   }

@@ -2,6 +2,7 @@
 ** error.c: the error buffer of the attention engine (see error.h).
 */
 #include "error.h"
+#include "utf8.h"
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -15,6 +16,8 @@ int attn_err_set(attn_err *pErr, int rc, const char *zFmt, ...){
     va_start(ap, zFmt);
     vsnprintf(pErr->zMsg, sizeof(pErr->zMsg), zFmt, ap);
     va_end(ap);
+    /* Valid UTF-8 whatever was quoted, and however the buffer cut it. */
+    attn_utf8_repair(pErr->zMsg);
     pErr->rc = rc;
   }
   return rc;

@@ -5,7 +5,8 @@
 ** on failure, writes a sentence into an attn_err.  The codes have the same
 ** values as SQLite's, so the SQL layer passes them straight through.  The
 ** message is a fixed buffer: reporting an error never allocates, so it also
-** works when memory has run out.  The message says what was expected and
+** works when memory has run out.  It is always valid UTF-8 (utf8.h): bytes
+** that are not, from quoted input or a cut at the end, become '?'.  The message says what was expected and
 ** what was found; the SQL layer puts the function name in front of it.
 */
 #ifndef ATTN_ERROR_H

@@ -21,6 +21,7 @@
 */
 #include "heatmap.h"
 #include "alloc.h"
+#include "utf8.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -242,40 +243,8 @@ static const char *heatmapNum(double w, int nDigit, char *z){
 ** length in bytes.  A byte that does not start a valid, shortest-form
 ** sequence of a scalar value gives U+FFFD and a length of 1. */
 static int heatmapUtf8(const unsigned char *z, int n, uint32_t *pc){
-  uint32_t c = z[0];
-  int len, i;
-  if( c<0x80 ){
-    *pc = c;
-    return 1;
-  }
-  if( c>=0xC2 && c<=0xDF ){
-    len = 2; c &= 0x1F;
-  }else if( c>=0xE0 && c<=0xEF ){
-    len = 3; c &= 0x0F;
-  }else if( c>=0xF0 && c<=0xF4 ){
-    len = 4; c &= 0x07;
-  }else{
-    *pc = 0xFFFD;
-    return 1;
-  }
-  if( len>n ){
-    *pc = 0xFFFD;
-    return 1;
-  }
-  for(i=1; i<len; i++){
-    if( (z[i]&0xC0)!=0x80 ){
-      *pc = 0xFFFD;
-      return 1;
-    }
-    c = (c<<6) | (z[i]&0x3F);
-  }
-  if( (len==3 && c<0x800) || (len==4 && (c<0x10000 || c>0x10FFFF))
-   || (c>=0xD800 && c<=0xDFFF) ){
-    *pc = 0xFFFD;
-    return 1;
-  }
-  *pc = c;
-  return len;
+  int len = attn_utf8_decode(z, n, pc);
+  return len ? len : 1;
 }
 
 /* The character drawn for character c of a label. */

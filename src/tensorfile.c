@@ -45,6 +45,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "alloc.h"
+#include "utf8.h"
 #include "vector.h"
 
 #ifdef _WIN32
@@ -104,6 +105,7 @@ struct attn_tensorfile {
   uint64_t nSize;                /* bytes in the source */
   const char *zFormat;           /* "npy", "npz", "safetensors" */
   const char *zMember;           /* .npz member being parsed, for messages */
+  uint64_t iMember;              /* its number in the central directory */
   char zFile[TENSOR_FILE_NAME_MAX+4];   /* the file name, for messages */
   int nTensor;
   int nAlloc;
@@ -117,6 +119,7 @@ struct attn_tensorfile {
 static int tensorError(attn_tensorfile*, attn_err*, const char*, ...)
   __attribute__((format(printf, 3, 4)));
 #endif
+static int tensorHasSuffix(const char *z, size_t n, const char *zSuffix);
 
 /* Record "<file>: [member '<m>': ]<message>" and return ATTN_ERROR. */
 static int tensorError(attn_tensorfile *p, attn_err *pErr,
@@ -127,8 +130,17 @@ static int tensorError(attn_tensorfile *p, attn_err *pErr,
   vsnprintf(zMsg, sizeof(zMsg), zFmt, ap);
   va_end(ap);
   if( p->zMember ){
-    return attn_err_set(pErr, ATTN_ERROR, "%s: member '%.80s': %s",
-                        p->zFile, p->zMember, zMsg);
+    /* A member's name is quoted only when it ends in .npy (numpy's names):
+    ** the names of another zip archive's members are its content. */
+    size_t nMember = strlen(p->zMember);
+    int nShow = attn_utf8_prefix(p->zMember, (int64_t)nMember, 80);
+    if( !tensorHasSuffix(p->zMember, nMember, ".npy") ){
+      return attn_err_set(pErr, ATTN_ERROR, "%s: zip member %llu: %s",
+                          p->zFile, (unsigned long long)p->iMember+1, zMsg);
+    }
+    return attn_err_set(pErr, ATTN_ERROR, "%s: member '%.*s%s': %s",
+                        p->zFile, nShow, p->zMember,
+                        (size_t)nShow<nMember ? "..." : "", zMsg);
   }
   return attn_err_set(pErr, ATTN_ERROR, "%s: %s", p->zFile, zMsg);
 }
@@ -191,32 +203,6 @@ int attn_tensor_shape_json(const int64_t *aShape, int nDim, char *z){
   return n;
 }
 
-/* Length of the valid UTF-8 prefix of z[0..n) (n if it is all valid). */
-static size_t tensorUtf8Valid(const unsigned char *z, size_t n){
-  size_t i = 0;
-  while( i<n ){
-    unsigned c = z[i];
-    size_t k, nCont;
-    unsigned cp;
-    if( c<0x80 ){ i++; continue; }
-    if( c>=0xc2 && c<=0xdf ){ nCont = 1; cp = c & 0x1f; }
-    else if( c>=0xe0 && c<=0xef ){ nCont = 2; cp = c & 0x0f; }
-    else if( c>=0xf0 && c<=0xf4 ){ nCont = 3; cp = c & 0x07; }
-    else return i;
-    if( nCont>n-i-1 ) return i;
-    for(k=1; k<=nCont; k++){
-      if( (z[i+k] & 0xc0)!=0x80 ) return i;
-      cp = cp<<6 | (z[i+k] & 0x3f);
-    }
-    if( (nCont==2 && (cp<0x800 || (cp>=0xd800 && cp<=0xdfff)))
-     || (nCont==3 && (cp<0x10000 || cp>0x10ffff))
-    ){
-      return i;
-    }
-    i += nCont+1;
-  }
-  return n;
-}
 
 /* Does z[0..n) end with zSuffix (ASCII, any case)? */
 static int tensorHasSuffix(const char *z, size_t n, const char *zSuffix){
@@ -272,10 +258,10 @@ static int tensorAppend(attn_tensorfile *p, const TensorEntry *pNew,
   if( memchr(zName, 0, nName) ){
     return tensorError(p, pErr, "a tensor name contains a NUL character");
   }
-  if( (nValid = tensorUtf8Valid((const unsigned char*)zName, nName))!=nName ){
+  if( (nValid = (size_t)attn_utf8_valid(zName, (int64_t)nName))!=nName ){
+    int nShow = attn_utf8_prefix(zName, (int64_t)nValid, 80);
     return tensorError(p, pErr, "the tensor name '%.*s...' is not valid UTF-8 "
-        "(byte 0x%02x at offset %u)", (int)(nValid<80 ? nValid : 80), zName,
-        (unsigned char)zName[nValid], (unsigned)nValid);
+        "(at byte %u of the name)", nShow, zName, (unsigned)nValid);
   }
   if( p->nTensor>=ATTN_TENSOR_MAX_COUNT ){
     return tensorError(p, pErr, "the file has more than %d tensors, the "
@@ -357,6 +343,7 @@ struct TensorText {
   uint64_t n;             /* its length */
   uint64_t i;             /* the cursor */
   const char *zWhat;      /* "the JSON header is not valid", ... */
+  int bDry;               /* check the syntax only: decode nothing in place */
 };
 
 static int tensorIsDigit(int c){ return c>='0' && c<='9'; }
@@ -369,21 +356,17 @@ static void tensorTextSpace(TensorText *t){
   }
 }
 
-/* Report "<zWhat>: expected <zExpected> at character N, found X". */
+/* Report "<zWhat>: expected <zExpected> at character N".  What is there
+** instead is not quoted: the bytes may be those of a file that is not a
+** tensor file at all, and errors never echo file content. */
 static int tensorTextSyntax(TensorText *t, const char *zExpected){
   unsigned long long iChar = (unsigned long long)t->i + 1;
   if( t->i>=t->n ){
     return tensorError(t->p, t->pErr, "%s: expected %s at character %llu, "
         "found the end of the header", t->zWhat, zExpected, iChar);
-  }else{
-    unsigned char c = t->z[t->i];
-    if( c>=0x20 && c<0x7f ){
-      return tensorError(t->p, t->pErr, "%s: expected %s at character %llu,"
-          " found '%c'", t->zWhat, zExpected, iChar, c);
-    }
-    return tensorError(t->p, t->pErr, "%s: expected %s at character %llu, "
-        "found byte 0x%02x", t->zWhat, zExpected, iChar, c);
   }
+  return tensorError(t->p, t->pErr, "%s: expected %s at character %llu",
+                     t->zWhat, zExpected, iChar);
 }
 
 /* Is the character at the cursor c?  (Does not move.) */
@@ -494,7 +477,10 @@ static int tensorJsonHex4(TensorText *t, uint64_t i, unsigned *pU){
 /* Parse the JSON string at the cursor and decode it in place: *pz and *pn
 ** get the decoded UTF-8 bytes (not NUL-terminated).  Decoding never grows
 ** the text (an escape is at least as long as what it stands for), so the
-** bytes are written over ones already read. */
+** bytes are written over ones already read.  In a dry run (t->bDry) nothing
+** is written and *pz, *pn are the raw bytes. */
+/* Write a decoded byte (not in a dry run, which only checks the syntax). */
+#define JSON_PUT(c) do{ if( !t->bDry ) z[w] = (unsigned char)(c); w++; }while(0)
 static int tensorJsonString(TensorText *t, char **pz, uint64_t *pn){
   unsigned char *z = t->z;
   uint64_t i, w, iStart;
@@ -516,17 +502,18 @@ static int tensorJsonString(TensorText *t, char **pz, uint64_t *pn){
                               "must be escaped)");
     }
     if( c!='\\' ){
-      z[w++] = z[i++];
+      JSON_PUT(z[i]);
+      i++;
       continue;
     }
     c = i+1<t->n ? z[i+1] : 0;
     switch( c ){
-      case '"': case '\\': case '/': z[w++] = (unsigned char)c; i += 2; break;
-      case 'b': z[w++] = '\b'; i += 2; break;
-      case 'f': z[w++] = '\f'; i += 2; break;
-      case 'n': z[w++] = '\n'; i += 2; break;
-      case 'r': z[w++] = '\r'; i += 2; break;
-      case 't': z[w++] = '\t'; i += 2; break;
+      case '"': case '\\': case '/': JSON_PUT((unsigned char)c); i += 2; break;
+      case 'b': JSON_PUT('\b'); i += 2; break;
+      case 'f': JSON_PUT('\f'); i += 2; break;
+      case 'n': JSON_PUT('\n'); i += 2; break;
+      case 'r': JSON_PUT('\r'); i += 2; break;
+      case 't': JSON_PUT('\t'); i += 2; break;
       case 'u':
         if( (rc = tensorJsonHex4(t, i+2, &u)) ) return rc;
         i += 6;
@@ -549,19 +536,19 @@ static int tensorJsonString(TensorText *t, char **pz, uint64_t *pn){
           u = 0x10000 + ((u-0xd800)<<10) + (u2-0xdc00);
         }
         if( u<0x80 ){
-          z[w++] = (unsigned char)u;
+          JSON_PUT((unsigned char)u);
         }else if( u<0x800 ){
-          z[w++] = (unsigned char)(0xc0 | u>>6);
-          z[w++] = (unsigned char)(0x80 | (u & 0x3f));
+          JSON_PUT((unsigned char)(0xc0 | u>>6));
+          JSON_PUT((unsigned char)(0x80 | (u & 0x3f)));
         }else if( u<0x10000 ){
-          z[w++] = (unsigned char)(0xe0 | u>>12);
-          z[w++] = (unsigned char)(0x80 | (u>>6 & 0x3f));
-          z[w++] = (unsigned char)(0x80 | (u & 0x3f));
+          JSON_PUT((unsigned char)(0xe0 | u>>12));
+          JSON_PUT((unsigned char)(0x80 | (u>>6 & 0x3f)));
+          JSON_PUT((unsigned char)(0x80 | (u & 0x3f)));
         }else{
-          z[w++] = (unsigned char)(0xf0 | u>>18);
-          z[w++] = (unsigned char)(0x80 | (u>>12 & 0x3f));
-          z[w++] = (unsigned char)(0x80 | (u>>6 & 0x3f));
-          z[w++] = (unsigned char)(0x80 | (u & 0x3f));
+          JSON_PUT((unsigned char)(0xf0 | u>>18));
+          JSON_PUT((unsigned char)(0x80 | (u>>12 & 0x3f)));
+          JSON_PUT((unsigned char)(0x80 | (u>>6 & 0x3f)));
+          JSON_PUT((unsigned char)(0x80 | (u & 0x3f)));
         }
         break;
       default:
@@ -575,6 +562,7 @@ static int tensorJsonString(TensorText *t, char **pz, uint64_t *pn){
   t->i = i+1;
   return ATTN_OK;
 }
+#undef JSON_PUT
 
 /* Is the decoded string z[0..n) equal to zLit? */
 static int tensorStrEq(const char *z, uint64_t n, const char *zLit){
@@ -771,13 +759,14 @@ static int tensorSafeParse(attn_tensorfile *p, attn_err *pErr){
   if( (rc = tensorReadAt(p, 0, 8, aLen, pErr)) ) return rc;
   nHdr = tensorGet64(aLen);
   if( nHdr>p->nSize-8 ){
-    return tensorError(p, pErr, "header length %llu is beyond the end of the "
-        "file (%llu bytes)", (unsigned long long)nHdr,
-        (unsigned long long)p->nSize);
+    /* The 8 bytes are not quoted: this may be no .safetensors file. */
+    return tensorError(p, pErr, "the header length in the first 8 bytes "
+        "reaches beyond the end of the file (%llu bytes), expected a "
+        ".safetensors file", (unsigned long long)p->nSize);
   }
   if( nHdr>ATTN_TENSOR_MAX_HEADER ){
-    return tensorError(p, pErr, "header length %llu is more than the limit "
-        "of %d bytes", (unsigned long long)nHdr, ATTN_TENSOR_MAX_HEADER);
+    return tensorError(p, pErr, "the header length in the first 8 bytes is "
+        "more than the limit of %d bytes", ATTN_TENSOR_MAX_HEADER);
   }
   memset(&t, 0, sizeof(t));
   t.p = p;
@@ -788,6 +777,17 @@ static int tensorSafeParse(attn_tensorfile *p, attn_err *pErr){
   if( t.z==0 ) return attn_err_nomem(pErr);
   iData = 8 + nHdr;
   rc = tensorReadAt(p, 8, nHdr, t.z, pErr);
+  /* First the syntax alone: errors quote names and values of the header
+  ** only once it is valid JSON (a file that merely has '{' at byte 8 is
+  ** described by positions, never by its bytes). */
+  if( rc==ATTN_OK ){
+    t.bDry = 1;
+    rc = tensorJsonSkip(&t, 0);      /* depth 0: as the entries count it */
+    tensorTextSpace(&t);
+    if( rc==ATTN_OK && t.i<t.n ) rc = tensorTextSyntax(&t, "the end of the header");
+    t.bDry = 0;
+    t.i = 0;
+  }
   if( rc==ATTN_OK ) rc = tensorTextEat(&t, '{', "'{'");
   if( rc==ATTN_OK ){
     tensorTextSpace(&t);
@@ -1248,6 +1248,7 @@ static int tensorZipParse(attn_tensorfile *p, attn_err *pErr){
     memcpy(zMember, d+46, tensorGet16(d+28));
     zMember[tensorGet16(d+28)] = 0;
     p->zMember = zMember;
+    p->iMember = k;
     rc = tensorZipMember(p, d, iDir, pErr);
     p->zMember = 0;
     attn_free(zMember);
@@ -1288,11 +1289,11 @@ static int tensorParse(attn_tensorfile *p, const char *zName, attn_err *pErr){
   }else if( tensorHasSuffix(zName, nName, ".safetensors") ){
     p->zFormat = "safetensors";
   }else{
-    char zHex[32];
-    uint64_t k;
-    for(k=0; k<n && k<8; k++) snprintf(zHex+3*k, 4, " %02x", a[k]);
+    /* What was expected, never what was found: the file may be anything. */
     return tensorError(p, pErr, "the file is not a .npy, .npz or "
-                       ".safetensors file (it starts with the bytes%s)", zHex);
+        ".safetensors file: expected it to start with \\x93NUMPY (.npy), "
+        "PK\\3\\4 (.npz) or an 8-byte header length and '{' "
+        "(.safetensors), or a name ending in one of those suffixes");
   }
   if( p->zFormat[0]=='s' ){
     rc = tensorSafeParse(p, pErr);
@@ -1326,14 +1327,22 @@ static attn_tensorfile *tensorNew(const char *zName){
   return p;
 }
 
-int attn_tensorfile_open(const char *zPath, attn_tensorfile **ppFile,
-                         attn_err *pErr){
+int attn_tensorfile_open(const char *zPath, int64_t nPath,
+                         attn_tensorfile **ppFile, attn_err *pErr){
   attn_tensorfile *p;
   struct stat st;
   int rc;
   *ppFile = 0;
-  if( zPath==0 || zPath[0]==0 ){
+  if( zPath && nPath<0 ) nPath = (int64_t)strlen(zPath);
+  if( zPath==0 || nPath==0 ){
     return attn_err_set(pErr, ATTN_ERROR, "the file path is empty");
+  }
+  if( memchr(zPath, 0, (size_t)nPath) ){
+    /* The C library would open the path up to the NUL: another file. */
+    return attn_err_set(pErr, ATTN_ERROR, "the file path contains a NUL "
+        "character (at byte %lld), which would end it there: expected a "
+        "path without NUL", (long long)((const char*)memchr(zPath, 0,
+        (size_t)nPath) - zPath) + 1);
   }
   p = tensorNew(zPath);
   if( p==0 ) return attn_err_nomem(pErr);

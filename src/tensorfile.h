@@ -69,11 +69,16 @@ struct attn_tensor_info {
   int64_t nElem;            /* product of the sizes (1 for a scalar) */
 };
 
-/* Open the file zPath and read its headers.  On success *ppFile is a reader
-** to close with attn_tensorfile_close(); on error it is NULL and pErr holds
-** a sentence naming the file and the problem. */
-int attn_tensorfile_open(const char *zPath, attn_tensorfile **ppFile,
-                         attn_err *pErr);
+/* Open the file zPath (nPath bytes; -1: up to its NUL) and read its
+** headers.  On success *ppFile is a reader to close with
+** attn_tensorfile_close(); on error it is NULL and pErr holds a sentence
+** naming the file and the problem.  A NUL byte inside the nPath bytes is an
+** error (the file opened would be another).  Errors never quote the file's
+** bytes: what was expected, positions and sizes; names, dtypes and shapes
+** only from a header that parsed (safetensors: valid JSON), zip member
+** names only when they end in .npy. */
+int attn_tensorfile_open(const char *zPath, int64_t nPath,
+                         attn_tensorfile **ppFile, attn_err *pErr);
 
 /* The same for the n bytes at a, which must stay valid and unchanged until
 ** the reader is closed.  zName stands for the file name: in messages, for
