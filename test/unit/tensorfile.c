@@ -1085,8 +1085,9 @@ static void testBoundaries(void){
         && attn_tensorfile_count(p)==0);
   tfClose(p);
   b.a[0] = 3;
-  CHECK(tfErrorIs(&b, "h.safetensors", "h.safetensors: header length 3 is "
-                  "beyond the end of the file (10 bytes)"));
+  CHECK(tfErrorIs(&b, "h.safetensors", "h.safetensors: the header length in "
+                  "the first 8 bytes reaches beyond the end of the file (10 "
+                  "bytes), expected a .safetensors file"));
 
   /* .npy: data of exactly the size the shape needs, one byte short, one
   ** byte more; a header length of exactly the rest of the file, one more. */
