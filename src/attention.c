@@ -95,6 +95,9 @@ struct attn_state {
   float *aV;                   /* per kv head: sorted nK × nDimV */
   float *aWo, *aBo;            /* copies of W_O (nCat × nOut) and b_O */
   double *aSlope;              /* ALiBi slope per head */
+  int64_t *aQRef;              /* ALiBi: per sorted query row, the distance
+                               ** to its nearest allowed key (kernels.h) */
+  attn_softcap cap;            /* softcap constants for the kernels */
   AttnBlock *aBlock;           /* blocks in sorted order */
   int64_t nBlock;
   unsigned char *aDone;        /* per block: outputs computed */
@@ -105,7 +108,8 @@ struct attn_state {
   void *pBufsMax;              /* their allocation */
   float *aOut;                 /* input order nQ × nOut */
   float *aLse;                 /* input order nQ × nHead */
-  float *aScratch;             /* per worker: ATTN_FLASH_SCRATCH() floats */
+  float *aScratch;             /* per worker: nScratch floats */
+  int64_t nScratch;            /* ATTN_FLASH_SCRATCH(nDimK, nDimV) */
   float *aWork;                /* per worker: 2 × ATTN_BLOCK_Q × nWork floats */
   int64_t nWork;
   double *aRope;               /* per worker: 2 × nDimK (RoPE cos, sin) */
@@ -670,6 +674,35 @@ static void attnKeySlots(const attn_state *p, const int64_t *aKSeq,
   }
 }
 
+/* ALiBi: for every sorted query row, the distance to its nearest allowed
+** key (0 when it has none).  The kernels and the score rows subtract
+** slope·(distance − this), a constant per row that the softmax ignores, so
+** the keys that carry weight have small biases and their scores stay exact
+** relative to each other at any distance (a float32 bias of slope·2^40
+** would swallow every score).  Keys are sorted by position: a binary
+** search per row. */
+static void attnAlibiRefs(attn_state *p){
+  int64_t iB, r;
+  for(iB=0; iB<p->nBlock; iB++){
+    const AttnBlock *b = &p->aBlock[iB];
+    const int64_t *aK = p->aKPos + b->iKey;
+    for(r=b->iRow; r<b->iRow+b->nRow; r++){
+      int64_t q = p->aQPos[r], lo = 0, hi = b->nKey, best = -1;
+      /* lo = the first key with position > q */
+      while( lo<hi ){
+        int64_t mid = lo + (hi-lo)/2;
+        if( aK[mid]<=q ) lo = mid+1; else hi = mid;
+      }
+      if( lo>0 ) best = q - aK[lo-1];                    /* at or before q */
+      if( !p->opt.bCausal && lo<b->nKey && (best<0 || aK[lo]-q<best) ){
+        best = aK[lo] - q;                               /* after q */
+      }
+      if( best<0 || (p->opt.nWindow>0 && best>=p->opt.nWindow) ) best = 0;
+      p->aQRef[r] = best;
+    }
+  }
+}
+
 static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   int rc = ATTN_OK;
   int64_t *aKSeq = 0, *aSlot = 0;
@@ -756,8 +789,9 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
     memset(&a, 0, sizeof(a));
     attnArenaAdd(&a, 0, (uint64_t)nThread*2*ATTN_BLOCK_Q,
                  (uint64_t)p->nWork*sizeof(float), &rc, pErr);
-    attnArenaAdd(&a, 1, (uint64_t)nThread, (uint64_t)ATTN_FLASH_SCRATCH(
-                 p->nDimK)*sizeof(float), &rc, pErr);
+    p->nScratch = ATTN_FLASH_SCRATCH(p->nDimK, p->nDimV);
+    attnArenaAdd(&a, 1, (uint64_t)nThread, (uint64_t)p->nScratch
+                 *sizeof(float), &rc, pErr);
     attnArenaAdd(&a, 2, (uint64_t)p->nQ, (uint64_t)p->nQDim*sizeof(float),
                  &rc, pErr);
     attnArenaAdd(&a, 3, (uint64_t)p->nPanel*p->nKvHead,
@@ -786,6 +820,8 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   if( p->opt.bAlibi ){
     p->aSlope = attnAlloc((uint64_t)p->nHead, sizeof(double), &rc, pErr);
     if( p->aSlope ) attn_alibi_slopes(p->nHead, p->aSlope);
+    p->aQRef = attnAlloc((uint64_t)p->nQ, sizeof(int64_t), &rc, pErr);
+    if( p->aQRef ) attnAlibiRefs(p);
   }
   if( rc ) goto done;
   if( p->aDone ) memset(p->aDone, 0, (size_t)p->nBlock);
@@ -833,6 +869,9 @@ int attn_state_new(const attn_input *pIn, const attn_options *pOpt,
   if( p->opt.nKvHead==0 ) p->opt.nKvHead = p->opt.nHead;
   if( p->opt.nThread==0 ) p->opt.nThread = 1;
   p->pKern = attn_kernels();
+  /* A window wider than any distance between positions is no window. */
+  if( p->opt.nWindow>=ATTN_WINDOW_ALL ) p->opt.nWindow = 0;
+  attn_softcap_init(&p->cap, p->opt.rSoftcap);
   rc = attnConfigure(p, pIn, pErr);
   if( rc==ATTN_OK ) rc = attnPrepare(p, pIn, pErr);
   if( rc ){
@@ -873,6 +912,7 @@ void attn_state_free(attn_state *p){
   attn_free_aligned(p->aWo);
   attn_free_aligned(p->aBo);
   attn_free_aligned(p->aSlope);
+  attn_free_aligned(p->aQRef);
   attn_free_aligned(p->aBlock);
   attn_free_aligned(p->aRope);
   attn_free(p);
@@ -939,12 +979,13 @@ static void attnFlashHead(AttnChunk *c, int64_t iSlot, int h, int iWorker){
   a.bCausal = p->opt.bCausal;
   a.nWindow = p->opt.nWindow;
   a.rSlope = p->aSlope ? (float)p->aSlope[h] : 0.0f;
-  a.rSoftcap = (float)p->opt.rSoftcap;
+  a.aAlibiRef = p->aQRef ? p->aQRef + b->iRow : 0;
+  a.cap = p->cap;
   a.o = aO;
   a.ldo = p->nDimV;
   a.aLse = aLse + h;
   a.ldLse = p->nHead;
-  a.aScratch = p->aScratch + (int64_t)iWorker*ATTN_FLASH_SCRATCH(p->nDimK);
+  a.aScratch = p->aScratch + (int64_t)iWorker*p->nScratch;
   p->pKern->xFlash(&a);
   attnHeadDone(c, iSlot, iWorker);
 }
@@ -1092,7 +1133,15 @@ int attn_output(attn_state *p, int64_t iRow, const float **paOut,
   }
   iBlock = attnBlockOf(p, p->aQRank[iRow]);
   if( !p->aDone[iBlock] ) attnComputeFrom(p, iBlock, &p->bufs, 0);
-  if( p->aLse[iRow*p->nHead]==-INFINITY ) return ATTN_OK;
+  /* No allowed key (every head's lse is -inf), or a score that was not
+  ** finite in some head (its lse is NaN, kernels.h): no output. */
+  {
+    int h;
+    for(h=0; h<p->nHead; h++){
+      float e = p->aLse[iRow*p->nHead + h];
+      if( e==-INFINITY || e!=e ) return ATTN_OK;
+    }
+  }
   *paOut = p->aOut + iRow*p->nOut;
   *paLse = p->aLse + iRow*p->nHead;
   return ATTN_OK;
@@ -1164,23 +1213,20 @@ int attn_scores_open(attn_state *p, int64_t iRow, int iHead,
                            + it->pBlock->iPanel)*p->nDimK*ATTN_PANEL;
     double *aS = it->aScore + (int64_t)(h-it->iHead0)*nKey;
     double mx = -INFINITY, sum = 0.0;
-    attn_flash_args mask;
-    memset(&mask, 0, sizeof(mask));
-    mask.bCausal = p->opt.bCausal;
-    mask.nWindow = p->opt.nWindow;
     for(j=0; j<nKey; j++){
       int64_t qpos = p->aQPos[s], kpos = p->aKPos[it->pBlock->iKey + j];
       const float *kp = aPanels + (j/ATTN_PANEL)*p->nDimK*ATTN_PANEL
                       + j%ATTN_PANEL;
       double x = 0.0;
-      if( !attn_pair_allowed(&mask, qpos, kpos) ){
+      if( !attn_pair_allowed(p->opt.bCausal, p->opt.nWindow, qpos, kpos) ){
         aS[j] = -INFINITY;
         continue;
       }
       for(d=0; d<p->nDimK; d++) x += (double)q[d]*(double)kp[d*ATTN_PANEL];
       if( p->opt.rSoftcap>0.0 ) x = p->opt.rSoftcap*tanh(x/p->opt.rSoftcap);
       if( p->aSlope ){
-        x -= p->aSlope[h]*(double)(qpos>kpos ? qpos-kpos : kpos-qpos);
+        x -= p->aSlope[h]*(double)((qpos>kpos ? qpos-kpos : kpos-qpos)
+                                   - p->aQRef[s]);
       }
       if( !isfinite(x) ){
         /* Q or K overflowed float32 when projected or scaled. */

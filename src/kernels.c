@@ -1,61 +1,82 @@
 /*
-** kernels.c: choosing the kernel set at run time (see kernels.h).
+** kernels.c: choosing the kernel level at run time (see kernels.h), and the
+** softcap constants every level uses.
 */
 #include "kernels.h"
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Every level, in order.  bAuto: a candidate for the automatic choice (the
+** last one the CPU can run wins); emu16 is for tests only. */
+typedef struct KernLevel KernLevel;
+struct KernLevel {
+  const char *zName;
+  const attn_kernel_set *(*xSet)(void);
+  int iCpu;                      /* what kernCpuHas() must say */
+  int bAuto;
+};
+#define KERN_CPU_ANY    0
+#define KERN_CPU_AVX2   1
+#define KERN_CPU_AVX512 2
+static const KernLevel aKernLevel[] = {
+  { "scalar", attn_kernels_scalar, KERN_CPU_ANY,    1 },
+  { "emu16",  attn_kernels_emu16,  KERN_CPU_ANY,    0 },
+  { "avx2",   attn_kernels_avx2,   KERN_CPU_AVX2,   1 },
+  { "avx512", attn_kernels_avx512, KERN_CPU_AVX512, 1 },
+};
+#define KERN_NLEVEL ((int)(sizeof(aKernLevel)/sizeof(aKernLevel[0])))
+
 /* Set once by kernChoose(); read on every vector decode, so attn_kernels()
 ** loads it without going through pthread_once() once it is set. */
 static const attn_kernel_set *_Atomic kernChosen;  /* NULL until chosen */
-static char kernAvailable[32] = "scalar";
-static char kernBuilt[32] = "scalar";   /* every level compiled in */
+static const attn_kernel_set *kernRunnable[KERN_NLEVEL]; /* NULL: cannot run */
+static char kernAvailable[64];
+static char kernBuilt[64];
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-static int kernCpuHas(int iLevel){
+static int kernCpuHas(int iCpu){
   __builtin_cpu_init();
-  if( iLevel==1 ){
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if( iCpu==KERN_CPU_ANY ) return 1;
+  if( !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") ){
+    return 0;
   }
+  if( iCpu==KERN_CPU_AVX2 ) return 1;
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-      && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
-      && __builtin_cpu_supports("fma");
+      && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 }
 #else
-static int kernCpuHas(int iLevel){ (void)iLevel; return 0; }
+static int kernCpuHas(int iCpu){ return iCpu==KERN_CPU_ANY; }
 #endif
 
 static pthread_once_t kernOnce = PTHREAD_ONCE_INIT;
 
+static void kernAppend(char *z, const char *zName){
+  if( z[0] ) strcat(z, " ");
+  strcat(z, zName);
+}
+
 static void kernChoose(void){
-  const attn_kernel_set *aLevel[3];
-  const char *zForce;
-  int i, nLevel = 1;
-  aLevel[0] = &attn_kernels_scalar;
-  if( attn_kernels_avx2() ) strcat(kernBuilt, " avx2");
-  if( attn_kernels_avx512() ) strcat(kernBuilt, " avx512");
-  if( kernCpuHas(1) && attn_kernels_avx2() ){
-    aLevel[nLevel++] = attn_kernels_avx2();
+  const attn_kernel_set *pBest = 0;
+  const char *zForce = getenv("ATTN_KERNEL");
+  int i;
+  for(i=0; i<KERN_NLEVEL; i++){
+    const attn_kernel_set *pSet = aKernLevel[i].xSet();
+    if( pSet==0 ) continue;
+    kernAppend(kernBuilt, aKernLevel[i].zName);
+    if( !kernCpuHas(aKernLevel[i].iCpu) ) continue;
+    kernRunnable[i] = pSet;
+    kernAppend(kernAvailable, aKernLevel[i].zName);
+    if( aKernLevel[i].bAuto ) pBest = pSet;
   }
-  if( kernCpuHas(1) && kernCpuHas(2) && attn_kernels_avx512() ){
-    aLevel[nLevel++] = attn_kernels_avx512();
-  }
-  kernAvailable[0] = 0;
-  for(i=0; i<nLevel; i++){
-    if( i ) strcat(kernAvailable, " ");
-    strcat(kernAvailable, aLevel[i]->zName);
-  }
-  i = nLevel-1;
-  zForce = getenv("ATTN_KERNEL");
-  if( zForce ){
-    int j;
-    for(j=0; j<nLevel; j++){
-      if( strcmp(zForce, aLevel[j]->zName)==0 ) i = j;
+  for(i=0; zForce && i<KERN_NLEVEL; i++){
+    if( kernRunnable[i] && strcmp(zForce, aKernLevel[i].zName)==0 ){
+      pBest = kernRunnable[i];
     }
   }
-  atomic_store_explicit(&kernChosen, aLevel[i], memory_order_release);
+  atomic_store_explicit(&kernChosen, pBest, memory_order_release);
 }
 
 void attn_kernels_init(void){
@@ -78,4 +99,39 @@ const char *attn_kernels_available(void){
 const char *attn_kernels_built(void){
   attn_kernels_init();
   return kernBuilt;
+}
+
+const attn_kernel_set *attn_kernels_level(const char *zName){
+  int i;
+  attn_kernels_init();
+  for(i=0; i<KERN_NLEVEL; i++){
+    if( strcmp(zName, aKernLevel[i].zName)==0 ) return kernRunnable[i];
+  }
+  return 0;
+}
+
+/* A power of two 2^e as a float, e clamped to [-126, 127] (normal). */
+static float kernPow2(int e){
+  if( e<-126 ) e = -126;
+  if( e>127 ) e = 127;
+  return ldexpf(1.0f, e);
+}
+
+void attn_softcap_init(attn_softcap *p, double c){
+  int e, e1, e2;
+  double m;
+  memset(p, 0, sizeof(*p));
+  if( !(c>0.0) || !isfinite(c) ) return;
+  /* c = m·2^e with m in [1, 2); x = s/c = s·2^-e/m, -e split in two. */
+  m = frexp(c, &e)*2.0;
+  e -= 1;
+  e1 = -e/2;
+  e2 = -e - e1;
+  p->bOn = 1;
+  p->rPre1 = kernPow2(e1);
+  p->rPre2 = kernPow2(e2);
+  p->rM = (float)m;
+  p->rInvM = (float)(1.0/m);
+  p->rPost1 = kernPow2(-e1);
+  p->rPost2 = kernPow2(-e2);
 }

@@ -1,13 +1,35 @@
 /*
-** kernels.h: the compute kernels and their one dispatch point.
+** kernels.h: the compute kernels of the engine and their one dispatch point.
 **
-** A kernel set is a table of function pointers implemented three times:
-** portable C (kernels_scalar.c), AVX2+FMA (kernels_avx2.c) and AVX-512
-** (kernels_avx512.c).  The SIMD files compile each function with a target
-** attribute, never the whole library with -mavx2, so one binary runs on any
-** x86-64.  attn_kernels_init() picks the best set the CPU supports (cpuid,
-** once); the environment variable ATTN_KERNEL=scalar|avx2|avx512 forces a
-** lower level, for tests.  Everything else calls attn_kernels().
+** A kernel set is a table of function pointers (attn_kernel_set, below).
+** Every set is built from the same code: kernels_driver.h holds the loops
+** and the bookkeeping, written once in plain C (flash attention with its
+** tiling, masks, online softmax, softcap and ALiBi; the projection GEMM;
+** exp; the copy-and-check of vector decoding), and each level file defines
+** the handful of primitives the driver is written against (a vector of
+** KD_W floats, loads and stores with masks, FMA, max, compares, blends) and
+** the shapes of its register tiles, then includes the driver:
+**
+**   kernels_scalar.c   portable C, 1 lane: the reference, and the fallback
+**                      on any CPU
+**   kernels_emu16.c    portable C, 16 lanes and the tile shapes of the
+**                      AVX-512 level: runs everywhere, so the driver as the
+**                      AVX-512 level instantiates it is tested on every
+**                      machine (never chosen automatically; slow)
+**   kernels_avx2.c     AVX2 + FMA, 8 lanes
+**   kernels_avx512.c   AVX-512 F/BW/DQ/VL, 16 lanes
+**
+** The SIMD files compile their functions with a target attribute, never
+** the whole library with -mavx2, so one binary runs on any x86-64.
+** attn_kernels_init() picks the best level the CPU supports (cpuid, once);
+** ATTN_KERNEL=<name> forces another available one, for tests.  Everything
+** else calls attn_kernels().
+**
+** Every level computes the same bits.  Each element of a result is the
+** same sequence of float operations at every level (products accumulated
+** with FMA in the same order, the same exp and tanh built from the same
+** primitives, the same tiles of keys), and the scalar level uses fmaf(); so
+** tests compare the levels bit for bit, not within a tolerance.
 */
 #ifndef ATTN_KERNELS_H
 #define ATTN_KERNELS_H
@@ -16,23 +38,50 @@
 
 /*
 ** Flash-attention tiling, shared by the engine (which lays the data out) and
-** every kernel set.  Queries come in blocks of at most ATTN_BLOCK_Q rows; the
-** keys of a sequence are packed per head in panels of ATTN_PANEL keys, each
-** panel d×ATTN_PANEL with the keys as the fast dimension (zero-padded past
-** the last key), and the kernels walk them in tiles of ATTN_TILE_K keys.
+** every kernel level.  Queries come in blocks of at most ATTN_BLOCK_Q rows;
+** the keys of a sequence are packed per head in panels of ATTN_PANEL keys,
+** each panel d×ATTN_PANEL with the keys as the fast dimension (zero-padded
+** past the last key), and the driver walks them in tiles of ATTN_TILE_K
+** keys (the same tiles at every level: the online softmax rescales at tile
+** boundaries, so the tiles are part of what makes the levels agree).
 */
 #define ATTN_BLOCK_Q   64
 #define ATTN_TILE_K    64
 #define ATTN_PANEL     16
-/* Floats of scratch a kernel may use per call (64-byte aligned), for query
-** heads nDimK wide: a transposed copy of the query block, a score tile and
-** per-row statistics (the SIMD sets use all of it; the scalar set less). */
-#define ATTN_FLASH_SCRATCH(nDimK) \
-  ((int64_t)ATTN_BLOCK_Q*((int64_t)(nDimK) + ATTN_TILE_K + 16) + 64)
+/* Floats of scratch the flash kernel needs per call (64-byte aligned), for
+** heads nDimK wide in q·k and nDimV wide in v: the block's q transposed,
+** the score tile, the output transposed and per-row statistics. */
+#define ATTN_FLASH_SCRATCH(nDimK, nDimV) \
+  ((int64_t)ATTN_BLOCK_Q*((int64_t)(nDimK) + (int64_t)(nDimV) + ATTN_TILE_K \
+   + 16) + 64)
 
-/* Below this, exp(x) is a float32 denormal: kernels return 0 instead, so no
-** denormal ever reaches a multiply (denormal operands are ~50x slower). */
+/* Below this, exp(x) is a float32 denormal: the kernels give 0 instead, so
+** no denormal ever reaches a multiply (denormal operands are ~50x slower). */
 #define ATTN_EXP_FLUSH (-87.0f)
+
+/* A window at least this wide allows every pair of positions (positions
+** are within ±2^53): the engine passes such a window as 0 (off), so
+** position arithmetic with a window never overflows. */
+#define ATTN_WINDOW_ALL ((int64_t)1<<54)
+
+/*
+** The softcap c·tanh(s/c), for any c > 0, in float32 (attn_softcap_init).
+** It is computed as s·g(x), x = s/c, g(x) = tanh(x)/x: so a huge c gives
+** exactly s (x underflows, g = 1) and a tiny one ±c (x overflows, tanh = ±1)
+** instead of Infinity or NaN.  x = s·2^e1·2^e2·(1/m) with c = m·2^-(e1+e2)
+** (the two powers of two keep each factor a float32 and the products exact
+** until x itself is out of range), and for |x| >= 0.625 the result is
+** ±(m·tanh|x|)·2^-e1·2^-e2.
+*/
+typedef struct attn_softcap attn_softcap;
+struct attn_softcap {
+  int bOn;                   /* 0: no softcap */
+  float rPre1, rPre2;        /* 2^e1, 2^e2 */
+  float rInvM, rM;           /* 1/m (rounded), m, with m in [1, 2) */
+  float rPost1, rPost2;      /* 2^-e1, 2^-e2 */
+};
+/* Constants for softcap c (0 = off; c must be finite and >= 0). */
+void attn_softcap_init(attn_softcap *p, double c);
 
 /* One query block of one head against the keys of its sequence. */
 typedef struct attn_flash_args attn_flash_args;
@@ -49,24 +98,33 @@ struct attn_flash_args {
   const int64_t *aQPos;      /* nQuery positions, ascending */
   const int64_t *aKPos;      /* nKey positions, ascending */
   int bCausal;               /* key pos <= query pos */
-  int64_t nWindow;           /* |qpos - kpos| < nWindow, 0 = off */
-  float rSlope;              /* ALiBi slope of this head, 0 = off */
-  float rSoftcap;            /* 0 = off */
+  int64_t nWindow;           /* |qpos - kpos| < nWindow; 0 = off, else below
+                             ** ATTN_WINDOW_ALL */
+  /* ALiBi (rSlope != 0): score -= rSlope·(|qpos - kpos| - aAlibiRef[r]),
+  ** where aAlibiRef[r] is the distance from row r to its nearest allowed
+  ** key (a constant per row, which the softmax ignores): the bias of the
+  ** keys that matter stays small, so scores stay exact relative to each
+  ** other at any distance. */
+  float rSlope;
+  const int64_t *aAlibiRef;  /* nQuery distances (when rSlope != 0) */
+  attn_softcap cap;          /* applied to q·k before ALiBi */
   float *o;                  /* out: nQuery × nDimV, row stride ldo */
   int64_t ldo;
-  float *aLse;               /* out: nQuery values, stride ldLse; -inf when a
-                             ** row has no allowed key (its o row is 0) */
+  float *aLse;               /* out: nQuery values, stride ldLse: -inf when a
+                             ** row has no allowed key (its o row is 0), NaN
+                             ** when one of its scores was not finite */
   int64_t ldLse;
-  float *aScratch;           /* ATTN_FLASH_SCRATCH(nDimK) floats, 64-byte
-                             ** aligned */
+  float *aScratch;           /* ATTN_FLASH_SCRATCH(nDimK, nDimV) floats,
+                             ** 64-byte aligned */
 };
 
 typedef struct attn_kernel_set attn_kernel_set;
 struct attn_kernel_set {
-  const char *zName;     /* "scalar", "avx2" or "avx512" */
+  const char *zName;     /* "scalar", "emu16", "avx2", "avx512" */
 
   /* C[m×n] = A[m×k]·B[k×n], row-major with leading dimensions (elements).
-  ** If bAccum, C += A·B instead. */
+  ** If bAccum, C += A·B instead.  Each element of C is its products summed
+  ** with FMA in k order (from 0, or from C when bAccum). */
   void (*xGemm)(int64_t m, int64_t n, int64_t k,
                 const float *A, int64_t lda, const float *B, int64_t ldb,
                 float *C, int64_t ldc, int bAccum);
@@ -74,19 +132,24 @@ struct attn_kernel_set {
   /* Flash attention of one query block of one head (see attn_flash_args). */
   void (*xFlash)(const attn_flash_args *p);
 
-  /* a[i] = exp(a[i]) for i < n with the exp the flash kernel uses (0 below
-  ** ATTN_EXP_FLUSH, never a denormal); for tests of its accuracy. */
+  /* a[i] = exp(a[i]) for i < n, with the exp the flash kernel uses (for
+  ** x <= 0: 0 below ATTN_EXP_FLUSH, never a denormal; NaN stays NaN); for
+  ** tests of its accuracy. */
   void (*xExp)(float *a, int64_t n);
 
   /* Copy n float32 from src (any alignment) to dst (unless dst is NULL)
-  ** and return non-zero if any of them is NaN or ±Inf (exponent bits all
-  ** ones).  The decoder of every float32 BLOB uses it (vector.c): one
-  ** pass over the bytes, checking as it copies. */
+  ** and return non-zero if any of them is NaN or ±Inf.  The decoder of
+  ** every float32 BLOB uses it (vector.c): one pass over the bytes,
+  ** checking as it copies. */
   int (*xCopyNonFinite)(float *dst, const void *src, int64_t n);
 };
 
-/* Tile-level mask logic shared by every kernel set.  Keys [k0,k1) of a tile
-** against the block's queries, positions ascending on both sides. */
+/*
+** The mask, shared by the driver and by the engine's float64 score rows.
+** Keys [k0,k1) of a tile against the block's queries, positions ascending
+** on both sides.  With nWindow below ATTN_WINDOW_ALL and positions within
+** ±2^53 no sum or difference here overflows.
+*/
 #define ATTN_TILE_SKIP   0   /* every pair masked: skip the tile */
 #define ATTN_TILE_FULL   1   /* every pair allowed: no per-element mask */
 #define ATTN_TILE_MIXED  2   /* check each pair */
@@ -102,20 +165,18 @@ static inline int attn_tile_class(const attn_flash_args *p, int64_t k0,
     if( kHi>qLo ) bFull = 0;
   }
   if( p->nWindow>0 ){
-    if( kLo>=qHi+p->nWindow ) return ATTN_TILE_STOP;
-    if( kHi<=qLo-p->nWindow ) return ATTN_TILE_SKIP;
+    if( kLo-qHi>=p->nWindow ) return ATTN_TILE_STOP;
+    if( qLo-kHi>=p->nWindow ) return ATTN_TILE_SKIP;
     if( qHi-kLo>=p->nWindow || kHi-qLo>=p->nWindow ) bFull = 0;
   }
   return bFull ? ATTN_TILE_FULL : ATTN_TILE_MIXED;
 }
 
 /* Is key position kpos allowed for query position qpos? */
-static inline int attn_pair_allowed(const attn_flash_args *p, int64_t qpos,
-                                    int64_t kpos){
-  if( p->bCausal && kpos>qpos ) return 0;
-  if( p->nWindow>0 && (qpos-kpos>=p->nWindow || kpos-qpos>=p->nWindow) ){
-    return 0;
-  }
+static inline int attn_pair_allowed(int bCausal, int64_t nWindow,
+                                    int64_t qpos, int64_t kpos){
+  if( bCausal && kpos>qpos ) return 0;
+  if( nWindow>0 && (qpos-kpos>=nWindow || kpos-qpos>=nWindow) ) return 0;
   return 1;
 }
 
@@ -125,16 +186,21 @@ void attn_kernels_init(void);
 /* The chosen kernel set. */
 const attn_kernel_set *attn_kernels(void);
 
-/* Space-separated names of the levels this CPU supports, best last. */
+/* Space-separated names of the levels this CPU can run, in order (best
+** last among those chosen automatically). */
 const char *attn_kernels_available(void);
 
 /* Space-separated names of every level this build has, whether or not this
-** CPU runs it (a superset of attn_kernels_available(), same order): the
-** tests count a built level the CPU lacks as skipped, by name. */
+** CPU can run it. */
 const char *attn_kernels_built(void);
 
-/* The kernel sets (kernels_*.c).  Those the build cannot provide are NULL. */
-extern const attn_kernel_set attn_kernels_scalar;
+/* The kernel set of one level by name, if this CPU can run it; else NULL.
+** For tests and benchmarks that compare levels in one process. */
+const attn_kernel_set *attn_kernels_level(const char *zName);
+
+/* The levels (kernels_*.c).  Those the build cannot provide return NULL. */
+const attn_kernel_set *attn_kernels_scalar(void);
+const attn_kernel_set *attn_kernels_emu16(void);
 const attn_kernel_set *attn_kernels_avx2(void);
 const attn_kernel_set *attn_kernels_avx512(void);
 

@@ -60,29 +60,20 @@ static void fmatTensor(FuzzIn *p, attn_tensor *pT, float **pa, int64_t nGood){
   pT->n = n;
 }
 
-/* The kernel sets this CPU runs (attn_kernels_available() names them):
-** scalar always, then avx2 and avx512 when the build has them and the CPU
-** supports them.  Return how many were written to aSet[0..2]. */
+/* The kernel levels this CPU runs (attn_kernels_available() names them,
+** attn_kernels_level() gives each).  Return how many were written to
+** aSet[0..7]. */
 static int fmatKernelSets(const attn_kernel_set **aSet){
-  const attn_kernel_set *aAll[3];
-  const char *zAvail = attn_kernels_available();
-  int i, n = 0;
-  aAll[0] = &attn_kernels_scalar;
-  aAll[1] = attn_kernels_avx2();
-  aAll[2] = attn_kernels_avx512();
-  for(i=0; i<3; i++){
-    const char *z = zAvail;
-    size_t nName;
-    if( aAll[i]==0 ) continue;
-    nName = strlen(aAll[i]->zName);
-    while( (z = strstr(z, aAll[i]->zName))!=0 ){
-      /* A whole word of the space-separated list. */
-      if( (z==zAvail || z[-1]==' ') && (z[nName]==0 || z[nName]==' ') ){
-        aSet[n++] = aAll[i];
-        break;
-      }
-      z += nName;
-    }
+  const char *z = attn_kernels_available();
+  int n = 0;
+  while( *z && n<8 ){
+    char zName[32];
+    int k = 0;
+    while( z[k] && z[k]!=' ' ) k++;
+    snprintf(zName, sizeof(zName), "%.*s", k, z);
+    z += k;
+    while( *z==' ' ) z++;
+    if( (aSet[n] = attn_kernels_level(zName))!=0 ) n++;
   }
   return n;
 }
@@ -125,7 +116,7 @@ static void fmatGemm(FuzzIn *p){
   int64_t lda = k + fuzzRange(p, 3), ldb = n + fuzzRange(p, 3);
   int64_t ldc = n + fuzzRange(p, 3), i;
   int bAccum = fuzzByte(p) & 1, iSet, nSet;
-  const attn_kernel_set *aSet[3];
+  const attn_kernel_set *aSet[8];
   float *A = malloc(4*(size_t)(m*lda)), *B = malloc(4*(size_t)(k*ldb));
   float *C = malloc(4*(size_t)(m*ldc)), *T = malloc(4*(size_t)(k*n));
   float *T2 = malloc(4*(size_t)(k*n)), *T3 = malloc(4*(size_t)(k*n));

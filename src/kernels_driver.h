@@ -1,0 +1,666 @@
+/*
+** kernels_driver.h: the kernels, written once (see kernels.h).
+**
+** Each level file (kernels_scalar.c, kernels_emu16.c, kernels_avx2.c,
+** kernels_avx512.c) defines the primitives below and then includes this
+** file, which defines the level's kernel set, attn_kernels_<KD_LEVEL>().
+** Nothing here knows an instruction set; the file must stay plain C.
+**
+** What a level defines (all names are #undef'd at the end of this file):
+**   KD_LEVEL, KD_NAME      the level's token (avx2) and name ("avx2")
+**   KD_W                   floats per vector: 1, 8 or 16
+**   KD_TARGET              attribute for every function (target("..."))
+**   kd_v, kd_m             a vector of KD_W floats; a mask of KD_W lanes
+**   kd_zero() kd_set1(x) kd_bcast(p)            constants, broadcast *p
+**   kd_load(p) kd_store(p, v)                   unaligned, KD_W floats
+**   kd_loadm(p, m) kd_storem(p, m, v)           lanes of m only (others
+**                                               read as 0, not touched,
+**                                               never faulting)
+**   kd_first(n)                                 mask of lanes [0, n)
+**   kd_range(lo, hi)                            mask of lanes [lo, hi)
+**                                               (any ints, clipped)
+**   kd_add kd_sub kd_mul kd_div                 IEEE float32
+**   kd_fma(a, b, c) = a·b + c,  kd_fnma(a, b, c) = c − a·b (one rounding)
+**   kd_max(a, b)                                a > b ? a : b, per lane
+**   kd_abs(v), kd_copysign(mag, sgn)
+**   kd_lt(a, b) kd_le(a, b) kd_eq(a, b)         ordered compares → mask
+**   kd_select(m, a, b)                          m ? a : b per lane
+**   kd_all(m)                                   every lane of m is set
+**   kd_andm(m1, m2)                             intersection of masks
+**   kd_addexp(y, t)                             the float with the bits of
+**                                               y plus (bits of t) << 23
+**   KD_QK_MK, KD_QK_NZ     register tile of Q·Kᵀ: keys × row vectors
+**   KD_PV_MJ, KD_PV_NZ     register tile of P·V: v columns × row vectors
+**   KD_GE_MR, KD_GE_NZ     register tile of the GEMM: rows × column vectors
+**   KD_DC                  dimensions of q per pass of the Q·Kᵀ tile
+** with every tile at most KD_MAX_I = 6 by KD_MAX_Z = 4.
+**
+** Flash attention (kdFlash), one block of at most 64 query rows of one
+** head.  The rows are the vector lanes everywhere: the block's q is
+** transposed into scratch (Qt: d × 64), and the scores (S: key × row), the
+** output (Ot: v column × row) and the statistics (m, l per row) are kept
+** transposed too, so the online softmax needs no horizontal operation and
+** both products are the same shape, one broadcast of a key (or v) element
+** against row vectors of Qt (or P).  Per tile of ATTN_TILE_K keys:
+**   1. S = K·Qᵀ over the keys some row may see (tiles the mask excludes are
+**      skipped, mixed ones trimmed), keys in groups of at most KD_QK_MK
+**      that never cross a packed panel, q in chunks of KD_DC dimensions so
+**      the chunk of Qt stays in L1.  Without softcap, ALiBi or a mask in
+**      the tile, the tile's row maxima are taken as the scores leave the
+**      registers.
+**   2. otherwise softcap, ALiBi and the mask, then the maxima: one pass.
+**   3. per row vector: m' = max(m, tile max), alpha = exp(m − m'),
+**      P = exp(S − m') over S, l = l·alpha + ΣP.
+**   4. Ot = Ot·alpha + Vᵀ·P.
+** At the end o = Ot/l (transposed back) and lse = m + log(l); a row with
+** no allowed key has l = 0: o = 0, lse = -inf.  A score that is NaN or
+** +Inf makes l NaN (exp lets NaN through), and the row's lse NaN.
+**
+** exp (kdExp), for x <= 0: n = round(x·log2 e) by adding 1.5·2^23 (the
+** integer lands in the low mantissa bits), r = x − n·ln2 in two parts
+** (Cody-Waite, the high part exact), e^r by a degree-6 polynomial (Horner,
+** FMA) and 2^n added to the exponent bits.  Inputs below ATTN_EXP_FLUSH
+** give exactly 0 (never a denormal), NaN stays NaN, exp(0) = 1.  At most
+** 1.03 ulp over [-87, 0] (test/unit/kernels.c).
+**
+** GEMM (kdGemm), C = A·B: B is packed per call in panels of KD_KC rows ×
+** KD_GE_NZ·KD_W columns (zero-padded; with at most 4 rows of A it is read
+** in place instead: packing would cost as much as the product), and a
+** KD_GE_MR-row register tile walks each panel.
+*/
+#include <math.h>
+#include <string.h>
+
+#define KD_MAX_I 6
+#define KD_MAX_Z 4
+#define KD_KC    256                    /* rows of B per packed panel */
+#define KD_BQ    ATTN_BLOCK_Q           /* row stride of Qt, S and Ot */
+#define KD_INLINE static inline __attribute__((always_inline)) KD_TARGET
+#define KD_PASTE2(a, b) a##_##b
+#define KD_PASTE(a, b) KD_PASTE2(a, b)
+#define KD_FN(name) KD_PASTE(name, KD_LEVEL)
+
+/*
+** exp and tanh.
+*/
+KD_INLINE kd_v KD_FN(kdExp)(kd_v x){
+  const kd_v vMagic = kd_set1(12582912.0f);               /* 1.5·2^23 */
+  kd_v t = kd_fma(x, kd_set1(1.44269504f), vMagic);
+  kd_v n = kd_sub(t, vMagic), r, y;
+  r = kd_fnma(n, kd_set1(0.693359375f), x);               /* exact */
+  r = kd_fnma(n, kd_set1(-2.12194440e-4f), r);
+  y = kd_set1(0.0013859122f);
+  y = kd_fma(y, r, kd_set1(0.0083746630f));
+  y = kd_fma(y, r, kd_set1(0.041667730f));
+  y = kd_fma(y, r, kd_set1(0.16666423f));
+  y = kd_fma(y, r, kd_set1(0.49999994f));
+  y = kd_fma(y, r, kd_set1(1.0f));
+  y = kd_fma(y, r, kd_set1(1.0f));
+  y = kd_addexp(y, t);
+  return kd_select(kd_lt(x, kd_set1(ATTN_EXP_FLUSH)), kd_zero(), y);
+}
+
+/* The softcap of scores s (see attn_softcap in kernels.h): s·g(x) for
+** |x| < 0.625 with g(x) = 1 + x²·P(x²) (tanh(x) = x + x³·P(x²), P fitted
+** on [0, 0.625]), else ±(m·tanh|x|)·2^-e1·2^-e2 with tanh|x| =
+** (1 − t)/(1 + t), t = exp(−2|x|).  About 3 ulp. */
+KD_INLINE kd_v KD_FN(kdSoftcap)(kd_v s, const attn_softcap *c){
+  kd_v x = kd_mul(kd_mul(kd_mul(s, kd_set1(c->rPre1)), kd_set1(c->rPre2)),
+                  kd_set1(c->rInvM));
+  kd_v ax = kd_abs(x), x2 = kd_mul(x, x), p, t, th, big, small;
+  p = kd_set1(-0.0057049864f);
+  p = kd_fma(p, x2, kd_set1(0.020639086f));
+  p = kd_fma(p, x2, kd_set1(-0.053739715f));
+  p = kd_fma(p, x2, kd_set1(0.13331442f));
+  p = kd_fma(p, x2, kd_set1(-0.3333328f));
+  small = kd_fma(s, kd_mul(x2, p), s);
+  t = KD_FN(kdExp)(kd_mul(ax, kd_set1(-2.0f)));
+  th = kd_div(kd_sub(kd_set1(1.0f), t), kd_add(kd_set1(1.0f), t));
+  big = kd_mul(kd_mul(kd_mul(th, kd_set1(c->rM)), kd_set1(c->rPost1)),
+               kd_set1(c->rPost2));
+  big = kd_copysign(big, s);
+  return kd_select(kd_lt(ax, kd_set1(0.625f)), small, big);
+}
+
+/*
+** The register tile: acc[i][z] += Σ_{t<n} b[t·sbT + i·sbI] · v[t·svT + z·KD_W]
+** for i < MI, z < NZ: one broadcast element of b per i against NZ vectors
+** of v per step.  Q·Kᵀ (b = a packed key panel, v = Qt), Vᵀ·P (b = V rows,
+** v = P) and the GEMM (b = A rows, v = packed B) are all this loop.  With
+** bMask the last vector of v is loaded under mLast.
+*/
+KD_INLINE void KD_FN(kdTile)(const int MI, const int NZ, const int bMask,
+                             int64_t n, const float *b, int64_t sbT,
+                             int64_t sbI, const float *v, int64_t svT,
+                             kd_m mLast, kd_v acc[KD_MAX_I][KD_MAX_Z]){
+  int64_t t;
+  int i, z;
+  for(t=0; t<n; t++){
+    kd_v w[KD_MAX_Z], e;
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++){
+      w[z] = bMask && z==NZ-1 ? kd_loadm(v + t*svT + z*KD_W, mLast)
+                              : kd_load(v + t*svT + z*KD_W);
+    }
+#pragma GCC unroll 6
+    for(i=0; i<MI; i++){
+      e = kd_bcast(b + t*sbT + i*sbI);
+#pragma GCC unroll 4
+      for(z=0; z<NZ; z++) acc[i][z] = kd_fma(e, w[z], acc[i][z]);
+    }
+  }
+}
+
+/* The (MI, NZ) cases of a dispatch switch: X(MI, NZ) for each tile shape up
+** to (KD_MAX_I, KD_MAX_Z); a level's shapes never exceed them. */
+#define KD_CASES(X) \
+  X(1,1) X(1,2) X(1,3) X(1,4) X(2,1) X(2,2) X(2,3) X(2,4) \
+  X(3,1) X(3,2) X(3,3) X(3,4) X(4,1) X(4,2) X(4,3) X(4,4) \
+  X(5,1) X(5,2) X(5,3) X(5,4) X(6,1) X(6,2) X(6,3) X(6,4)
+
+/*
+** GEMM.
+*/
+
+/* C[MR×(NZ·KD_W)] (=, or += when bLoad) A[MR×kc]·B[kc×(NZ·KD_W)], B rows
+** ldb floats apart; with bMask the last column vector of B and C is read
+** and written under mLast. */
+KD_INLINE void KD_FN(kdGemmTile)(const int MR, const int NZ, const int bMask,
+                                 int64_t kc, const float *A, int64_t lda,
+                                 const float *B, int64_t ldb, float *C,
+                                 int64_t ldc, int bLoad, kd_m mLast){
+  kd_v acc[KD_MAX_I][KD_MAX_Z];
+  int r, z;
+#pragma GCC unroll 6
+  for(r=0; r<MR; r++){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++){
+      const float *c = C + r*ldc + z*KD_W;
+      acc[r][z] = !bLoad ? kd_zero()
+                : (z==NZ-1 ? kd_loadm(c, mLast) : kd_load(c));
+    }
+  }
+  KD_FN(kdTile)(MR, NZ, bMask, kc, A, 1, lda, B, ldb, mLast, acc);
+#pragma GCC unroll 6
+  for(r=0; r<MR; r++){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++){
+      float *c = C + r*ldc + z*KD_W;
+      if( z==NZ-1 ) kd_storem(c, mLast, acc[r][z]);
+      else kd_store(c, acc[r][z]);
+    }
+  }
+}
+
+/* Rows [0, m) of one panel of columns (nc of them, nz vectors): the row
+** tiles, in place (bMask) or from packed B. */
+KD_INLINE void KD_FN(kdGemmPanel)(const int bMask, int64_t m, int nz,
+                                  int64_t kc, const float *A, int64_t lda,
+                                  const float *B, int64_t ldb, float *C,
+                                  int64_t ldc, int bLoad, kd_m mLast){
+  int64_t i0;
+  for(i0=0; i0<m; i0+=KD_GE_MR){
+    int mr = (int)(m-i0 < KD_GE_MR ? m-i0 : KD_GE_MR);
+    const float *a = A + i0*lda;
+    float *c = C + i0*ldc;
+    switch( mr*8+nz ){
+#define X(MR,NZ) case MR*8+NZ: if( MR<=KD_GE_MR && NZ<=KD_GE_NZ ){ \
+      KD_FN(kdGemmTile)(MR, NZ, bMask, kc, a, lda, B, ldb, c, ldc, bLoad, \
+                        mLast); } break;
+      KD_CASES(X)
+#undef X
+    }
+  }
+}
+
+KD_TARGET static void KD_FN(kdGemm)(int64_t m, int64_t n, int64_t k,
+                                    const float *A, int64_t lda,
+                                    const float *B, int64_t ldb,
+                                    float *C, int64_t ldc, int bAccum){
+  enum { NB = KD_GE_NZ*KD_W };                   /* columns per panel */
+  float aPack[KD_KC*NB] __attribute__((aligned(64)));
+  int64_t i0, j0, p0, pk;
+  if( m<=0 || n<=0 ) return;
+  if( k<=0 ){
+    if( !bAccum ){
+      for(i0=0; i0<m; i0++) memset(C + i0*ldc, 0, sizeof(float)*(size_t)n);
+    }
+    return;
+  }
+  for(j0=0; j0<n; j0+=NB){
+    int nc = (int)(n-j0 < NB ? n-j0 : NB);
+    int nz = (nc + KD_W-1)/KD_W;
+    kd_m mLast = kd_first(nc - KD_W*(nz-1));
+    for(p0=0; p0<k; p0+=KD_KC){
+      int64_t kc = k-p0 < KD_KC ? k-p0 : KD_KC;
+      int bLoad = bAccum || p0>0;
+      if( m<=4 ){
+        KD_FN(kdGemmPanel)(1, m, nz, kc, A + p0, lda, B + p0*ldb + j0, ldb,
+                           C + j0, ldc, bLoad, mLast);
+        continue;
+      }
+      for(pk=0; pk<kc; pk++){
+        const float *b = B + (p0+pk)*ldb + j0;
+        float *d = aPack + pk*NB;
+        int z;
+        for(z=0; z<KD_GE_NZ; z++){
+          kd_store(d + z*KD_W, z<nz-1 ? kd_load(b + z*KD_W)
+                   : z==nz-1 ? kd_loadm(b + z*KD_W, mLast) : kd_zero());
+        }
+      }
+      KD_FN(kdGemmPanel)(0, m, nz, kc, A + p0, lda, aPack, NB, C + j0, ldc,
+                         bLoad, mLast);
+    }
+  }
+}
+
+/*
+** Flash attention.
+*/
+
+/* The scratch of one call (ATTN_FLASH_SCRATCH floats). */
+typedef struct KD_FN(KdFlash) KD_FN(KdFlash);
+struct KD_FN(KdFlash) {
+  float *aQt;      /* dk × 64: q transposed, rows past nq zero */
+  float *aS;       /* 64 keys × 64 rows: scores, then P */
+  float *aOt;      /* dv × 64: output transposed */
+  float *aM;       /* 64: running max per row */
+  float *aL;       /* 64: running sum per row */
+  float *aA;       /* 64: alpha of this tile */
+  float *aTMax;    /* 64: max of this tile */
+  int nz;          /* row vectors: ceil(nq/KD_W) */
+};
+
+/* Scores of keys [c0, c0+MK) of the tile (in one panel, from lane iLane of
+** kp) against row vectors [z0, z0+NZ), over dimensions [d0, d1).  bFirst:
+** start from 0, else from S; bMax: take the maxima into aTMax. */
+KD_INLINE void KD_FN(kdQkTile)(const int MK, const int NZ,
+                               const KD_FN(KdFlash) *f, const float *kp,
+                               int iLane, int c0, int z0, int d0, int d1,
+                               int bFirst, int bMax){
+  kd_v acc[KD_MAX_I][KD_MAX_Z];
+  float *s = f->aS + c0*KD_BQ + z0*KD_W;
+  int i, z;
+#pragma GCC unroll 6
+  for(i=0; i<MK; i++){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++){
+      acc[i][z] = bFirst ? kd_zero() : kd_load(s + i*KD_BQ + z*KD_W);
+    }
+  }
+  KD_FN(kdTile)(MK, NZ, 0, d1-d0, kp + (int64_t)d0*ATTN_PANEL + iLane,
+                ATTN_PANEL, 1, f->aQt + (int64_t)d0*KD_BQ + z0*KD_W, KD_BQ,
+                kd_first(KD_W), acc);
+#pragma GCC unroll 6
+  for(i=0; i<MK; i++){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++) kd_store(s + i*KD_BQ + z*KD_W, acc[i][z]);
+  }
+  if( bMax ){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++){
+      float *pm = f->aTMax + (z0+z)*KD_W;
+      kd_v mx = kd_load(pm);
+#pragma GCC unroll 6
+      for(i=0; i<MK; i++) mx = kd_max(acc[i][z], mx);
+      kd_store(pm, mx);
+    }
+  }
+}
+
+/* Ot columns [j0, j0+MJ) of row vectors [z0, z0+NZ):
+** Ot = Ot·alpha + Σ_{c in [cLo, cHi)} V[c][j]·P[c][rows]. */
+KD_INLINE void KD_FN(kdPvTile)(const int MJ, const int NZ,
+                               const KD_FN(KdFlash) *f, const float *aV,
+                               int64_t ldv, int cLo, int cHi, int j0, int z0){
+  kd_v acc[KD_MAX_I][KD_MAX_Z];
+  float *ot = f->aOt + (int64_t)j0*KD_BQ + z0*KD_W;
+  int i, z;
+#pragma GCC unroll 6
+  for(i=0; i<MJ; i++){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++){
+      acc[i][z] = kd_mul(kd_load(ot + i*KD_BQ + z*KD_W),
+                         kd_load(f->aA + (z0+z)*KD_W));
+    }
+  }
+  KD_FN(kdTile)(MJ, NZ, 0, cHi-cLo, aV + cLo*ldv + j0, ldv, 1,
+                f->aS + cLo*KD_BQ + z0*KD_W, KD_BQ, kd_first(KD_W), acc);
+#pragma GCC unroll 6
+  for(i=0; i<MJ; i++){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++) kd_store(ot + i*KD_BQ + z*KD_W, acc[i][z]);
+  }
+}
+
+/* May some row of the block attend to key position kpos? (conservative:
+** the per-row mask follows) */
+static inline int KD_FN(kdKeyUseful)(const attn_flash_args *p, int64_t kpos){
+  int64_t qLo = p->aQPos[0], qHi = p->aQPos[p->nQuery-1];
+  if( p->bCausal && kpos>qHi ) return 0;
+  if( p->nWindow>0 && (kpos-qHi>=p->nWindow || qLo-kpos>=p->nWindow) ){
+    return 0;
+  }
+  return 1;
+}
+
+/* Step 1: S = K·Qᵀ for keys [cLo, cHi) of the tile at k0. */
+KD_INLINE void KD_FN(kdScores)(const attn_flash_args *p,
+                               const KD_FN(KdFlash) *f, int64_t k0, int cLo,
+                               int cHi, int bMax){
+  const int dk = p->nDimK;
+  int d0, c;
+  for(d0=0; d0<dk; d0+=KD_DC){
+    int d1 = dk-d0 < KD_DC ? dk : d0+KD_DC;
+    int bLast = d1==dk;
+    for(c=cLo; c<cHi; ){
+      int64_t kc = k0+c;
+      int iLane = (int)(kc%ATTN_PANEL);
+      int nLeft = ATTN_PANEL-iLane < cHi-c ? ATTN_PANEL-iLane : cHi-c;
+      int mk = nLeft>KD_QK_MK ? (nLeft>=2*KD_QK_MK ? KD_QK_MK
+                                 : (nLeft+1)/2) : nLeft;
+      const float *kp = p->kPacked + (kc/ATTN_PANEL)*(int64_t)dk*ATTN_PANEL;
+      int z0;
+      for(z0=0; z0<f->nz; z0+=KD_QK_NZ){
+        int nzr = f->nz-z0 < KD_QK_NZ ? f->nz-z0 : KD_QK_NZ;
+        switch( mk*8+nzr ){
+#define X(MK,NZ) case MK*8+NZ: if( MK<=KD_QK_MK && NZ<=KD_QK_NZ ){ \
+          KD_FN(kdQkTile)(MK, NZ, f, kp, iLane, c, z0, d0, d1, d0==0, \
+                          bLast && bMax); } break;
+          KD_CASES(X)
+#undef X
+        }
+      }
+      c += mk;
+    }
+  }
+}
+
+/* Step 2: softcap, ALiBi and the mask of keys [cLo, cHi), then the maxima.
+** eTile says whether the tile needs the per-pair mask. */
+KD_INLINE void KD_FN(kdTransform)(const attn_flash_args *p,
+                                  const KD_FN(KdFlash) *f, int64_t k0,
+                                  int cLo, int cHi, int eTile){
+  const int nq = p->nQuery;
+  const int64_t *aQPos = p->aQPos;
+  float *aQf = f->aTMax + KD_BQ;   /* ALiBi: (qpos − base) as floats */
+  float *aRf = aQf + KD_BQ;        /*        the row's reference distance */
+  int64_t base = aQPos[0];
+  int bFloat = 0, rLo = 0, rHi = 0, c, z, r;
+  if( p->rSlope!=0.0f ){
+    /* Distances as floats are exact when every position of the block and
+    ** of these keys is within 2^24 of the block's first (and so is each
+    ** row's reference): then the vector path, else one score at a time in
+    ** int64.  Both give the same bits. */
+    int64_t kLo = p->aKPos[k0+cLo], kHi = p->aKPos[k0+cHi-1];
+    const int64_t lim = (int64_t)1<<24;
+    bFloat = aQPos[nq-1]-base<lim && kHi-base<lim && base-kLo<lim;
+    for(r=0; bFloat && r<nq; r++) bFloat = p->aAlibiRef[r]<lim;
+    if( bFloat ){
+      for(r=0; r<f->nz*KD_W; r++){
+        int rr = r<nq ? r : nq-1;
+        aQf[r] = (float)(aQPos[rr]-base);
+        aRf[r] = (float)p->aAlibiRef[rr];
+      }
+    }
+  }
+  for(c=cLo; c<cHi; c++){
+    int64_t kpos = p->aKPos[k0+c];
+    float *s = f->aS + c*KD_BQ;
+    if( eTile==ATTN_TILE_MIXED ){
+      /* the rows allowed to see this key: [rLo, rHi), as keys ascend */
+      while( rLo<nq && ((p->bCausal && aQPos[rLo]<kpos)
+             || (p->nWindow>0 && kpos-aQPos[rLo]>=p->nWindow)) ){
+        rLo++;
+      }
+      if( p->nWindow>0 ){
+        if( rHi<rLo ) rHi = rLo;
+        while( rHi<nq && aQPos[rHi]-kpos<p->nWindow ) rHi++;
+      }else{
+        rHi = nq;
+      }
+    }
+    for(z=0; z<f->nz; z++){
+      kd_v x = kd_load(s + z*KD_W);
+      if( p->cap.bOn ) x = KD_FN(kdSoftcap)(x, &p->cap);
+      if( p->rSlope!=0.0f ){
+        kd_v dist;
+        if( bFloat ){
+          kd_v kf = kd_set1((float)(kpos-base));
+          dist = kd_sub(kd_abs(kd_sub(kd_load(aQf + z*KD_W), kf)),
+                        kd_load(aRf + z*KD_W));
+        }else{
+          float aD[KD_W];
+          int l;
+          for(l=0; l<KD_W; l++){
+            int rr = z*KD_W+l < nq ? z*KD_W+l : nq-1;
+            int64_t d = aQPos[rr]>kpos ? aQPos[rr]-kpos : kpos-aQPos[rr];
+            aD[l] = (float)(d - p->aAlibiRef[rr]);
+          }
+          dist = kd_load(aD);
+        }
+        x = kd_fnma(kd_set1(p->rSlope), dist, x);
+      }
+      if( eTile==ATTN_TILE_MIXED ){
+        x = kd_select(kd_range(rLo - z*KD_W, rHi - z*KD_W), x,
+                      kd_set1(-INFINITY));
+      }
+      kd_store(s + z*KD_W, x);
+      kd_store(f->aTMax + z*KD_W, kd_max(x, kd_load(f->aTMax + z*KD_W)));
+    }
+  }
+}
+
+/* Step 3: m, alpha, P = exp(S − m), l, for keys [cLo, cHi). */
+KD_INLINE void KD_FN(kdSoftmax)(const KD_FN(KdFlash) *f, int cLo, int cHi){
+  int z, c;
+  for(z=0; z<f->nz; z++){
+    kd_v mOld = kd_load(f->aM + z*KD_W);
+    kd_v mNew = kd_max(kd_load(f->aTMax + z*KD_W), mOld);
+    /* rows that have seen no allowed key yet subtract 0, not -inf */
+    kd_v mSub = kd_select(kd_eq(mNew, kd_set1(-INFINITY)), kd_zero(), mNew);
+    kd_v al = KD_FN(kdExp)(kd_sub(mOld, mSub)), sum = kd_zero();
+    float *s = f->aS + cLo*KD_BQ + z*KD_W;
+    for(c=cLo; c<cHi; c++, s+=KD_BQ){
+      kd_v e = KD_FN(kdExp)(kd_sub(kd_load(s), mSub));
+      kd_store(s, e);
+      sum = kd_add(sum, e);
+    }
+    kd_store(f->aM + z*KD_W, mNew);
+    kd_store(f->aA + z*KD_W, al);
+    kd_store(f->aL + z*KD_W, kd_fma(kd_load(f->aL + z*KD_W), al, sum));
+  }
+}
+
+/* Step 4: Ot = Ot·alpha + Vᵀ·P for keys [cLo, cHi) of the tile at v. */
+KD_INLINE void KD_FN(kdValues)(const attn_flash_args *p,
+                               const KD_FN(KdFlash) *f, const float *aV,
+                               int cLo, int cHi){
+  const int dv = p->nDimV;
+  int j0, z0;
+  for(j0=0; j0<dv; ){
+    int mj = dv-j0 < KD_PV_MJ ? dv-j0 : KD_PV_MJ;
+    for(z0=0; z0<f->nz; z0+=KD_PV_NZ){
+      int nzr = f->nz-z0 < KD_PV_NZ ? f->nz-z0 : KD_PV_NZ;
+      switch( mj*8+nzr ){
+#define X(MJ,NZ) case MJ*8+NZ: if( MJ<=KD_PV_MJ && NZ<=KD_PV_NZ ){ \
+        KD_FN(kdPvTile)(MJ, NZ, f, aV, p->ldv, cLo, cHi, j0, z0); } break;
+        KD_CASES(X)
+#undef X
+      }
+    }
+    j0 += mj;
+  }
+}
+
+KD_TARGET static void KD_FN(kdFlash)(const attn_flash_args *p){
+  const int nq = p->nQuery, dk = p->nDimK, dv = p->nDimV;
+  const int bTransform = p->cap.bOn || p->rSlope!=0.0f;
+  KD_FN(KdFlash) f;
+  int64_t k0;
+  int r, d, z;
+
+  f.nz = (nq + KD_W-1)/KD_W;
+  f.aQt = p->aScratch;
+  f.aS = f.aQt + (int64_t)KD_BQ*dk;
+  f.aOt = f.aS + KD_BQ*ATTN_TILE_K;
+  f.aM = f.aOt + (int64_t)KD_BQ*dv;
+  f.aL = f.aM + KD_BQ;
+  f.aA = f.aL + KD_BQ;
+  f.aTMax = f.aA + KD_BQ;          /* then 2 × KD_BQ floats for ALiBi */
+
+  /* Qt, zero past the last row; Ot = 0, m = -inf, l = 0. */
+  for(d=0; d<dk; d++){
+    float *qt = f.aQt + (int64_t)d*KD_BQ;
+    for(r=0; r<nq; r++) qt[r] = p->q[r*p->ldq + d];
+    for(; r<f.nz*KD_W; r++) qt[r] = 0.0f;
+  }
+  for(d=0; d<dv; d++){
+    for(z=0; z<f.nz; z++) kd_store(f.aOt + (int64_t)d*KD_BQ + z*KD_W, kd_zero());
+  }
+  for(z=0; z<f.nz; z++){
+    kd_store(f.aM + z*KD_W, kd_set1(-INFINITY));
+    kd_store(f.aL + z*KD_W, kd_zero());
+  }
+
+  for(k0=0; k0<p->nKey; k0+=ATTN_TILE_K){
+    int nc = (int)(p->nKey-k0 < ATTN_TILE_K ? p->nKey-k0 : ATTN_TILE_K);
+    int eTile = attn_tile_class(p, k0, k0+nc);
+    int cLo = 0, cHi = nc;
+    if( eTile==ATTN_TILE_STOP ) break;
+    if( eTile==ATTN_TILE_SKIP ) continue;
+    if( eTile==ATTN_TILE_MIXED ){
+      while( cHi>cLo && !KD_FN(kdKeyUseful)(p, p->aKPos[k0+cHi-1]) ) cHi--;
+      while( cLo<cHi && !KD_FN(kdKeyUseful)(p, p->aKPos[k0+cLo]) ) cLo++;
+      if( cLo>=cHi ) continue;
+    }
+    for(z=0; z<f.nz; z++) kd_store(f.aTMax + z*KD_W, kd_set1(-INFINITY));
+    if( bTransform || eTile==ATTN_TILE_MIXED ){
+      KD_FN(kdScores)(p, &f, k0, cLo, cHi, 0);
+      KD_FN(kdTransform)(p, &f, k0, cLo, cHi, eTile);
+    }else{
+      KD_FN(kdScores)(p, &f, k0, cLo, cHi, 1);
+    }
+    KD_FN(kdSoftmax)(&f, cLo, cHi);
+    KD_FN(kdValues)(p, &f, p->v + k0*p->ldv, cLo, cHi);
+  }
+
+  /* o = Ot/l, lse = m + log(l). */
+  for(r=0; r<nq; r++){
+    float *o = p->o + r*p->ldo;
+    float l = f.aL[r];
+    if( l>0.0f ){
+      float inv = 1.0f/l;
+      for(d=0; d<dv; d++) o[d] = f.aOt[(int64_t)d*KD_BQ + r]*inv;
+      p->aLse[r*p->ldLse] = f.aM[r] + logf(l);
+    }else{
+      memset(o, 0, sizeof(float)*(size_t)dv);
+      p->aLse[r*p->ldLse] = l==0.0f ? -INFINITY : NAN;
+    }
+  }
+}
+
+/*
+** exp of an array, and copy-and-check.
+*/
+KD_TARGET static void KD_FN(kdExpArray)(float *a, int64_t n){
+  int64_t i;
+  for(i=0; i+KD_W<=n; i+=KD_W) kd_store(a+i, KD_FN(kdExp)(kd_load(a+i)));
+  if( i<n ){
+    kd_m m = kd_first((int)(n-i));
+    kd_storem(a+i, m, KD_FN(kdExp)(kd_loadm(a+i, m)));
+  }
+}
+
+/* Is each lane finite (|x| <= FLT_MAX; NaN compares false)? */
+KD_INLINE kd_m KD_FN(kdFinite)(kd_v x){
+  return kd_le(kd_abs(x), kd_set1(3.40282347e38f));
+}
+
+KD_TARGET static int KD_FN(kdCopyNonFinite)(float *dst, const void *src,
+                                            int64_t n){
+  const char *z = (const char*)src;
+  kd_m good = kd_first(KD_W);
+  int64_t i = 0;
+  for(; i+4*KD_W<=n; i+=4*KD_W){
+    kd_v x0 = kd_load((const float*)(z + 4*i));
+    kd_v x1 = kd_load((const float*)(z + 4*i + 4*KD_W));
+    kd_v x2 = kd_load((const float*)(z + 4*i + 8*KD_W));
+    kd_v x3 = kd_load((const float*)(z + 4*i + 12*KD_W));
+    if( dst ){
+      kd_store(dst + i, x0);
+      kd_store(dst + i + KD_W, x1);
+      kd_store(dst + i + 2*KD_W, x2);
+      kd_store(dst + i + 3*KD_W, x3);
+    }
+    good = kd_andm(good, kd_andm(
+        kd_andm(KD_FN(kdFinite)(x0), KD_FN(kdFinite)(x1)),
+        kd_andm(KD_FN(kdFinite)(x2), KD_FN(kdFinite)(x3))));
+  }
+  for(; i<n; i+=KD_W){
+    kd_m m = kd_first((int)(n-i < KD_W ? n-i : KD_W));
+    kd_v x = kd_loadm((const float*)(z + 4*i), m);   /* 0 past the end */
+    if( dst ) kd_storem(dst + i, m, x);
+    good = kd_andm(good, KD_FN(kdFinite)(x));
+  }
+  return !kd_all(good);
+}
+
+static const attn_kernel_set KD_FN(kdSet) = {
+  KD_NAME,
+  KD_FN(kdGemm),
+  KD_FN(kdFlash),
+  KD_FN(kdExpArray),
+  KD_FN(kdCopyNonFinite),
+};
+
+const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
+
+/* The level's names and this file's own. */
+#undef KD_LEVEL
+#undef KD_NAME
+#undef KD_W
+#undef KD_TARGET
+#undef KD_QK_MK
+#undef KD_QK_NZ
+#undef KD_PV_MJ
+#undef KD_PV_NZ
+#undef KD_GE_MR
+#undef KD_GE_NZ
+#undef KD_DC
+#undef kd_v
+#undef kd_m
+#undef kd_zero
+#undef kd_set1
+#undef kd_bcast
+#undef kd_load
+#undef kd_store
+#undef kd_loadm
+#undef kd_storem
+#undef kd_first
+#undef kd_range
+#undef kd_add
+#undef kd_sub
+#undef kd_mul
+#undef kd_div
+#undef kd_fma
+#undef kd_fnma
+#undef kd_max
+#undef kd_abs
+#undef kd_copysign
+#undef kd_lt
+#undef kd_le
+#undef kd_eq
+#undef kd_select
+#undef kd_all
+#undef kd_andm
+#undef kd_addexp
+#undef KD_MAX_I
+#undef KD_MAX_Z
+#undef KD_KC
+#undef KD_BQ
+#undef KD_INLINE
+#undef KD_PASTE2
+#undef KD_PASTE
+#undef KD_FN
+#undef KD_CASES
