@@ -75,7 +75,15 @@
 #define KD_MAX_Z 4
 #define KD_KC    256                    /* rows of B per packed panel */
 #define KD_BQ    ATTN_BLOCK_Q           /* row stride of Qt, S and Ot */
-#define KD_INLINE static inline __attribute__((always_inline)) KD_TARGET
+/* The tiles and steps are inlined into their callers with constant shapes
+** (their accumulators then live in registers); a level whose primitives
+** are not single instructions (emu16) may define KD_NO_INLINE to keep its
+** code, and its compile time, small. */
+#ifdef KD_NO_INLINE
+# define KD_INLINE static KD_TARGET
+#else
+# define KD_INLINE static inline __attribute__((always_inline)) KD_TARGET
+#endif
 #define KD_PASTE2(a, b) a##_##b
 #define KD_PASTE(a, b) KD_PASTE2(a, b)
 #define KD_FN(name) KD_PASTE(name, KD_LEVEL)
@@ -660,6 +668,7 @@ const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 #undef KD_KC
 #undef KD_BQ
 #undef KD_INLINE
+#undef KD_NO_INLINE
 #undef KD_PASTE2
 #undef KD_PASTE
 #undef KD_FN

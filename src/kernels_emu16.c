@@ -27,6 +27,11 @@
 #define KD_GE_MR   6
 #define KD_GE_NZ   4
 #define KD_DC      96
+#define KD_NO_INLINE       /* keep the code and compile time small */
+
+/* Each primitive is one out-of-line function: inlined everywhere, 16-lane
+** loops make the driver's unrolled tiles take minutes to compile. */
+#define E16_FN __attribute__((noinline))
 
 typedef struct E16v E16v;
 struct E16v { float f[16]; };
@@ -34,14 +39,14 @@ typedef struct E16m E16m;
 struct E16m { unsigned char b[16]; };
 
 #define E16_MAP(expr) { E16v r; int l; for(l=0; l<16; l++){ expr; } return r; }
-static inline E16v e16Set1(float x) E16_MAP(r.f[l] = x)
-static inline E16v e16Load(const void *p){
+static E16_FN E16v e16Set1(float x) E16_MAP(r.f[l] = x)
+static E16_FN E16v e16Load(const void *p){
   E16v r;
   memcpy(r.f, p, sizeof(r.f));
   return r;
 }
-static inline void e16Store(void *p, E16v v){ memcpy(p, v.f, sizeof(v.f)); }
-static inline E16v e16LoadM(const void *p, E16m m){
+static E16_FN void e16Store(void *p, E16v v){ memcpy(p, v.f, sizeof(v.f)); }
+static E16_FN E16v e16LoadM(const void *p, E16m m){
   E16v r;
   int l;
   for(l=0; l<16; l++){
@@ -50,47 +55,47 @@ static inline E16v e16LoadM(const void *p, E16m m){
   }
   return r;
 }
-static inline void e16StoreM(void *p, E16m m, E16v v){
+static E16_FN void e16StoreM(void *p, E16m m, E16v v){
   int l;
   for(l=0; l<16; l++) if( m.b[l] ) memcpy((char*)p + 4*l, &v.f[l], 4);
 }
-static inline E16m e16Range(int lo, int hi){
+static E16_FN E16m e16Range(int lo, int hi){
   E16m m;
   int l;
   for(l=0; l<16; l++) m.b[l] = lo<=l && l<hi;
   return m;
 }
-static inline E16v e16Add(E16v a, E16v b) E16_MAP(r.f[l] = a.f[l]+b.f[l])
-static inline E16v e16Sub(E16v a, E16v b) E16_MAP(r.f[l] = a.f[l]-b.f[l])
-static inline E16v e16Mul(E16v a, E16v b) E16_MAP(r.f[l] = a.f[l]*b.f[l])
-static inline E16v e16Div(E16v a, E16v b) E16_MAP(r.f[l] = a.f[l]/b.f[l])
-static inline E16v e16Fma(E16v a, E16v b, E16v c)
+static E16_FN E16v e16Add(E16v a, E16v b) E16_MAP(r.f[l] = a.f[l]+b.f[l])
+static E16_FN E16v e16Sub(E16v a, E16v b) E16_MAP(r.f[l] = a.f[l]-b.f[l])
+static E16_FN E16v e16Mul(E16v a, E16v b) E16_MAP(r.f[l] = a.f[l]*b.f[l])
+static E16_FN E16v e16Div(E16v a, E16v b) E16_MAP(r.f[l] = a.f[l]/b.f[l])
+static E16_FN E16v e16Fma(E16v a, E16v b, E16v c)
   E16_MAP(r.f[l] = fmaf(a.f[l], b.f[l], c.f[l]))
-static inline E16v e16Fnma(E16v a, E16v b, E16v c)
+static E16_FN E16v e16Fnma(E16v a, E16v b, E16v c)
   E16_MAP(r.f[l] = fmaf(-a.f[l], b.f[l], c.f[l]))
-static inline E16v e16Max(E16v a, E16v b)
+static E16_FN E16v e16Max(E16v a, E16v b)
   E16_MAP(r.f[l] = a.f[l]>b.f[l] ? a.f[l] : b.f[l])
-static inline E16v e16Abs(E16v a) E16_MAP(r.f[l] = fabsf(a.f[l]))
-static inline E16v e16CopySign(E16v a, E16v b)
+static E16_FN E16v e16Abs(E16v a) E16_MAP(r.f[l] = fabsf(a.f[l]))
+static E16_FN E16v e16CopySign(E16v a, E16v b)
   E16_MAP(r.f[l] = copysignf(a.f[l], b.f[l]))
-static inline E16v e16Select(E16m m, E16v a, E16v b)
+static E16_FN E16v e16Select(E16m m, E16v a, E16v b)
   E16_MAP(r.f[l] = m.b[l] ? a.f[l] : b.f[l])
-#define E16_CMP(name, op) static inline E16m name(E16v a, E16v b){ \
+#define E16_CMP(name, op) static E16_FN E16m name(E16v a, E16v b){ \
   E16m m; int l; for(l=0; l<16; l++) m.b[l] = a.f[l] op b.f[l]; return m; }
 E16_CMP(e16Lt, <)
 E16_CMP(e16Le, <=)
 E16_CMP(e16Eq, ==)
-static inline int e16All(E16m m){
+static E16_FN int e16All(E16m m){
   int l;
   for(l=0; l<16; l++) if( !m.b[l] ) return 0;
   return 1;
 }
-static inline E16m e16AndM(E16m a, E16m b){
+static E16_FN E16m e16AndM(E16m a, E16m b){
   int l;
   for(l=0; l<16; l++) a.b[l] = a.b[l] && b.b[l];
   return a;
 }
-static inline E16v e16AddExp(E16v y, E16v t){
+static E16_FN E16v e16AddExp(E16v y, E16v t){
   int l;
   for(l=0; l<16; l++){
     uint32_t a, b;
@@ -133,4 +138,5 @@ static inline E16v e16AddExp(E16v y, E16v t){
 #include "kernels_driver.h"
 
 #undef E16_MAP
+#undef E16_FN
 #undef E16_CMP
