@@ -58,9 +58,11 @@ proc kernel_levels {} {
   set dbg [exec {*}$::wrap $::tclsh << $script 2>@1]
   regexp -line {^kernels available: (.*)$} $dbg -> levels
   if {![regexp -line {^kernels built: (.*)$} $dbg -> built]} { set built $levels }
-  return [list $levels $built]
+  # the level chosen by default (emu16 is available but never chosen)
+  if {![regexp -line {^kernel (\S+)$} $dbg -> chosen]} { set chosen [lindex $levels end] }
+  return [list $levels $built $chosen]
 }
-lassign [kernel_levels] levels built
+lassign [kernel_levels] levels built chosen
 set levels_run {}
 set levels_skipped {}
 
@@ -179,8 +181,7 @@ proc run_pass {prefix unitdir passenv} {
         run_child "$prefix$name \[$lvl\]" [list $tclsh $f] [list {*}$passenv ATTN_KERNEL $lvl]
       }
     } else {
-      set best [lindex $levels end]
-      if {$best ni $::levels_run} { lappend ::levels_run $best }
+      if {$::chosen ni $::levels_run} { lappend ::levels_run $::chosen }
       run_child $prefix$name [list $tclsh $f] $passenv
     }
   }
@@ -200,8 +201,7 @@ proc run_pass {prefix unitdir passenv} {
           run_child "$name \[$lvl\]" [list $bin] [list {*}$passenv ATTN_KERNEL $lvl] $::wrapunit
         }
       } else {
-        set best [lindex $levels end]
-        if {$best ni $::levels_run} { lappend ::levels_run $best }
+        if {$::chosen ni $::levels_run} { lappend ::levels_run $::chosen }
         run_child $name [list $bin] $passenv $::wrapunit
       }
     }
