@@ -14,7 +14,9 @@
 #                   peak (not a test)
 #
 # BUILD and DIST name the output folders, so several builds can live side by
-# side (make test BUILD=/tmp/b DIST=/tmp/d).
+# side (make test BUILD=/tmp/b DIST=/tmp/d).  Each compiled or linked file
+# prints one short line ("CC src/attention.c"); make V=1 prints the full
+# commands instead.
 
 CC      ?= cc
 CFLAGS  ?= -O2
@@ -47,6 +49,16 @@ UNIT_BIN = $(patsubst test/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
 FLAGS_STR = $(CC) $(CFLAGS) $(WARN) $(BASE)
 
+# Quiet build: $(call say,WHAT,FILE[,TAG]) starts a recipe line, printing
+# "WHAT FILE [TAG]" (TAG defaults to the one a sub-build sets) in place of
+# the command;
+# with V=1 it is empty and make echoes the command as usual.
+V   ?= 0
+TAG ?=
+say  = $(if $(filter 1,$(V)),,@printf '  %-6s %s%s\n' '$(1)' "$(2)" '$(if $(3)$(TAG), [$(or $(3),$(TAG))])';)
+SUBMAKE = $(MAKE) --no-print-directory
+Q    = $(if $(filter 1,$(V)),,@)
+
 .PHONY: all static unit test demo asan asan-build valgrind tsan fuzz fuzz-quick \
         fuzz-build bench deps clean
 
@@ -54,29 +66,29 @@ all: $(DIST)/attention.$(SO)
 
 $(BUILD)/so/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) $(BASE) -DATTN_BUILD_FLAGS='"$(FLAGS_STR)"' -c $< -o $@
+	$(call say,CC,$<)$(CC) $(CFLAGS) $(WARN) $(BASE) -DATTN_BUILD_FLAGS='"$(FLAGS_STR)"' -c $< -o $@
 
 $(BUILD)/static/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) $(BASE) -DSQLITE_CORE \
+	$(call say,CC,$< -DSQLITE_CORE)$(CC) $(CFLAGS) $(WARN) $(BASE) -DSQLITE_CORE \
 	  -DATTN_BUILD_FLAGS='"$(FLAGS_STR) -DSQLITE_CORE"' -c $< -o $@
 
 $(DIST)/attention.$(SO): $(SO_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(SHARED) -o $@ $(SO_OBJ) $(LIBS)
+	$(call say,LD,$@)$(CC) $(SHARED) -o $@ $(SO_OBJ) $(LIBS)
 
 static: $(DIST)/libattention.a
 
 $(DIST)/libattention.a: $(AR_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $(AR_OBJ)
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $(AR_OBJ)
 
 # C unit tests of src/ (plain C, no SQLite) and C programs that link
 # the static library with the system SQLite.
 $(BUILD)/unit/%: test/unit/%.c $(DIST)/libattention.a test/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) $(BASE) -Isrc -Iext $< -o $@ \
+	$(call say,CC,$<)$(CC) $(CFLAGS) $(WARN) $(BASE) -Isrc -Iext $< -o $@ \
 	  $(DIST)/libattention.a -lsqlite3 $(LIBS)
 
 # fuzz_replay compiles the fuzz targets in: rebuild it when one changes.
@@ -91,7 +103,7 @@ ASAN_RUN = ATTN_ASAN_EXT=$(abspath $(BUILD)/asan/dist/attention.$(SO)) \
   ATTN_ASAN_UNIT_DIR=$(abspath $(BUILD)/asan/unit) \
   ATTN_ASAN_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)"
 test: deps all unit $(if $(NO_ASAN),,asan-build)
-	ATTN_EXT=$(abspath $(DIST)/attention.$(SO)) ATTN_UNIT_DIR=$(abspath $(BUILD)/unit) \
+	$(call say,TEST,test/all.tcl)ATTN_EXT=$(abspath $(DIST)/attention.$(SO)) ATTN_UNIT_DIR=$(abspath $(BUILD)/unit) \
 	  $(if $(NO_ASAN),,$(ASAN_RUN)) tclsh test/all.tcl
 
 deps:
@@ -106,10 +118,10 @@ demo: deps all
 ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=undefined
 asan-build:
-	$(MAKE) all unit BUILD=$(BUILD)/asan DIST=$(BUILD)/asan/dist \
+	$(Q)$(SUBMAKE) all unit BUILD=$(BUILD)/asan DIST=$(BUILD)/asan/dist TAG=asan \
 	  CFLAGS="$(ASAN_FLAGS)" LIBS="$(LIBS) -fsanitize=address,undefined"
 asan: deps asan-build
-	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	$(call say,TEST,test/all.tcl,asan)LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	ATTN_EXT=$(abspath $(BUILD)/asan/dist/attention.$(SO)) \
 	ATTN_UNIT_DIR=$(abspath $(BUILD)/asan/unit) ATTN_SANITIZER=asan \
@@ -122,7 +134,7 @@ asan: deps asan-build
 VALGRIND = valgrind --quiet --error-exitcode=99
 valgrind: deps all unit
 	@sh test/deps.sh valgrind
-	ATTN_EXT=$(abspath $(DIST)/attention.$(SO)) ATTN_UNIT_DIR=$(abspath $(BUILD)/unit) \
+	$(call say,TEST,test/all.tcl,valgrind)ATTN_EXT=$(abspath $(DIST)/attention.$(SO)) ATTN_UNIT_DIR=$(abspath $(BUILD)/unit) \
 	  ATTN_WRAP="$(VALGRIND) --leak-check=no" \
 	  ATTN_WRAP_UNIT="$(VALGRIND) --leak-check=full --errors-for-leak-kinds=definite,indirect" \
 	  ATTN_SANITIZER=valgrind tclsh test/all.tcl
@@ -137,7 +149,7 @@ TSAN_UNITS = concurrency attention_engine interrupt threads
 TSAN_ENV   = TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(abspath test/tsan.supp)" \
              ATTN_SANITIZER=tsan
 tsan: deps
-	$(MAKE) all $(addprefix $(BUILD)/tsan/unit/,$(TSAN_UNITS)) BUILD=$(BUILD)/tsan \
+	$(Q)$(SUBMAKE) all $(addprefix $(BUILD)/tsan/unit/,$(TSAN_UNITS)) BUILD=$(BUILD)/tsan TAG=tsan \
 	  DIST=$(BUILD)/tsan/dist CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
 	  LIBS="$(LIBS) -fsanitize=thread"
 	@for t in $(TSAN_UNITS); do \
@@ -145,7 +157,7 @@ tsan: deps
 	  $(TSAN_ENV) $(BUILD)/tsan/unit/$$t || exit 1; \
 	done
 	@echo "== tsan: attention*.test in tclsh"
-	LD_PRELOAD="$$($(CC) -print-file-name=libtsan.so)" $(TSAN_ENV) \
+	$(call say,TEST,test/all.tcl 'attention*.test',tsan)LD_PRELOAD="$$($(CC) -print-file-name=libtsan.so)" $(TSAN_ENV) \
 	  ATTN_EXT=$(abspath $(BUILD)/tsan/dist/attention.$(SO)) tclsh test/all.tcl 'attention*.test'
 
 # Fuzzing with libFuzzer (clang, Debian's libclang-rt-dev): one program per
@@ -168,22 +180,22 @@ $(BUILD)/fuzz/obj/src/kernels_avx2.o $(BUILD)/fuzz/obj/src/kernels_avx512.o: FUZ
 
 $(BUILD)/fuzz/obj/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(BASE) -DSQLITE_CORE -c $< -o $@
+	$(call say,CC,$<)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(BASE) -DSQLITE_CORE -c $< -o $@
 
 $(BUILD)/fuzz/bin/%: test/fuzz/%.c $(FUZZ_OBJ) $(FUZZ_HDR)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(BASE) $< $(FUZZ_OBJ) -o $@ \
+	$(call say,LD,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(BASE) $< $(FUZZ_OBJ) -o $@ \
 	  -lsqlite3 $(LIBS)
 
 fuzz-build:
 	@sh test/deps.sh fuzz
-	$(MAKE) $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_TARGETS))
+	$(Q)$(SUBMAKE) $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_TARGETS)) TAG=fuzz
 
 fuzz: fuzz-build
 	sh test/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-quick:
-	$(MAKE) fuzz FUZZ_SECONDS=10
+	$(Q)$(SUBMAKE) fuzz FUZZ_SECONDS=10
 
 # The benchmark (test/bench/): our attention through SQL and the C API
 # against ONNX Runtime, NumPy and PyTorch on the same data and against the
