@@ -15,7 +15,6 @@
 ** with ORDER BY:  SELECT attn_stack(v) FROM (SELECT v FROM t ORDER BY id).
 */
 #include "common.h"
-SQLITE_EXTENSION_INIT3
 #include <string.h>
 
 /* Variants of the sum implementation (AttnFunc.iAux). */

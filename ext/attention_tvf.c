@@ -52,7 +52,6 @@
 **                    source HIDDEN, keys HIDDEN, ...)
 */
 #include "common.h"
-SQLITE_EXTENSION_INIT3
 #include <stdarg.h>
 #include <string.h>
 #include "../src/alloc.h"

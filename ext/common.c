@@ -3,7 +3,6 @@
 ** binding (see common.h).
 */
 #include "common.h"
-SQLITE_EXTENSION_INIT3
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>

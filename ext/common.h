@@ -12,12 +12,16 @@
 **     223 (sqlite-vec's float32 tag), after checking it is finite and fits
 **     SQLITE_LIMIT_LENGTH.
 **
-** Only ext/ includes sqlite3ext.h; src/ is plain C.
+** Only ext/ includes sqlite3ext.h (here, with SQLITE_EXTENSION_INIT3, so no
+** file of ext/ declares the API table again); src/ is plain C.
 */
 #ifndef ATTN_EXT_COMMON_H
 #define ATTN_EXT_COMMON_H
 
 #include "sqlite3ext.h"
+/* The API table, declared once here and defined in extension.c
+** (SQLITE_EXTENSION_INIT1); nothing with -DSQLITE_CORE. */
+SQLITE_EXTENSION_INIT3
 #include <stdarg.h>
 #include <stdint.h>
 #include "../src/error.h"

@@ -19,7 +19,6 @@
 ** in src/heatmap.h and in the README.
 */
 #include "common.h"
-SQLITE_EXTENSION_INIT3
 #include "../src/alloc.h"
 #include "../src/heatmap.h"
 

@@ -22,7 +22,6 @@
 ** context, and reports.
 */
 #include "common.h"
-SQLITE_EXTENSION_INIT3
 #include <string.h>
 #include "../src/pool.h"
 

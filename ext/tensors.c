@@ -37,7 +37,6 @@
 **   of the file (1234 bytes)
 */
 #include "common.h"
-SQLITE_EXTENSION_INIT3
 #include <string.h>
 #include "../src/tensorfile.h"
 #include "../src/vector.h"

@@ -29,7 +29,6 @@
 ** expected and found values.
 */
 #include "common.h"
-SQLITE_EXTENSION_INIT3
 #include <math.h>
 #include <string.h>
 #include "../src/kernels.h"
