@@ -2,6 +2,13 @@
 #
 #   make            dist/attention.so (the loadable extension)
 #   make static     dist/libattention.a (built with -DSQLITE_CORE)
+#   make amalgamation  dist/sqlite-attention.c and .h: the whole extension
+#                   in one C file, and the engine's C API in one header
+#   make python     dist/sqlite_attention-VERSION-py3-none-PLATFORM.whl
+#   make npm        dist/sqlite-attention-VERSION.tgz (npm pack)
+#   make install    the extension, the static library, the engine's headers
+#                   and sqlite-attention.pc under PREFIX (/usr/local), into
+#                   DESTDIR if set; make uninstall removes them
 #   make test       install what is missing, then run every test
 #   make demo       run sql/demo.sql in the sqlite3 shell
 #   make asan       the Tcl suite under AddressSanitizer + UBSan (make test
@@ -60,7 +67,8 @@ SUBMAKE = $(MAKE) --no-print-directory
 Q    = $(if $(filter 1,$(V)),,@)
 
 .PHONY: all static unit test demo asan asan-build valgrind tsan fuzz fuzz-quick \
-        fuzz-build bench deps clean
+        fuzz-build bench deps clean amalgamation amalgamation-build python npm \
+        packages install uninstall
 
 all: $(DIST)/attention.$(SO)
 
@@ -96,14 +104,137 @@ $(BUILD)/unit/fuzz_replay: $(wildcard test/fuzz/*.c test/fuzz/*.h)
 
 unit: $(UNIT_BIN)
 
+# ---------------------------------------------------------------------------
+# Packages (packaging/).  Each holds this build's dist/attention.$(SO) (or,
+# for the single file, the sources) and the version of src/version.h.
+VERSION := $(shell sed -n 's/^\#define ATTN_VERSION "\(.*\)"$$/\1/p' src/version.h)
+ENGINE_HDR = $(sort $(wildcard src/*.h))
+
+# The single-file build: every source the library is built from, in the
+# order above, with its local #includes inlined (packaging/amalgamate.tcl,
+# which also refuses a macro one file leaves defined for a later one), and
+# the engine's headers in one.
+AMALG = $(DIST)/sqlite-attention.c
+amalgamation: $(AMALG)
+$(AMALG): packaging/amalgamate.tcl $(SRC) $(EXT) $(HDR)
+	@sh test/deps.sh amalgamation
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@ $(@:.c=.h))tclsh packaging/amalgamate.tcl $@ $(@:.c=.h) \
+	  -headers "$(ENGINE_HDR)" $(SRC) $(EXT)
+$(AMALG:.c=.h): $(AMALG)
+
+# make test builds the single file the two ways its header comment gives,
+# with warnings on (saved in .log files for test/amalgamation.test; a name
+# two files define shows as a redefinition or a redundant declaration),
+# into a folder of its own: attention.$(SO) and libattention.a, so the
+# suite can run against them (ATTN_EXT=$(AMALG_DIR)/attention.$(SO)).
+AMALG_DIR  = $(BUILD)/amalgamation
+AMALG_WARN = -Wall -Wextra -Wredundant-decls
+amalgamation-build: $(AMALG_DIR)/attention.$(SO) $(AMALG_DIR)/libattention.a
+$(AMALG_DIR)/attention.$(SO): $(AMALG)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$< -shared)$(CC) -O2 -fPIC $(SHARED) $(AMALG_WARN) $< -o $@ $(LIBS) \
+	  2>$@.log; rc=$$?; cat $@.log >&2; exit $$rc
+$(AMALG_DIR)/libattention.a: $(AMALG)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$< -DSQLITE_CORE)$(CC) -O2 -DSQLITE_CORE $(AMALG_WARN) -c $< \
+	  -o $(AMALG_DIR)/sqlite-attention.o 2>$@.log; rc=$$?; cat $@.log >&2; exit $$rc
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $(AMALG_DIR)/sqlite-attention.o
+
+# The Python package (packaging/python/): a wheel built offline with the
+# system's pip, setuptools and wheel (Debian's /usr/bin/python3 first).
+# Its name carries the platform; the stamp file stands for it.
+PYTHON  ?= $(firstword $(wildcard /usr/bin/python3) python3)
+PY_SRC   = $(wildcard packaging/python/* packaging/python/sqlite_attention/*)
+PY_STAGE = $(BUILD)/python/src
+python: $(BUILD)/python/wheel.done
+$(BUILD)/python/wheel.done: $(DIST)/attention.$(SO) $(PY_SRC) src/version.h $(wildcard LICENSE)
+	@sh test/deps.sh python
+	@rm -rf $(PY_STAGE) && mkdir -p $(PY_STAGE)/sqlite_attention
+	@for f in $(patsubst packaging/python/%,%,$(PY_SRC)); do \
+	  [ -f packaging/python/$$f ] || continue; \
+	  sed 's/@VERSION@/$(VERSION)/g' packaging/python/$$f > $(PY_STAGE)/$$f || exit 1; \
+	done
+	@cp $(DIST)/attention.$(SO) $(PY_STAGE)/sqlite_attention/
+	@$(if $(wildcard LICENSE),cp LICENSE $(PY_STAGE)/,:)
+	@rm -f $(DIST)/sqlite_attention-$(VERSION)-*.whl
+	$(call say,WHEEL,$(DIST)/sqlite_attention-$(VERSION)-*.whl)$(PYTHON) -m pip wheel \
+	  --quiet --no-deps --no-build-isolation --no-index --disable-pip-version-check \
+	  --wheel-dir $(DIST) $(PY_STAGE)
+	@touch $@
+
+# The npm package (packaging/npm/): npm pack of a folder with the extension,
+# for the platform and CPU it was built on (node's names for them).
+NPM_SRC   = $(wildcard packaging/npm/*)
+NPM_STAGE = $(BUILD)/npm/package
+NPM_TGZ   = $(DIST)/sqlite-attention-$(VERSION).tgz
+npm: $(NPM_TGZ)
+$(NPM_TGZ): $(DIST)/attention.$(SO) $(NPM_SRC) src/version.h $(wildcard LICENSE)
+	@sh test/deps.sh npm
+	@rm -rf $(NPM_STAGE) && mkdir -p $(NPM_STAGE)
+	@os=$$(node -p process.platform) && cpu=$$(node -p process.arch) && \
+	for f in $(notdir $(NPM_SRC)); do \
+	  sed -e 's/@VERSION@/$(VERSION)/g' -e "s/@OS@/$$os/g" -e "s/@CPU@/$$cpu/g" \
+	    packaging/npm/$$f > $(NPM_STAGE)/$$f || exit 1; \
+	done
+	@cp $(DIST)/attention.$(SO) $(NPM_STAGE)/
+	@$(if $(wildcard LICENSE),cp LICENSE $(NPM_STAGE)/,:)
+	$(call say,NPM,$@)cd $(NPM_STAGE) && npm pack --silent --offline --no-update-notifier \
+	  --pack-destination $(abspath $(DIST)) >/dev/null
+
+# make install: PREFIX (/usr/local), with LIBDIR, INCLUDEDIR, EXTDIR and
+# PKGCONFIGDIR under it, each also settable; DESTDIR is prepended to every
+# path written (for staging and packaging), never to the paths inside
+# sqlite-attention.pc.
+#   $(EXTDIR)/attention.$(SO)              the loadable extension
+#   $(LIBDIR)/libsqlite-attention.a        the static library (-DSQLITE_CORE)
+#   $(INCLUDEDIR)/sqlite-attention/*.h     the engine's headers (src/*.h)
+#   $(PKGCONFIGDIR)/sqlite-attention.pc    pkg-config --cflags --libs sqlite-attention
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+EXTDIR       ?= $(LIBDIR)/sqlite3
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL      ?= install
+# The .pc file's paths, relative to ${prefix} where they are under it.
+pcpath = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+install: all static
+	$(call say,INSTALL,$(DESTDIR)$(PREFIX))$(INSTALL) -d $(DESTDIR)$(EXTDIR) $(DESTDIR)$(LIBDIR) \
+	  $(DESTDIR)$(INCLUDEDIR)/sqlite-attention $(DESTDIR)$(PKGCONFIGDIR)
+	$(Q)$(INSTALL) -m 755 $(DIST)/attention.$(SO) $(DESTDIR)$(EXTDIR)/attention.$(SO)
+	$(Q)$(INSTALL) -m 644 $(DIST)/libattention.a $(DESTDIR)$(LIBDIR)/libsqlite-attention.a
+	$(Q)$(INSTALL) -m 644 $(ENGINE_HDR) $(DESTDIR)$(INCLUDEDIR)/sqlite-attention/
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pcpath,$(LIBDIR))|' \
+	  -e 's|@INCLUDEDIR@|$(call pcpath,$(INCLUDEDIR))|' -e 's|@EXTDIR@|$(call pcpath,$(EXTDIR))|' \
+	  -e 's|@VERSION@|$(VERSION)|' packaging/sqlite-attention.pc.in \
+	  > $(DESTDIR)$(PKGCONFIGDIR)/sqlite-attention.pc
+uninstall:
+	rm -f $(DESTDIR)$(EXTDIR)/attention.$(SO) $(DESTDIR)$(LIBDIR)/libsqlite-attention.a \
+	  $(DESTDIR)$(PKGCONFIGDIR)/sqlite-attention.pc
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/sqlite-attention
+
+# What make test checks of the packages: the single file built both ways,
+# the wheel, the npm tarball (when npm is there; the test says how to get
+# it otherwise) and an install into $(BUILD)/install-root (PREFIX
+# /opt/sqlite-attention, so both PREFIX and DESTDIR are exercised).
+INSTALL_ROOT = $(BUILD)/install-root
+packages: amalgamation-build python $(if $(shell command -v npm),npm) $(INSTALL_ROOT).done
+$(INSTALL_ROOT).done: $(DIST)/attention.$(SO) $(DIST)/libattention.a $(ENGINE_HDR) \
+                      packaging/sqlite-attention.pc.in Makefile
+	@rm -rf $(INSTALL_ROOT)
+	$(Q)$(SUBMAKE) install DESTDIR=$(abspath $(INSTALL_ROOT)) PREFIX=/opt/sqlite-attention
+	@touch $@
+
 # The test command of the README: every test, then every test again under
 # ASan+UBSan (test/all.tcl runs both passes and prints one total; NO_ASAN=1
 # skips the second pass for a quick local run).
 ASAN_RUN = ATTN_ASAN_EXT=$(abspath $(BUILD)/asan/dist/attention.$(SO)) \
   ATTN_ASAN_UNIT_DIR=$(abspath $(BUILD)/asan/unit) \
   ATTN_ASAN_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)"
-test: deps all unit $(if $(NO_ASAN),,asan-build)
+test: deps all unit packages $(if $(NO_ASAN),,asan-build)
 	$(call say,TEST,test/all.tcl)ATTN_EXT=$(abspath $(DIST)/attention.$(SO)) ATTN_UNIT_DIR=$(abspath $(BUILD)/unit) \
+	  ATTN_DIST=$(abspath $(DIST)) ATTN_BUILD=$(abspath $(BUILD)) \
 	  $(if $(NO_ASAN),,$(ASAN_RUN)) tclsh test/all.tcl
 
 deps:

@@ -1,7 +1,13 @@
 #!/bin/sh
 # deps.sh: install what a make target needs, or say exactly what to run.
 #
-#   sh test/deps.sh test       compiler, SQLite headers and shell, Tcl + tclsqlite
+#   sh test/deps.sh test       compiler, SQLite headers and shell, Tcl + tclsqlite,
+#                              what the packages are built and tested with, and
+#                              the clients of test/clients.test (APSW, sqlite-utils)
+#   sh test/deps.sh amalgamation  tclsh (packaging/amalgamate.tcl)
+#   sh test/deps.sh python     pip, setuptools, wheel and venv for /usr/bin/python3
+#   sh test/deps.sh npm        npm (Debian's nodejs and npm; better-sqlite3 12,
+#                              which the tests use, needs Node 20 or later)
 #   sh test/deps.sh valgrind   valgrind
 #   sh test/deps.sh fuzz       clang and its libFuzzer runtime
 #   sh test/deps.sh bench      python3 with numpy, torch and onnx, OpenBLAS, and
@@ -21,6 +27,13 @@ has_header() { [ -f "/usr/include/$1" ] || echo "#include <$1>" | ${CC:-cc} -E -
 # (tclsh reading a script from stdin exits 0 after an error: test it)
 tcl_sqlite() { echo 'exit [catch {package require sqlite3}]' | tclsh; }
 py_mod() { /usr/bin/python3 -c "import $1"; }
+python_build() {
+  need python3 test -x /usr/bin/python3
+  need python3-pip /usr/bin/python3 -m pip --version
+  need python3-setuptools py_mod setuptools
+  need python3-wheel py_mod wheel.bdist_wheel
+  need python3-venv py_mod ensurepip
+}
 
 target=${1:-test}
 case "$target" in
@@ -31,8 +44,17 @@ case "$target" in
     need sqlite3 command -v sqlite3
     need tcl command -v tclsh
     need libsqlite3-tcl tcl_sqlite
-    need python3 test -x /usr/bin/python3
+    python_build
+    need pkgconf command -v pkg-config
+    need python3-apsw py_mod apsw
+    need sqlite-utils command -v sqlite-utils
     ;;
+  amalgamation)
+    need tcl command -v tclsh ;;
+  python)
+    python_build ;;
+  npm)
+    need npm command -v npm ;;
   valgrind)
     need valgrind command -v valgrind ;;
   fuzz)
