@@ -116,7 +116,7 @@ ENGINE_HDR = $(sort $(wildcard src/*.h))
 # the engine's headers in one.
 AMALG = $(DIST)/sqlite-attention.c
 amalgamation: $(AMALG)
-$(AMALG): packaging/amalgamate.tcl $(SRC) $(EXT) $(HDR)
+$(AMALG): packaging/amalgamate.tcl $(SRC) $(EXT) $(HDR) $(wildcard LICENSE)
 	@sh test/deps.sh amalgamation
 	@mkdir -p $(dir $@)
 	$(call say,GEN,$@ $(@:.c=.h))tclsh packaging/amalgamate.tcl $@ $(@:.c=.h) \

@@ -7,9 +7,9 @@
 //   sqliteAttention.load(db);
 //   db.prepare("SELECT attn_version() AS v").get().v;   // "@VERSION@"
 //
-// load(db) calls db.loadExtension(getLoadablePath()): better-sqlite3, or
-// anything with that method (node:sqlite's DatabaseSync opened with
-// allowExtension: true).  getLoadablePath() is the extension's full path.
+// load(db) calls db.loadExtension(getLoadablePath()): a better-sqlite3
+// database, or anything with that method.  getLoadablePath() is the
+// extension's full path.
 "use strict";
 
 const fs = require("fs");
