@@ -15,10 +15,12 @@
 ** FMAs on registers only (12 ymm accumulators for avx2, 24 zmm for avx512,
 ** enough to cover the FMA latency on every port; compiled with the target
 ** attributes of src/kernels_avx2.c and kernels_avx512.c), on one thread and
-** on two threads at once, the best of several 50 ms runs; measured again at
-** the end, the higher figure is used.  Each row's GFLOP/s is printed as a
-** share of the peak of the level it ran (the two-thread peak for a row on
-** two threads), so the figure is comparable between machines.
+** on two threads at once, the best of several 50 ms runs, at the start and
+** at the end (the machine's peak, printed and drawn).  The same loop also
+** runs in each row's rounds (below), about 20 ms a round, on as many
+** threads as the row; each row's GFLOP/s is printed as a share of that
+** figure, so it is comparable between machines and moves with the load of
+** a shared host as the row does.
 **
 ** Then, for each configuration (the table in main()):
 **   1. inputs: seeded N(0,1) float32 rows (q, k, v for one head; x plus
@@ -133,8 +135,10 @@ struct Row {
   double msRef[N_REF], mibRef[N_REF], diffRef[N_REF], maxRef[N_REF];
   double msPauseRef[N_REF];  /* longest wait for its processes to go idle
                              ** after one of its runs */
+  double rPeak;        /* GFLOP/s of the FMA loop of the level in use, on as
+                       ** many threads, timed in the same rounds */
   /* The other kernel level (--also-kernel), in a child. */
-  double msLvlApi, msLvlFlash, diffLvl;
+  double msLvlApi, msLvlFlash, diffLvl, rLvlPeak;
   int bWrong;
 };
 
@@ -369,6 +373,53 @@ static void *benchPeakMain(void *pArg){
   return 0;
 }
 
+/* Iterations of a 20 ms run of each level's loop (set by benchPeaks()). */
+static int64_t aPeakIter[2] = { 200000, 100000 };
+
+/* The level index of kernel set zLevel (-1: no FMA loop for it). */
+static int benchPeakLevel(const char *zLevel){
+  if( zLevel && strcmp(zLevel, "avx2")==0 ) return aPeak[0].bHave ? 0 : -1;
+  if( zLevel && strcmp(zLevel, "avx512")==0 ) return aPeak[1].bHave ? 1 : -1;
+  return -1;
+}
+
+/* The FMA loop as a function of the rounds: about 20 ms of level iLevel's
+** loop on nThread threads (1 or 2) at once; returns the wall time. */
+typedef struct PeakJob PeakJob;
+struct PeakJob { int iLevel, nThread; };
+static double benchPeakFn(void *pArg){
+  PeakJob *j = (PeakJob*)pArg;
+  PeakArg a[2];
+  pthread_t t;
+  double t0 = benchNow();
+  a[0].iLevel = a[1].iLevel = j->iLevel;
+  a[0].nIter = a[1].nIter = aPeakIter[j->iLevel];
+  if( j->nThread>1 && pthread_create(&t, 0, benchPeakMain, &a[1]) ){
+    benchDie("pthread_create");
+  }
+  benchPeakMain(&a[0]);
+  if( j->nThread>1 ) pthread_join(t, 0);
+  return benchNow()-t0;
+}
+
+/* GFLOP/s of benchPeakFn() taking ms. */
+static double benchPeakRate(const PeakJob *j, double ms){
+  return benchPeakFlops(j->iLevel)*(double)aPeakIter[j->iLevel]
+         *(double)(j->nThread>1 ? 2 : 1)/(ms*1e6);
+}
+
+/* Set aPeakIter[] alone (the --level-child process). */
+static void benchPeakCalibrate(void){
+  int i;
+  for(i=0; i<2; i++){
+    if( aPeak[i].bHave ){
+      double r = benchPeakOnce(i, 100000);
+      aPeakIter[i] = (int64_t)(0.02*r*1e9/benchPeakFlops(i));
+      if( aPeakIter[i]<1000 ) aPeakIter[i] = 1000;
+    }
+  }
+}
+
 /* Measure the peaks (iWhen 0: at the start; 1: at the end): the best of 5
 ** runs of about 50 ms each, alone and two at once. */
 static void benchPeaks(int iWhen){
@@ -381,6 +432,7 @@ static void benchPeaks(int iWhen){
     r = benchPeakOnce(i, nIter);                      /* calibrate */
     nIter = (int64_t)(0.05*r*1e9/benchPeakFlops(i));
     if( nIter<1000 ) nIter = 1000;
+    if( iWhen==0 ) aPeakIter[i] = nIter*2/5;   /* 20 ms */
     p->r1[iWhen] = p->r2a[iWhen] = p->r2b[iWhen] = 0.0;
     for(j=0; j<5; j++){
       PeakArg a[2];
@@ -1015,7 +1067,9 @@ static void benchLevelChild(const Cfg *c, const char *zOurs){
   float *aFlash = benchMalloc(sizeof(float)*(size_t)nOut);
   float *aOurs = benchMalloc(sizeof(float)*(size_t)nOut);
   RunArg ra[2];
-  Job aJob[2];
+  Job aJob[3];
+  PeakJob pj;
+  int nJob = 2;
   double diff = 0.0;
   benchInputs(c, &in);
   ra[0].c = ra[1].c = c; ra[0].p = ra[1].p = &in; ra[0].db = ra[1].db = 0;
@@ -1023,15 +1077,23 @@ static void benchLevelChild(const Cfg *c, const char *zOurs){
   ra[0].aOut = aApi; ra[1].aOut = aFlash;
   aJob[0].x = benchApiFn; aJob[0].pArg = &ra[0];
   aJob[1].x = benchFlashFn; aJob[1].pArg = &ra[1];
-  benchMedians(2, aJob);
+  pj.iLevel = benchPeakLevel(attn_kernels()->zName);
+  pj.nThread = c->nThread;
+  if( pj.iLevel>=0 ){
+    benchPeakCalibrate();
+    aJob[2].x = benchPeakFn; aJob[2].pArg = &pj;
+    nJob = 3;
+  }
+  benchMedians(nJob, aJob);
   if( !benchNpyRead(zOurs, aOurs, nOut) ) benchDie("cannot read %s", zOurs);
   for(i=0; i<nOut; i++){
     double e = fabs((double)aApi[i] - (double)aOurs[i]);
     if( !(e<=diff) ) diff = e;
   }
   if( memcmp(aApi, aFlash, sizeof(float)*(size_t)nOut) ) diff = NAN;
-  printf("LEVEL kernel=%s api=%.3f flash=%.3f diff=%.3g\n",
-         attn_kernels()->zName, aJob[0].ms, aJob[1].ms, diff);
+  printf("LEVEL kernel=%s api=%.3f flash=%.3f diff=%.3g peak=%.2f\n",
+         attn_kernels()->zName, aJob[0].ms, aJob[1].ms, diff,
+         nJob>2 ? benchPeakRate(&pj, aJob[2].ms) : NAN);
   benchInputsFree(&in);
   free(aApi); free(aFlash); free(aOurs);
 }
@@ -1040,7 +1102,7 @@ static const char *zAlsoKernel = 0;   /* the other level, or NULL */
 static void benchLevel(int iCfg, const char *zOurs, Row *pRow){
   char zCmd[8400], zLine[512];
   FILE *f;
-  pRow->msLvlApi = pRow->msLvlFlash = pRow->diffLvl = NAN;
+  pRow->msLvlApi = pRow->msLvlFlash = pRow->diffLvl = pRow->rLvlPeak = NAN;
   snprintf(zCmd, sizeof(zCmd), "ATTN_KERNEL=%s '%s' --level-child %d '%s'",
            zAlsoKernel, zSelf, iCfg, zOurs);
   f = popen(zCmd, "r");
@@ -1056,6 +1118,7 @@ static void benchLevel(int iCfg, const char *zOurs, Row *pRow){
       pRow->msLvlApi = benchKv(zLine, "api");
       pRow->msLvlFlash = benchKv(zLine, "flash");
       pRow->diffLvl = benchKv(zLine, "diff");
+      pRow->rLvlPeak = benchKv(zLine, "peak");
       if( isnan(pRow->diffLvl) ) pRow->diffLvl = INFINITY;  /* mismatch */
     }
   }
@@ -1168,10 +1231,11 @@ static void benchConfig(const Cfg *c, int iCfg, Row *pRow){
   char zDir[4096], zOurs[4200];
   RefSet refs;
   RunArg ra[6], aPair[2];
+  PeakJob pj;
   Job aJob[MAX_JOB];
   int iJob[16], nJob = 0, j;
   Cfg base = *c;
-  enum { J_API, J_SQL, J_READ, J_FLASH, J_API1, J_SQL1, J_PAIR, J_REF };
+  enum { J_API, J_SQL, J_READ, J_FLASH, J_API1, J_SQL1, J_PAIR, J_PEAK, J_REF };
 
   memset(pRow, 0, sizeof(*pRow));
   memset(iJob, 0, sizeof(iJob));
@@ -1181,7 +1245,8 @@ static void benchConfig(const Cfg *c, int iCfg, Row *pRow){
     pRow->msRef[j] = pRow->mibRef[j] = pRow->diffRef[j] = pRow->maxRef[j] = NAN;
     pRow->msPauseRef[j] = NAN;
   }
-  pRow->msLvlApi = pRow->msLvlFlash = pRow->diffLvl = NAN;
+  pRow->msLvlApi = pRow->msLvlFlash = pRow->diffLvl = pRow->rLvlPeak = NAN;
+  pRow->rPeak = NAN;
   benchInputs(c, &in);
   snprintf(zDir, sizeof(zDir), "%s/cfg%d", zTmpDir, iCfg);
   if( mkdir(zDir, 0700) && errno!=EEXIST ) benchDie("mkdir %s", zDir);
@@ -1239,12 +1304,18 @@ static void benchConfig(const Cfg *c, int iCfg, Row *pRow){
       aJob[nJob].x = benchPairFn; aJob[nJob].pArg = aPair; iJob[J_PAIR] = nJob++;
     }
   }
+  pj.iLevel = benchPeakLevel(attn_kernels()->zName);
+  pj.nThread = c->nThread;
+  if( pj.iLevel>=0 ){
+    aJob[nJob].x = benchPeakFn; aJob[nJob].pArg = &pj; iJob[J_PEAK] = nJob++;
+  }
   for(j=0; j<N_REF; j++){
     if( refs.aCo[j]==0 || refs.bSingle[j] ) continue;
     aJob[nJob].x = benchRefFn; aJob[nJob].pArg = &refs.aArg[j];
     iJob[J_REF+j] = nJob++;
   }
   benchMedians(nJob, aJob);
+  if( pj.iLevel>=0 ) pRow->rPeak = benchPeakRate(&pj, aJob[iJob[J_PEAK]].ms);
   sqlite3_close(db);
 
   pRow->msApi = aJob[iJob[J_API]].ms;
@@ -1447,13 +1518,14 @@ static void benchTarget2(const char *zWhat, double rSql, double rApi,
 /* The share of its level's peak of a run of c taking ms (NAN if none).
 ** For a causal row only the allowed pairs count here, N(N+1)/2 of N², so
 ** the share is of work that had to be done. */
-static double benchShare(const Cfg *c, double ms, const char *zLevel){
+static double benchShare(const Row *r, double ms, int bAlso){
+  const Cfg *c = r->pCfg;
   double f = benchFlop(c);
   if( c->bCausal ){
     f -= 4.0*(double)c->n*(double)c->n*(double)c->d
          * (1.0 - ((double)c->n+1.0)/(2.0*(double)c->n));
   }
-  return 100.0*f/(ms*1e6)/benchPeak(zLevel, c->nThread);
+  return 100.0*f/(ms*1e6)/(bAlso ? r->rLvlPeak : r->rPeak);
 }
 
 static void benchTables(const Row *aRow, int nRow, const char *zLevel){
@@ -1463,9 +1535,10 @@ static void benchTables(const Row *aRow, int nRow, const char *zLevel){
   benchOut("### Ours\n\n"
     "| configuration | N | d | threads | SQL (ms) | GFLOP/s | %% of peak | "
     "C API (ms) | GFLOP/s | %% of peak | kernel alone (ms) | %% of peak | "
+    "FMA peak, same rounds (GFLOP/s) | "
     "SQL overhead | of it, reading the source rows | speed-up: SQL / C API "
     "| check |\n"
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
   for(i=0; i<nRow; i++){
     const Row *r = &aRow[i];
     const Cfg *c = r->pCfg;
@@ -1476,16 +1549,17 @@ static void benchTables(const Row *aRow, int nRow, const char *zLevel){
       snprintf(zUp+n, sizeof(zUp)-n, " %s", c->bCausal ? "vs full" : "vs 1 thread");
     }
     benchOut("| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | "
-             "%s | %s | %s | %s%s |\n",
+             "%s | %s | %s | %s | %s%s |\n",
              c->zName, c->n, c->d, c->nThread,
              benchCell(a[0], 80, "%.1f", r->msSql),
              benchCell(a[1], 80, "%.0f", benchGflops(c, r->msSql)),
-             benchCell(a[2], 80, "%.0f %%", benchShare(c, r->msSql, zLevel)),
+             benchCell(a[2], 80, "%.0f %%", benchShare(r, r->msSql, 0)),
              benchCell(a[3], 80, "%.1f", r->msApi),
              benchCell(a[4], 80, "%.0f", benchGflops(c, r->msApi)),
-             benchCell(a[5], 80, "%.0f %%", benchShare(c, r->msApi, zLevel)),
+             benchCell(a[5], 80, "%.0f %%", benchShare(r, r->msApi, 0)),
              benchCell(a[6], 80, "%.1f", r->msFlash),
-             benchCell(a[7], 80, "%.0f %%", benchShare(c, r->msFlash, zLevel)),
+             benchCell(a[7], 80, "%.0f %%", benchShare(r, r->msFlash, 0)),
+             benchCell(a[10], 80, "%.0f", r->rPeak),
              benchCell(a[8], 80, "%+.1f %%", 100.0*(r->msSql/r->msApi - 1.0)),
              benchCell(a[9], 80, "%.1f %%", 100.0*r->msRead/r->msApi),
              zUp, r->bWrong ? "WRONG" : "ok",
@@ -1536,7 +1610,7 @@ static void benchTables(const Row *aRow, int nRow, const char *zLevel){
   if( i==nRow ) return;
   benchOut("\n### The flash kernel alone (attn_forward() on a prepared state, "
            "one head, one thread)\n\n"
-           "| N | d | kernel set | FMA peak (GFLOP/s) | kernel alone (ms) | "
+           "| N | d | kernel set | FMA peak, same rounds (GFLOP/s) | kernel alone (ms) | "
            "GFLOP/s | %% of peak | C API (ms) | %% of peak | SQL: %% of peak "
            "| max abs diff vs %s |\n"
            "|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|\n", zLevel);
@@ -1551,13 +1625,13 @@ static void benchTables(const Row *aRow, int nRow, const char *zLevel){
       if( !benchHasFlash(c) ) continue;
       benchOut("| %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
                c->n, c->d, zL,
-               benchCell(a[0], 80, "%.0f", benchPeak(zL, 1)),
+               benchCell(a[0], 80, "%.0f", j ? r->rLvlPeak : r->rPeak),
                benchCell(a[1], 80, "%.1f", msF),
                benchCell(a[2], 80, "%.0f", benchGflops(c, msF)),
-               benchCell(a[3], 80, "%.0f %%", benchShare(c, msF, zL)),
+               benchCell(a[3], 80, "%.0f %%", benchShare(r, msF, j)),
                benchCell(a[4], 80, "%.1f", msA),
-               benchCell(a[5], 80, "%.0f %%", benchShare(c, msA, zL)),
-               j ? "–" : benchCell(a[6], 80, "%.0f %%", benchShare(c, r->msSql, zL)),
+               benchCell(a[5], 80, "%.0f %%", benchShare(r, msA, j)),
+               j ? "–" : benchCell(a[6], 80, "%.0f %%", benchShare(r, r->msSql, 0)),
                j ? benchCell(a[7], 80, "%.1e", r->diffLvl) : "–");
     }
   }
@@ -1579,9 +1653,9 @@ static void benchTargets(const Row *aRow, int nRow, const char *zLevel){
     for(j=0; j<3; j++){
       double rF, rA, rS;
       a = benchFind(aRow, nRow, 0, aN[i], aD[j], 0, 1);
-      rF = a ? benchShare(a->pCfg, a->msFlash, zLevel) : NAN;
-      rA = a ? benchShare(a->pCfg, a->msApi, zLevel) : NAN;
-      rS = a ? benchShare(a->pCfg, a->msSql, zLevel) : NAN;
+      rF = a ? benchShare(a, a->msFlash, 0) : NAN;
+      rA = a ? benchShare(a, a->msApi, 0) : NAN;
+      rS = a ? benchShare(a, a->msSql, 0) : NAN;
       snprintf(zWhat, sizeof(zWhat), "flash kernel (%s), N=%d, d=%d: share of "
                "the FMA peak", zLevel, aN[i], aD[j]);
       snprintf(zM, sizeof(zM), "kernel alone %.0f %%, C API %.0f %%", rF, rA);
@@ -1603,8 +1677,8 @@ static void benchTargets(const Row *aRow, int nRow, const char *zLevel){
       for(j=0; j<3; j++){
         double r;
         a = benchFind(aRow, nRow, 0, aN[i], aD[j], 0, 1);
-        r = !a || !zL ? NAN : benchShare(a->pCfg, zL==zLevel ? a->msFlash
-                                         : a->msLvlFlash, "avx2");
+        r = !a || !zL ? NAN : zL==zLevel ? benchShare(a, a->msFlash, 0)
+                                         : benchShare(a, a->msLvlFlash, 1);
         snprintf(zWhat, sizeof(zWhat), "AVX2 level, kernel alone, N=%d, d=%d: "
                  "share of the ymm FMA peak", aN[i], aD[j]);
         snprintf(zM, sizeof(zM), "%.0f %%", r);
@@ -1786,6 +1860,8 @@ int main(int argc, char **argv){
     return 0;
   }
   if( argc==4 && strcmp(argv[1], "--level-child")==0 ){
+    aPeak[0].bHave = strstr(attn_kernels_available(), "avx2")!=0;
+    aPeak[1].bHave = strstr(attn_kernels_available(), "avx512")!=0;
     i = atoi(argv[2]);
     if( i<0 || i>=nCfg ) return 1;
     benchLevelChild(&aCfg[i], argv[3]);
@@ -1904,9 +1980,11 @@ int main(int argc, char **argv){
     benchOut("\nTimes are medians (wall clock) of runs in the same rounds; "
              "ratios are reference time / our time (SQL / C API); GFLOP/s = "
              "(4·N²·d [+ 8·N·d² projections]) / time, the dense count also "
-             "for causal rows; %% of peak = GFLOP/s / the FMA peak of the "
-             "kernel set on as many threads (counting, for causal rows, only "
-             "the allowed pairs: N(N+1)/2).  \"Kernel alone\": attn_forward() "
+             "for causal rows; %% of peak = GFLOP/s / the FMA peak timed in "
+             "the same rounds (about 20 ms a round of the FMA loop of the "
+             "kernel set in use, on as many threads; so it moves with the "
+             "host's load as the row does), counting, for causal rows, only "
+             "the allowed pairs: N(N+1)/2.  \"Kernel alone\": attn_forward() "
              "on a state prepared untimed.  \"Reading the source rows\": "
              "stepping the source SELECT and copying its vectors into one "
              "array, as a share of the C API time (the part of the SQL "
