@@ -115,13 +115,18 @@ def main():
             break
     ytop = step * math.ceil(ymax * 1.05 / step)
 
+    # The panels that have rows, configuration by configuration, four a line.
+    panels = [(name, d, t) for (name, d) in cols for t in threads
+              if any(r["name"] == name and r["d"] == d and r["threads"] == t for r in rows)]
+    ncol = min(4, len(panels))
+    nrow = (len(panels) + ncol - 1) // ncol
     pw, ph = 210, 170            # plot area of a panel
-    ml, mr, mt, mb = 52, 14, 28, 36
+    ml, mr, mt, mb = 52, 14, 40, 36
     cw, chh = ml + pw + mr, mt + ph + mb
     top = 96
     legend_h = 22 * ((len(series) + 2 + 3) // 4)
-    width = max(cw * len(cols) + 20, 760)
-    height = top + legend_h + chh * len(threads) + 30
+    width = max(cw * ncol + 20, 780)
+    height = top + legend_h + chh * nrow + 10
     out = []
     out.append('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
                'viewBox="0 0 %d %d" font-family="DejaVu Sans, Arial, sans-serif" '
@@ -161,14 +166,17 @@ def main():
             return pw / 2
         return 12 + (pw - 24) * (math.log2(n) - x0n) / (x1n - x0n)
 
-    for ti, t in enumerate(threads):
-        for ci, (name, d) in enumerate(cols):
+    for pi, (name, d, t) in enumerate(panels):
+        if True:
+            ci = pi % ncol
             ox = 10 + ci * cw + ml
-            oy = top + legend_h + ti * chh + mt
-            title = "%s, %s=%d, %d thread%s" % (name, "D" if "heads" in name else "d", d, t,
-                                                "s" if t > 1 else "")
+            oy = top + legend_h + (pi // ncol) * chh + mt
+            sub = "%s = %d, %d thread%s" % ("D" if "heads" in name else "d", d, t,
+                                           "s" if t > 1 else "")
             out.append('<text x="%.1f" y="%.1f" text-anchor="middle" font-weight="bold">%s</text>'
-                       % (ox + pw / 2, oy - 10, esc(title)))
+                       % (ox + pw / 2, oy - 22, esc(name)))
+            out.append('<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>'
+                       % (ox + pw / 2, oy - 8, esc(sub)))
             out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333333"/>'
                        % (ox, oy, pw, ph))
             y = 0
