@@ -10,7 +10,9 @@
 #
 # builds the loadable extension and "cc -DSQLITE_CORE -c OUT.c" the form
 # linked into a program, with no other file.  OUT.h is the headers HDR (the
-# engine's C API, src/*.h) in one file.
+# engine's C API, src/*.h) that are guarded as a whole, in one file: a
+# header without a guard is a template that the sources include with their
+# own macros, not something a program includes.
 #
 # How the sources are joined:
 #   - A header that is guarded as a whole (#ifndef X / #define X ... #endif)
@@ -216,8 +218,10 @@ set hbody {}
 foreach h $headers {
   set h [tree_path $h]
   if {![file isfile $h]} { lappend problems "no such header: $h"; continue }
-  if {[dict exists $seen $h]} continue
-  if {[guarded $h]} { dict set seen $h 1 }
+  # A header without a guard is a template that sources include with their
+  # own macros (kernels_driver.h), not an API to include on its own.
+  if {[dict exists $seen $h] || ![guarded $h]} continue
+  dict set seen $h 1
   inline $h hbody ::unused
 }
 if {$version eq ""} { lappend problems "no #define ATTN_VERSION \"...\" in the sources" }
