@@ -52,9 +52,6 @@
 ** take 384 MiB, more than any picture needs. */
 #define ATTN_HEATMAP_MAX_ROWS  ((int64_t)1<<24)
 
-/* Labels are kept to this many bytes (cut at a character boundary). */
-#define ATTN_HEATMAP_LABEL_BYTES 256
-
 typedef struct attn_heatmap attn_heatmap;
 
 /* A new empty map that accepts at most nMaxRow rows, or NULL when out of
