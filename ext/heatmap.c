@@ -9,18 +9,26 @@
 **   attn_bar(weight [, width])
 **        one weight in [0, 1] as a bar of Unicode block characters,
 **        width characters long for weight 1 (default 10)
+**   attn_explorer(head, qpos, kpos, weight [, qlabel [, klabel [, layer]]])
+**        aggregate: every head (and layer) of the group's score rows as one
+**        self-contained interactive HTML document (src/explorer.c)
 **
-** One group is one map: GROUP BY head (and seq) draws one map per head.
+** One group is one map: GROUP BY head (and seq) draws one map per head;
+** for attn_explorer one group is one sequence, of any number of heads and
+** layers.
 ** The aggregates collect the rows with src/heatmap.c and draw in xFinal.
 ** Like SUM() they skip rows whose qpos, kpos or weight is NULL, and return
 ** NULL for a group with no other row.  qpos and kpos are integers, weight a
 ** finite number (an infinite weight is an error naming its row); labels are
 ** read as text, whatever their type.  What the pictures show is described
-** in src/heatmap.h and in the README.
+** in src/heatmap.h, src/explorer.h and docs/sql-pictures.md.  The size of
+** an explorer is measured before it is built, so one larger than
+** SQLITE_LIMIT_LENGTH fails without being built.
 */
 #include "common.h"
 #include "../src/alloc.h"
 #include "../src/heatmap.h"
+#include "../src/explorer.h"
 
 /* Variants of the aggregate (AttnFunc.iAux). */
 #define HEATMAP_SVG   0
@@ -159,6 +167,94 @@ static void heatmapBar(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   sqlite3_result_text(ctx, zBar, n, SQLITE_TRANSIENT);
 }
 
+/*
+** attn_explorer(head, qpos, kpos, weight [, qlabel [, klabel [, layer]]])
+*/
+typedef struct ExplorerAgg ExplorerAgg;
+struct ExplorerAgg {
+  attn_explorer *p;     /* rows so far; NULL before the first one */
+  int64_t nRow;         /* rows seen, NULL ones included (for messages) */
+  int bError;           /* a row failed: xFinal only cleans up */
+};
+
+static const char *const azExplorerArg[] = {
+  "head", "qpos", "kpos", "weight", "qlabel", "klabel", "layer"
+};
+
+static void explorerArgError(sqlite3_context *ctx, ExplorerAgg *p, int iArg,
+                             attn_err *pErr){
+  attnError(ctx, pErr->rc, "argument %d (%s) of row %lld %s", iArg+1,
+            azExplorerArg[iArg], (long long)p->nRow, pErr->zMsg);
+  p->bError = 1;
+}
+
+static void explorerStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  ExplorerAgg *p = sqlite3_aggregate_context(ctx, sizeof(*p));
+  int64_t aInt[3], layer = 0;
+  double w;
+  const char *zQ, *zK;
+  int nQ, nK, i;
+  attn_err err;
+  if( p==0 ){
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  p->nRow++;
+  if( p->bError ) return;
+  if( attnAnyNull(4, argv) ) return;
+  if( argc>6 && sqlite3_value_type(argv[6])==SQLITE_NULL ) return;
+  attn_err_clear(&err);
+  for(i=0; i<3; i++){
+    if( attnValueInteger(argv[i], &aInt[i], &err) ){
+      explorerArgError(ctx, p, i, &err);
+      return;
+    }
+  }
+  if( attnValueNumber(argv[3], &w, &err) ){
+    explorerArgError(ctx, p, 3, &err);
+    return;
+  }
+  if( argc>6 && attnValueInteger(argv[6], &layer, &err) ){
+    explorerArgError(ctx, p, 6, &err);
+    return;
+  }
+  if( p->p==0 ) p->p = attn_explorer_new(ATTN_EXPLORER_MAX_ROWS, argc>6);
+  if( p->p==0 || heatmapArgLabel(argc, argv, 4, &zQ, &nQ)
+   || heatmapArgLabel(argc, argv, 5, &zK, &nK) ){
+    p->bError = 1;
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  if( attn_explorer_add(p->p, layer, aInt[0], aInt[1], aInt[2], w,
+                        zQ, nQ, zK, nK, &err) ){
+    p->bError = 1;
+    attnErrorFrom(ctx, "", &err);
+  }
+}
+
+static void explorerFinal(sqlite3_context *ctx){
+  ExplorerAgg *p = sqlite3_aggregate_context(ctx, 0);
+  char *z = 0;
+  int64_t n = 0;
+  uint64_t nByte = 0;
+  attn_err err;
+  if( p==0 || p->p==0 ) return;             /* no rows: NULL */
+  attn_err_clear(&err);
+  if( p->bError ){
+    /* The error is reported already. */
+  }else if( attn_explorer_layout(p->p, &nByte, &err) ){
+    attnErrorFrom(ctx, "", &err);
+  }else if( attnCheckLength(ctx, nByte, "the HTML document") ){
+    /* Too large: refused before it is built. */
+  }else if( attn_explorer_write(p->p, &z, &n, &err) ){
+    attnErrorFrom(ctx, "", &err);
+  }else{
+    sqlite3_result_text64(ctx, z, (sqlite3_uint64)n, attn_free, SQLITE_UTF8);
+  }
+  attn_explorer_free(p->p);
+  p->p = 0;
+}
+
 int attnRegisterHeatmap(sqlite3 *db){
   static const AttnFunc aFunc[] = {
     /*             zName        nArg eFlags      iAux          xStep        xFinal */
@@ -171,6 +267,11 @@ int attnRegisterHeatmap(sqlite3 *db){
     /*             zName      nArg eFlags      iAux xFunc */
     ATTN_SCALAR(   "attn_bar",   1, HEATMAP_FLAGS, 0, heatmapBar),
     ATTN_SCALAR(   "attn_bar",   2, HEATMAP_FLAGS, 0, heatmapBar),
+    /*             zName          nArg eFlags      iAux xStep         xFinal */
+    ATTN_AGGREGATE("attn_explorer", 4, HEATMAP_FLAGS, 0, explorerStep, explorerFinal),
+    ATTN_AGGREGATE("attn_explorer", 5, HEATMAP_FLAGS, 0, explorerStep, explorerFinal),
+    ATTN_AGGREGATE("attn_explorer", 6, HEATMAP_FLAGS, 0, explorerStep, explorerFinal),
+    ATTN_AGGREGATE("attn_explorer", 7, HEATMAP_FLAGS, 0, explorerStep, explorerFinal),
   };
   return attnRegisterFunctions(db, aFunc, (int)(sizeof(aFunc)/sizeof(aFunc[0])));
 }
