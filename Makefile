@@ -239,10 +239,12 @@ test: deps all unit packages $(if $(NO_ASAN),,asan-build)
 
 deps:
 	@sh test/deps.sh test
+	@sh test/deps.sh browser
 
 demo: deps all
 	sqlite3 :memory: -cmd '.load $(abspath $(DIST)/attention)' '.read sql/demo.sql'
 	@echo "make demo: the heatmap of part 1 is $(abspath attention-map.svg)"
+	@echo "make demo: the explorer of part 1 is $(abspath attention-explorer.html)"
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build of the extension,
 # loaded into tclsh with the ASan runtime preloaded.

@@ -5,11 +5,12 @@
 --
 -- Part 1 runs multi-head self-attention over the tokens of a sentence,
 -- causal and bidirectional, shows what each token attends to, and writes
--- the attention map of one head to attention-map.svg.
+-- the attention map of one head to attention-map.svg and every head to
+-- the interactive page attention-explorer.html.
 -- Part 2 uses attention as a soft k-nearest-neighbour classifier on the
 -- handwritten digits (sql/data/digits.sql) and compares it with plain
--- 1-nearest-neighbour.  Everything lives in temporary tables; the only file
--- written is attention-map.svg.
+-- 1-nearest-neighbour.  Everything lives in temporary tables; the only
+-- files written are attention-map.svg and attention-explorer.html.
 .bail on
 .headers on
 .mode box
@@ -112,6 +113,13 @@ SELECT writefile('attention-map.svg',
   FROM scores JOIN tokens q ON q.pos = qpos JOIN tokens k ON k.pos = kpos
  WHERE mode = 'bidirectional' AND head = 0;
 .print 'Open attention-map.svg (in the current directory) in a browser to see head 0.'
+
+-- The explorer of all four heads, bidirectional: one HTML page.
+SELECT writefile('attention-explorer.html',
+         attn_explorer(head, qpos, kpos, weight, q.token, k.token)) IS NOT NULL AS "wrote attention-explorer.html"
+  FROM scores JOIN tokens q ON q.pos = qpos JOIN tokens k ON k.pos = kpos
+ WHERE mode = 'bidirectional';
+.print 'Open attention-explorer.html in a browser: every head, hover a token to see its weights.'
 
 .print
 .print '== Part 2. Attention as soft k-nearest-neighbours on handwritten digits =='

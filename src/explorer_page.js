@@ -195,12 +195,16 @@
   hv.appendChild(hvStatus);
   const hvGrid = el('div', 'hv');
   const cols = [el('div', 'col q'), el('div', 'col k')];
+  // The canvas is at most as tall as the window and sticks to its top while
+  // the columns scroll past, so a long sequence costs the lines in sight.
+  const lanes = el('div', 'lanes');
   const hvCanvas = el('canvas');
   hvCanvas.id = 'lines';
   hvCanvas.setAttribute('role', 'img');
   hvCanvas.setAttribute('aria-label', 'lines from queries to keys');
+  lanes.appendChild(hvCanvas);
   hvGrid.appendChild(cols[0]);
-  hvGrid.appendChild(hvCanvas);
+  hvGrid.appendChild(lanes);
   hvGrid.appendChild(cols[1]);
   hv.appendChild(hvGrid);
   const toks = [[], []], wts = [[], []];
@@ -288,13 +292,15 @@
   function drawHeadView() {
     if (state.view !== 'head') return;
     const colH = Math.max(cols[0].getBoundingClientRect().height, cols[1].getBoundingClientRect().height);
-    const w = hvCanvas.getBoundingClientRect().width || 192;
-    const ctx = setupCanvas(hvCanvas, w, colH);
+    lanes.style.height = colH + 'px';
+    const w = lanes.getBoundingClientRect().width || 192;
+    const H = Math.max(1, Math.min(colH, window.innerHeight || colH));
+    const ctx = setupCanvas(hvCanvas, w, H);
     const top = hvCanvas.getBoundingClientRect().top;
     const yq = centres(0, top), yk = centres(1, top);
     const f = state.focus, counts = [];
     const x0 = 2, x1 = w - 2;
-    ctx.clearRect(0, 0, w, colH);
+    ctx.clearRect(0, 0, w, H);
     ctx.lineWidth = f ? 2 : 1.5;
     activeMaps().forEach(function (hm) {
       const h = hm[0], m = data.maps[hm[1]], v = weights(hm[1]);
@@ -309,12 +315,13 @@
           if (x !== x) continue;
           const a = opacityOf(m, x);
           if (!(a * 255 >= 0.5)) continue;
+          n++;
+          if ((yq[q] < 0 && yk[k] < 0) || (yq[q] > H && yk[k] > H)) continue;
           ctx.globalAlpha = Math.min(1, a);
           ctx.beginPath();
           ctx.moveTo(x0, yq[q]);
           ctx.lineTo(x1, yk[k]);
           ctx.stroke();
-          n++;
         }
       } else {
         const paths = [];
@@ -326,10 +333,11 @@
             if (x !== x) continue;
             const a = opacityOf(m, x);
             if (!(a * 255 >= 0.5)) continue;
+            n++;
+            if ((yq[q] < 0 && yk[k] < 0) || (yq[q] > H && yk[k] > H)) continue;
             const l = Math.min(LEVELS - 1, Math.floor(Math.min(1, a) * LEVELS));
             paths[l].moveTo(x0, yq[q]);
             paths[l].lineTo(x1, yk[k]);
-            n++;
           }
         }
         for (let l = 0; l < LEVELS; l++) {
@@ -440,6 +448,7 @@
     L.W = L.x + L.w + 8;
     L.H = L.y + L.h + wLab[1] + 26;
     mxLayout = L;
+    mxCanvas.dataset.cells = [L.x, L.y, sz[1], sz[0]].join(' ');  // left top width height
     // The cells: one pixel per bin, scaled up without smoothing.
     const img = new ImageData(nk, nq);
     for (let q = 0; q < nq; q++) {
@@ -656,6 +665,11 @@
     if (state.view === 'matrix') drawMatrix();
   }
   let pending = false;
+  window.addEventListener('scroll', function () {
+    if (pending || state.view !== 'head') return;
+    pending = true;
+    requestAnimationFrame(function () { pending = false; drawHeadView(); });
+  }, { passive: true });
   window.addEventListener('resize', function () {
     if (pending) return;
     pending = true;

@@ -14,6 +14,10 @@
 #                              onnxruntime-node from npm into test/.cache/ort
 #                              (optional: prints a note and exits 0 when they
 #                              cannot be installed)
+#   sh test/deps.sh browser    Debian's chromium, the DejaVu fonts, node and npm,
+#                              and puppeteer-core from npm into test/.cache/browser
+#                              (which never downloads a browser of its own), for
+#                              test/explorer_browser.test (optional, like bench)
 #
 # Debian/Ubuntu package names.  As root with apt-get, missing packages are
 # installed; otherwise the script prints the apt-get command and fails.
@@ -73,6 +77,12 @@ case "$target" in
     need nodejs command -v node
     need npm command -v npm
     ;;
+  browser)
+    need chromium command -v chromium
+    need fonts-dejavu-core test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+    need nodejs command -v node
+    need npm command -v npm
+    ;;
   *) echo "deps.sh: unknown target '$1'" >&2; exit 2 ;;
 esac
 
@@ -107,8 +117,38 @@ ort_install() {
   rm -rf "$tmp"
   return 0
 }
+# browser, after apt-get: puppeteer-core from npm into test/.cache/browser
+# (git-ignored, kept for offline runs), installed aside and renamed into
+# place like onnxruntime-node.  PUPPETEER_SKIP_DOWNLOAD: puppeteer-core
+# downloads nothing, and this makes sure of it.
+PPT_VERSION=24.43.1
+ppt_dir="$(cd "$(dirname "$0")" && pwd)/.cache/browser"
+ppt_ok() {
+  grep -q "\"version\": *\"$PPT_VERSION\"" "$1/puppeteer-core/package.json" 2>/dev/null
+}
+ppt_install() {
+  ppt_ok "$ppt_dir/node_modules" && return 0
+  ppt_cmd="PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-save --prefix test/.cache/browser puppeteer-core@$PPT_VERSION"
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "deps.sh: the browser test needs npm: run: sudo apt-get install -y nodejs npm && $ppt_cmd  (continuing without it)" >&2
+    return 0
+  fi
+  tmp="$ppt_dir-install-$$"
+  rm -rf "$tmp" && mkdir -p "$tmp" || return 0
+  echo "deps.sh: installing puppeteer-core@$PPT_VERSION with npm into test/.cache/browser"
+  if PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-save --no-audit --no-fund \
+       --prefix "$tmp" "puppeteer-core@$PPT_VERSION" >/tmp/attn-npm-browser.log 2>&1 \
+     && ppt_ok "$tmp/node_modules"; then
+    rm -rf "$ppt_dir" && mv "$tmp" "$ppt_dir"
+  else
+    echo "deps.sh: npm could not install puppeteer-core (log: /tmp/attn-npm-browser.log); run: $ppt_cmd  (continuing without it)" >&2
+  fi
+  rm -rf "$tmp"
+  return 0
+}
 done_ok() {
   if [ "$target" = bench ]; then ort_install; fi
+  if [ "$target" = browser ]; then ppt_install; fi
   exit 0
 }
 
@@ -124,6 +164,10 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 if [ "${1:-test}" = bench ]; then
   echo "deps.sh: the references need:$want; run: sudo $cmd  (continuing without them)" >&2
+  done_ok
+fi
+if [ "${1:-test}" = browser ]; then
+  echo "deps.sh: the browser test needs:$want; run: sudo $cmd  (continuing without it)" >&2
   done_ok
 fi
 echo "deps.sh: missing:$want" >&2
