@@ -391,6 +391,22 @@ static const Scenario aScenario[] = {
     "SELECT attn_bar(0.5), attn_bar(0.3, 20);",
     0
   },
+  { "explorer",
+    PREP_TOKENS,
+    "SELECT attn_explorer(head, qpos, kpos, weight),"
+    "       attn_explorer(head, qpos, kpos, weight, 'q'||qpos, 'k'||kpos, qpos % 2)"
+    "  FROM attention_scores('SELECT x, pos FROM tok WHERE doc=1')"
+    " WHERE heads = 2 AND causal = 1;"
+    "SELECT attn_explorer(0, qpos, kpos, weight, 'q'), attn_explorer(1, qpos, kpos, weight, 'q', 'k')"
+    "  FROM attention_scores('SELECT x FROM tok WHERE doc=0');",
+    0
+  },
+  { "explorer error",
+    "",
+    "SELECT attn_explorer(0, column1, column2, column3)"
+    "  FROM (VALUES(1,1,0.5),(1,1,0.5));",
+    0
+  },
   { "attn_pool error",
     PREP_TOKENS,
     "SELECT attn_pool(x, x, x) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING"
