@@ -48,12 +48,18 @@ static const char *const azHeatmapArg[] = {
   "qpos", "kpos", "weight", "qlabel", "klabel"
 };
 
-/* Report "argument 3 (weight) of row 7 is Infinity, expected ...". */
-static void heatmapArgError(sqlite3_context *ctx, HeatmapAgg *p, int iArg,
+/* Report "argument 3 (weight) of row 7 is Infinity, expected ...", the
+** argument named by azArg[iArg], and mark the group failed. */
+static void pictureArgError(sqlite3_context *ctx, const char *const *azArg,
+                            int64_t nRow, int *pbError, int iArg,
                             attn_err *pErr){
   attnError(ctx, pErr->rc, "argument %d (%s) of row %lld %s", iArg+1,
-            azHeatmapArg[iArg], (long long)p->nRow, pErr->zMsg);
-  p->bError = 1;
+            azArg[iArg], (long long)nRow, pErr->zMsg);
+  *pbError = 1;
+}
+static void heatmapArgError(sqlite3_context *ctx, HeatmapAgg *p, int iArg,
+                            attn_err *pErr){
+  pictureArgError(ctx, azHeatmapArg, p->nRow, &p->bError, iArg, pErr);
 }
 
 /* Label argument iArg as text (*pz NULL when absent or NULL).  Returns
@@ -183,9 +189,7 @@ static const char *const azExplorerArg[] = {
 
 static void explorerArgError(sqlite3_context *ctx, ExplorerAgg *p, int iArg,
                              attn_err *pErr){
-  attnError(ctx, pErr->rc, "argument %d (%s) of row %lld %s", iArg+1,
-            azExplorerArg[iArg], (long long)p->nRow, pErr->zMsg);
-  p->bError = 1;
+  pictureArgError(ctx, azExplorerArg, p->nRow, &p->bError, iArg, pErr);
 }
 
 static void explorerStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){

@@ -180,21 +180,6 @@ static void axisFree(ExplorerAxis *x){
   memset(x, 0, sizeof(*x));
 }
 
-static int explorerPosCmp(const void *pA, const void *pB){
-  int64_t a = *(const int64_t*)pA, b = *(const int64_t*)pB;
-  return a<b ? -1 : a>b;
-}
-
-/* Index of x in the ascending array a[0..n), which holds it. */
-static int64_t explorerFind(const int64_t *a, int64_t n, int64_t x){
-  int64_t lo = 0, hi = n-1;
-  while( lo<hi ){
-    int64_t mid = lo + (hi-lo)/2;
-    if( a[mid]<x ) lo = mid+1; else hi = mid;
-  }
-  return lo;
-}
-
 /* Sort the positions of axis x and choose its bins. */
 static int axisLayout(ExplorerAxis *x){
   uint64_t i, nByte;
@@ -203,9 +188,9 @@ static int axisLayout(ExplorerAxis *x){
   x->aRank = attn_malloc(x->nPos*sizeof(uint32_t));
   if( x->aSorted==0 || x->aRank==0 ) return ATTN_NOMEM;
   memcpy(x->aSorted, x->aPos, (size_t)nByte);
-  qsort(x->aSorted, (size_t)x->nPos, sizeof(int64_t), explorerPosCmp);
+  qsort(x->aSorted, (size_t)x->nPos, sizeof(int64_t), attn_pic_pos_cmp);
   for(i=0; i<x->nPos; i++){
-    x->aRank[i] = (uint32_t)explorerFind(x->aSorted, (int64_t)x->nPos,
+    x->aRank[i] = (uint32_t)attn_pic_find(x->aSorted, (int64_t)x->nPos,
                                          x->aPos[i]);
   }
   attn_pic_pool((int64_t)x->nPos, ATTN_EXPLORER_MAX, &x->nPool, &x->nBin);
@@ -542,7 +527,7 @@ int attn_explorer_layout(attn_explorer *p, uint64_t *pnByte, attn_err *pErr){
     goto layout_error;
   }
   for(i=0; i<p->nMap; i++) aTmp[i] = p->aMap[i].head;
-  qsort(aTmp, (size_t)p->nMap, sizeof(int64_t), explorerPosCmp);
+  qsort(aTmp, (size_t)p->nMap, sizeof(int64_t), attn_pic_pos_cmp);
   if( (rc = explorerDistinct(aTmp, p->nMap, &p->aHead, &p->nHead)) ){
     goto layout_error;
   }
@@ -552,8 +537,8 @@ int attn_explorer_layout(attn_explorer *p, uint64_t *pnByte, attn_err *pErr){
   for(i=0; i<p->nLayer*p->nHead; i++) p->aGrid[i] = -1;
   for(i=0; i<p->nMap; i++){
     ExplorerMap *m = &p->aMap[p->aOrder[i]];
-    m->iLayer = explorerFind(p->aLayer, p->nLayer, m->layer);
-    m->iHead = explorerFind(p->aHead, p->nHead, m->head);
+    m->iLayer = attn_pic_find(p->aLayer, p->nLayer, m->layer);
+    m->iHead = attn_pic_find(p->aHead, p->nHead, m->head);
     p->aGrid[m->iLayer*p->nHead + m->iHead] = (int)i;
   }
 

@@ -47,10 +47,11 @@
     cache.set(i, v);
     return v;
   }
+  let thumbText = null;
   function thumb(i) {
     const n = axq.tbins * axk.tbins, len = 4 * Math.ceil(2 * n / 3);
-    const text = document.getElementById('attn-thumbs').textContent;
-    return values(halves(text.substr(i * len, len)), data.maps[i].e);
+    if (thumbText === null) thumbText = document.getElementById('attn-thumbs').textContent;
+    return values(halves(thumbText.substr(i * len, len)), data.maps[i].e);
   }
 
   function fmt(w) { return w === 0 ? '0' : w.toPrecision(3); }
@@ -61,6 +62,22 @@
   function colourOf(m, w) { return viridis[Math.min(255, Math.floor(scaleOf(m, w) * 256))]; }
   function opacityOf(m, w) {
     return data.opacity === 'weight' ? w : scaleOf(m, w);
+  }
+  // A canvas of w x h pixels, one per bin of values v of map m.
+  function mapImage(m, v, w, h) {
+    const img = new ImageData(w, h);
+    for (let i = 0; i < w * h; i++) {
+      const c = v[i] !== v[i] ? data.absent : colourOf(m, v[i]);
+      img.data[4 * i] = parseInt(c.substr(1, 2), 16);
+      img.data[4 * i + 1] = parseInt(c.substr(3, 2), 16);
+      img.data[4 * i + 2] = parseInt(c.substr(5, 2), 16);
+      img.data[4 * i + 3] = 255;
+    }
+    const off = document.createElement('canvas');
+    off.width = w;
+    off.height = h;
+    off.getContext('2d').putImageData(img, 0, 0);
+    return off;
   }
   function headColour(h) { return data.palette[h % data.palette.length]; }
   function headDashed(h) { return h >= data.palette.length; }
@@ -181,7 +198,7 @@
     b.addEventListener('click', function () {
       state.on[h] = !state.on[h];
       b.setAttribute('aria-pressed', String(state.on[h]));
-      drawHeadView();
+      scheduleHead();
     });
     swatches.appendChild(b);
     return b;
@@ -259,6 +276,14 @@
     });
   });
 
+  // One redraw of the head view per frame, however many events ask.
+  let headPending = false;
+  function scheduleHead() {
+    if (headPending) return;
+    headPending = true;
+    requestAnimationFrame(function () { headPending = false; drawHeadView(); });
+  }
+
   function setFocus(side, i) {
     const f = side === null ? null : { side: side, i: i };
     const old = state.focus;
@@ -266,7 +291,7 @@
     if (old) toks[old.side][old.i].classList.remove('on');
     state.focus = f;
     if (f) toks[f.side][f.i].classList.add('on');
-    drawHeadView();
+    scheduleHead();
   }
 
   // Row centres of a column, relative to the top of the canvas.
@@ -354,9 +379,11 @@
   }
 
   // The weights of the focused token, next to the tokens of the other side.
+  let filled = [];
   function showWeights() {
     const f = state.focus;
-    wts[0].concat(wts[1]).forEach(function (w) { w.textContent = ''; });
+    filled.forEach(function (w) { w.textContent = ''; });
+    filled = [];
     if (!f) {
       hvStatus.textContent = '';
       return;
@@ -373,6 +400,7 @@
         s.title = 'head ' + heads[hm[0]];
         wts[other][j].appendChild(s);
       });
+      filled.push(wts[other][j]);
     }
     hvStatus.textContent = describe(f.side, f.i) + ': ' + (act.length ?
         'its weights are shown next to the ' + (f.side === 0 ? 'keys' : 'queries') :
@@ -450,21 +478,7 @@
     mxLayout = L;
     mxCanvas.dataset.cells = [L.x, L.y, sz[1], sz[0]].join(' ');  // left top width height
     // The cells: one pixel per bin, scaled up without smoothing.
-    const img = new ImageData(nk, nq);
-    for (let q = 0; q < nq; q++) {
-      for (let k = 0; k < nk; k++) {
-        const x = v[q * nk + k], o = 4 * (q * nk + k);
-        const c = x !== x ? data.absent : colourOf(m, x);
-        img.data[o] = parseInt(c.substr(1, 2), 16);
-        img.data[o + 1] = parseInt(c.substr(3, 2), 16);
-        img.data[o + 2] = parseInt(c.substr(5, 2), 16);
-        img.data[o + 3] = 255;
-      }
-    }
-    mxBase = document.createElement('canvas');
-    mxBase.width = nk;
-    mxBase.height = nq;
-    mxBase.getContext('2d').putImageData(img, 0, 0);
+    mxBase = mapImage(m, v, nk, nq);
     paintMatrix();
     mxTitleSet(m);
     mxCanvas.setAttribute('aria-label', 'attention matrix of head ' + heads[state.head] +
@@ -607,18 +621,7 @@
           const c = el('canvas');
           const ctx = setupCanvas(c, cw, ch);
           const m = data.maps[mi], v = thumb(mi);
-          const img = new ImageData(tk, tq);
-          for (let i = 0; i < tq * tk; i++) {
-            const col = v[i] !== v[i] ? data.absent : colourOf(m, v[i]);
-            img.data[4 * i] = parseInt(col.substr(1, 2), 16);
-            img.data[4 * i + 1] = parseInt(col.substr(3, 2), 16);
-            img.data[4 * i + 2] = parseInt(col.substr(5, 2), 16);
-            img.data[4 * i + 3] = 255;
-          }
-          const off = document.createElement('canvas');
-          off.width = tk;
-          off.height = tq;
-          off.getContext('2d').putImageData(img, 0, 0);
+          const off = mapImage(m, v, tk, tq);
           ctx.imageSmoothingEnabled = false;
           ctx.drawImage(off, 0, 0, cw, ch);
           b.appendChild(c);
@@ -666,9 +669,7 @@
   }
   let pending = false;
   window.addEventListener('scroll', function () {
-    if (pending || state.view !== 'head') return;
-    pending = true;
-    requestAnimationFrame(function () { pending = false; drawHeadView(); });
+    if (state.view === 'head') scheduleHead();
   }, { passive: true });
   window.addEventListener('resize', function () {
     if (pending) return;

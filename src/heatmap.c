@@ -135,21 +135,6 @@ static int heatmapRowCmp(const void *pA, const void *pB){
   return 0;
 }
 
-static int heatmapPosCmp(const void *pA, const void *pB){
-  int64_t a = *(const int64_t*)pA, b = *(const int64_t*)pB;
-  return a<b ? -1 : a>b;
-}
-
-/* Index of x in the ascending array a[0..n), which holds it. */
-static int64_t heatmapIndex(const int64_t *a, int64_t n, int64_t x){
-  int64_t lo = 0, hi = n-1;
-  while( lo<hi ){
-    int64_t mid = lo + (hi-lo)/2;
-    if( a[mid]<x ) lo = mid+1; else hi = mid;
-  }
-  return lo;
-}
-
 static void gridFree(HeatmapGrid *g){
   attn_free(g->aPos[0]);
   attn_free(g->aPos[1]);
@@ -195,7 +180,7 @@ static int gridBuild(attn_heatmap *p, int64_t nMax, HeatmapGrid *g,
     if( i==0 || a[i].q!=a[i-1].q ) g->aPos[0][iq++] = a[i].q;
     g->aPos[1][i] = a[i].k;
   }
-  qsort(g->aPos[1], (size_t)n, sizeof(int64_t), heatmapPosCmp);
+  qsort(g->aPos[1], (size_t)n, sizeof(int64_t), attn_pic_pos_cmp);
   for(i=1, nK=1; i<n; i++){
     if( g->aPos[1][i]!=g->aPos[1][nK-1] ) g->aPos[1][nK++] = g->aPos[1][i];
   }
@@ -220,7 +205,7 @@ static int gridBuild(attn_heatmap *p, int64_t nMax, HeatmapGrid *g,
   for(i=0, iq=0; i<n; i++){
     int64_t ik, c;
     if( i>0 && a[i].q!=a[i-1].q ) iq++;
-    ik = heatmapIndex(g->aPos[1], nK, a[i].k);
+    ik = attn_pic_find(g->aPos[1], nK, a[i].k);
     c = (iq/g->nPool[0])*g->nBin[1] + ik/g->nPool[1];
     g->aVal[c] += a[i].w;
     aCnt[c]++;

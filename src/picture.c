@@ -381,3 +381,17 @@ int attn_pic_colour(double t){
   int i = (int)(t*256.0);
   return i>255 ? 255 : (i<0 ? 0 : i);
 }
+
+int attn_pic_pos_cmp(const void *pA, const void *pB){
+  int64_t a = *(const int64_t*)pA, b = *(const int64_t*)pB;
+  return a<b ? -1 : a>b;
+}
+
+int64_t attn_pic_find(const int64_t *a, int64_t n, int64_t x){
+  int64_t lo = 0, hi = n-1;
+  while( lo<hi ){
+    int64_t mid = lo + (hi-lo)/2;
+    if( a[mid]<x ) lo = mid+1; else hi = mid;
+  }
+  return lo;
+}

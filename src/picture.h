@@ -145,4 +145,9 @@ double attn_pic_scale(double lo, double hi, double v);
 /* The viridis entry of scale position t: min(255, floor(256*t)). */
 int attn_pic_colour(double t);
 
+/* qsort() comparison of int64_t positions. */
+int attn_pic_pos_cmp(const void *pA, const void *pB);
+/* Index of x in the ascending array a[0..n), which holds it. */
+int64_t attn_pic_find(const int64_t *a, int64_t n, int64_t x);
+
 #endif /* ATTN_PICTURE_H */
