@@ -66,7 +66,8 @@ struct AttnBlock {
 
 /* The buffers of a chunk of nCap blocks: per block its heads' outputs and
 ** log-sum-exps until its output step, its block number and a count of the
-** heads still to compute. */
+** heads still to compute; and the units the chunk's blocks are computed in
+** (attnChunkUnits). */
 typedef struct AttnChunkBufs AttnChunkBufs;
 struct AttnChunkBufs {
   int64_t nCap;                /* blocks */
@@ -74,6 +75,8 @@ struct AttnChunkBufs {
   float *aCatLse;              /* nCap × ATTN_BLOCK_Q × nHead */
   int64_t *aBlock;             /* nCap */
   atomic_int *anLeft;          /* nCap */
+  int64_t *aUnit;              /* nCap+1: first slot of each unit, then the
+                               ** end; then nCap+1: first unit of each group */
 };
 
 struct attn_state {
@@ -102,6 +105,7 @@ struct attn_state {
   int64_t nBlock;
   unsigned char *aDone;        /* per block: outputs computed */
   int64_t nChunk;              /* blocks per chunk computed on demand */
+  int nUnitMax;                /* blocks per call of the flash kernel */
   int64_t nChunkMax;           /* blocks per run of attn_forward() */
   AttnChunkBufs bufs;          /* for nChunk blocks, in the arena */
   AttnChunkBufs bufsMax;       /* for nChunkMax, by the first attn_forward() */
@@ -109,7 +113,7 @@ struct attn_state {
   float *aOut;                 /* input order nQ × nOut */
   float *aLse;                 /* input order nQ × nHead */
   float *aScratch;             /* per worker: nScratch floats */
-  int64_t nScratch;            /* ATTN_FLASH_SCRATCH(nDimK, nDimV) */
+  int64_t nScratch;            /* ATTN_FLASH_SCRATCH(nDimK, nDimV, nUnitMax) */
   float *aWork;                /* per worker: 2 × ATTN_BLOCK_Q × nWork floats */
   int64_t nWork;
   double *aRope;               /* per worker: 2 × nDimK (RoPE cos, sin) */
@@ -168,7 +172,7 @@ static void *attnAlloc(uint64_t nElem, uint64_t szElem, int *pRc,
 ** huge-page faults instead of a dozen buffers each faulted in 4 KiB at a
 ** time.  Past the limit, each buffer is allocated on its own as before.
 */
-#define ATTN_ARENA_PIECES 12
+#define ATTN_ARENA_PIECES 13
 #define ATTN_ARENA_ALIGN  ((uint64_t)2<<20)
 typedef struct AttnArena AttnArena;
 struct AttnArena {
@@ -231,7 +235,7 @@ static void *attnArenaGet(void *pArena, const AttnArena *a, int i, int *pRc,
   return attnArenaBase(pArena, a) + a->aOff[i];
 }
 
-/* Pieces i..i+3 of an arena: the buffers of a chunk of nCap blocks. */
+/* Pieces i..i+4 of an arena: the buffers of a chunk of nCap blocks. */
 static void attnChunkBufsAdd(const attn_state *p, AttnArena *a, int i,
                              int64_t nCap, int *pRc, attn_err *pErr){
   attnArenaAdd(a, i, (uint64_t)nCap*ATTN_BLOCK_Q,
@@ -240,6 +244,7 @@ static void attnChunkBufsAdd(const attn_state *p, AttnArena *a, int i,
                (uint64_t)p->nHead*sizeof(float), pRc, pErr);
   attnArenaAdd(a, i+2, (uint64_t)nCap, sizeof(int64_t), pRc, pErr);
   attnArenaAdd(a, i+3, (uint64_t)nCap, sizeof(atomic_int), pRc, pErr);
+  attnArenaAdd(a, i+4, (uint64_t)nCap+1, 2*sizeof(int64_t), pRc, pErr);
 }
 static void attnChunkBufsGet(void *pArena, const AttnArena *a, int i,
                              int64_t nCap, AttnChunkBufs *pB, int *pRc,
@@ -248,6 +253,7 @@ static void attnChunkBufsGet(void *pArena, const AttnArena *a, int i,
   pB->aCatLse = (float*)attnArenaGet(pArena, a, i+1, pRc, pErr);
   pB->aBlock = (int64_t*)attnArenaGet(pArena, a, i+2, pRc, pErr);
   pB->anLeft = (atomic_int*)attnArenaGet(pArena, a, i+3, pRc, pErr);
+  pB->aUnit = (int64_t*)attnArenaGet(pArena, a, i+4, pRc, pErr);
   pB->nCap = *pRc ? 0 : nCap;
 }
 
@@ -789,7 +795,15 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
     memset(&a, 0, sizeof(a));
     attnArenaAdd(&a, 0, (uint64_t)nThread*2*ATTN_BLOCK_Q,
                  (uint64_t)p->nWork*sizeof(float), &rc, pErr);
-    p->nScratch = ATTN_FLASH_SCRATCH(p->nDimK, p->nDimV);
+    /* Blocks of one sequence share each tile of K and V when the kernel
+    ** takes several in one call: as many as keep their state within
+    ** about 256 KiB (in L2 with the tile). */
+    {
+      int64_t nPer = ATTN_FLASH_SCRATCH_BLOCK(p->nDimK, p->nDimV)*4;
+      int64_t n = ((int64_t)256<<10)/nPer;
+      p->nUnitMax = n<1 ? 1 : (n>ATTN_FLASH_BLOCKS ? ATTN_FLASH_BLOCKS : (int)n);
+    }
+    p->nScratch = ATTN_FLASH_SCRATCH(p->nDimK, p->nDimV, p->nUnitMax);
     attnArenaAdd(&a, 1, (uint64_t)nThread, (uint64_t)p->nScratch
                  *sizeof(float), &rc, pErr);
     attnArenaAdd(&a, 2, (uint64_t)p->nQ, (uint64_t)p->nQDim*sizeof(float),
@@ -907,6 +921,7 @@ void attn_state_free(attn_state *p){
     attn_free_aligned(p->bufs.aCatLse);
     attn_free_aligned(p->bufs.aBlock);
     attn_free_aligned((void*)p->bufs.anLeft);
+    attn_free_aligned(p->bufs.aUnit);
   }
   attn_free_aligned(p->pBufsMax);
   attn_free_aligned(p->aWo);
@@ -948,23 +963,27 @@ static void attnHeadDone(AttnChunk *c, int64_t iSlot, int iWorker){
   }
 }
 
-/* Head h of the block in slot iSlot of the chunk, into aCat/aCatLse. */
-static void attnFlashHead(AttnChunk *c, int64_t iSlot, int h, int iWorker){
+/* Head h of the unit starting at slot iSlot (nSlot consecutive blocks of
+** one sequence, every one but the last full), into aCat/aCatLse: one call
+** of the flash kernel. */
+static void attnFlashUnit(AttnChunk *c, int64_t iSlot, int nSlot, int h,
+                          int iWorker){
   attn_state *p = c->p;
   int g = h / (p->nHead/p->nKvHead);
   const AttnBlock *b = &p->aBlock[c->pBufs->aBlock[iSlot]];
-  /* This head's output rows, contiguous (aCat is head-major). */
+  /* This head's output rows, contiguous per block (aCat is head-major). */
   float *aO = c->pBufs->aCat + (iSlot*p->nHead + h)*ATTN_BLOCK_Q*p->nDimV;
   float *aLse = c->pBufs->aCatLse + iSlot*ATTN_BLOCK_Q*p->nHead;
   attn_flash_args a;
-  int r;
+  int r, i;
   if( b->nKey==0 ){
     for(r=0; r<b->nRow; r++) aLse[r*p->nHead + h] = -INFINITY;
     memset(aO, 0, sizeof(float)*(size_t)(b->nRow*p->nDimV));
     attnHeadDone(c, iSlot, iWorker);
     return;
   }
-  a.nQuery = b->nRow;
+  a.nQuery = (nSlot-1)*ATTN_BLOCK_Q
+           + p->aBlock[c->pBufs->aBlock[iSlot+nSlot-1]].nRow;
   a.nKey = b->nKey;
   a.nDimK = p->nDimK;
   a.nDimV = p->nDimV;
@@ -983,38 +1002,79 @@ static void attnFlashHead(AttnChunk *c, int64_t iSlot, int h, int iWorker){
   a.cap = p->cap;
   a.o = aO;
   a.ldo = p->nDimV;
+  a.ldoBlock = (int64_t)p->nHead*ATTN_BLOCK_Q*p->nDimV;
   a.aLse = aLse + h;
   a.ldLse = p->nHead;
+  a.ldLseBlock = (int64_t)ATTN_BLOCK_Q*p->nHead;
   a.aScratch = p->aScratch + (int64_t)iWorker*p->nScratch;
   p->pKern->xFlash(&a);
-  attnHeadDone(c, iSlot, iWorker);
+  for(i=0; i<nSlot; i++) attnHeadDone(c, iSlot+i, iWorker);
 }
 
-/* Task: one head of one block of the chunk.  The chunk's blocks are cut
-** into groups of nChunk; tasks run group by group, within a group head by
-** head (the blocks of one head share its K and V, which then stay in
-** cache), and within a head from the group's last block to its first (with
-** a causal mask later blocks cost more, and starting with them balances the
-** threads).  When the chunk polls, the calling thread (worker 0) polls
-** after each of its tasks until told to stop; then the tasks of later
-** groups return at once, and those of its own group and earlier ones run:
-** every call computes at least one group, so a caller interrupted again and
-** again still gets to the end. */
+/* Cut the chunk's blocks into groups of nChunk (the interrupt checks come
+** between groups) and each group into units, runs of up to nUnitMax blocks
+** of one sequence (consecutive blocks, every one but the last full) that
+** one kernel call computes; a unit is kept short enough that every thread
+** gets a few.  Fills pBufs->aUnit; returns the number of units. */
+static int64_t attnChunkUnits(const AttnChunk *c){
+  const attn_state *p = c->p;
+  const AttnChunkBufs *pB = c->pBufs;
+  int64_t *aUnit = pB->aUnit, *aGroupUnit = pB->aUnit + pB->nCap + 1;
+  int64_t i0, nUnit = 0, g = 0;
+  for(i0=0; i0<c->nBlock; i0+=p->nChunk, g++){
+    int64_t nb = c->nBlock-i0 < p->nChunk ? c->nBlock-i0 : p->nChunk, i;
+    int64_t nMax = nb/(2*p->opt.nThread);
+    if( nMax>p->nUnitMax ) nMax = p->nUnitMax;
+    if( nMax<1 ) nMax = 1;
+    aGroupUnit[g] = nUnit;
+    for(i=i0; i<i0+nb; i++){
+      const AttnBlock *b = &p->aBlock[pB->aBlock[i]];
+      int64_t s0 = nUnit>aGroupUnit[g] ? aUnit[nUnit-1] : -1;
+      const AttnBlock *b0 = s0>=0 ? &p->aBlock[pB->aBlock[s0]] : 0;
+      /* joins the open unit: the next block of the same sequence */
+      if( b0 && i-s0<nMax && b0->nKey>0 && b0->iKey==b->iKey
+       && b0->nKey==b->nKey && pB->aBlock[i-1]+1==pB->aBlock[i]
+       && p->aBlock[pB->aBlock[i-1]].nRow==ATTN_BLOCK_Q ){
+        continue;
+      }
+      aUnit[nUnit++] = i;
+    }
+  }
+  aUnit[nUnit] = c->nBlock;
+  aGroupUnit[g] = nUnit;
+  return nUnit;
+}
+
+/* Task: one head of one unit of the chunk.  Tasks run group by group,
+** within a group head by head (the blocks of one head share its K and V,
+** which then stay in cache), and within a head from the group's last unit
+** to its first (with a causal mask later blocks cost more, and starting
+** with them balances the threads).  When the chunk polls, the calling
+** thread (worker 0) polls after each of its tasks until told to stop; then
+** the tasks of later groups return at once, and those of its own group and
+** earlier ones run: every call computes at least one group, so a caller
+** interrupted again and again still gets to the end. */
 static void attnFlashTask(void *pArg, int64_t iTask, int iWorker){
   AttnChunk *c = (AttnChunk*)pArg;
   attn_state *p = c->p;
-  int64_t nGroup = p->nChunk, nPerGroup = nGroup*p->nHead;
-  int64_t g = iTask/nPerGroup, j = iTask%nPerGroup;
-  int64_t i0 = g*nGroup;
-  int64_t nb = c->nBlock-i0 < nGroup ? c->nBlock-i0 : nGroup;
+  const int64_t *aUnit = c->pBufs->aUnit;
+  const int64_t *aGroupUnit = c->pBufs->aUnit + c->pBufs->nCap + 1;
+  int64_t u = iTask/p->nHead, g = 0, u0, nu, j;
   if( iTask>=atomic_load_explicit(&c->iStopTask, memory_order_relaxed) ){
     return;
   }
-  attnFlashHead(c, i0 + nb - 1 - j%nb, (int)(j/nb), iWorker);
+  /* the group of task iTask: units [u0, u0+nu) */
+  while( aGroupUnit[g+1]<=u ) g++;
+  u0 = aGroupUnit[g];
+  nu = aGroupUnit[g+1] - u0;
+  j = iTask - u0*p->nHead;
+  u = u0 + nu - 1 - j%nu;
+  attnFlashUnit(c, aUnit[u], (int)(aUnit[u+1]-aUnit[u]), (int)(j/nu),
+                iWorker);
   if( iWorker==0 && c->bPoll && !c->bStopped && p->opt.xPoll
    && p->opt.xPoll(p->opt.pPollArg) ){
     c->bStopped = 1;
-    atomic_store_explicit(&c->iStopTask, (g+1)*nPerGroup,
+    atomic_store_explicit(&c->iStopTask, aGroupUnit[g+1]*p->nHead,
                           memory_order_relaxed);
   }
 }
@@ -1078,7 +1138,7 @@ static int attnComputeFrom(attn_state *p, int64_t iBlock, AttnChunkBufs *pB,
   }
   for(i=0; i<c.nBlock; i++) atomic_init(&pB->anLeft[i], p->nHead);
   atomic_init(&c.iStopTask, INT64_MAX);
-  attn_threads_run(p->pThreads, p->opt.nThread, c.nBlock*p->nHead,
+  attn_threads_run(p->pThreads, p->opt.nThread, attnChunkUnits(&c)*p->nHead,
                    attnFlashTask, &c);
   return c.bStopped;
 }

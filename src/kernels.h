@@ -48,12 +48,18 @@
 #define ATTN_BLOCK_Q   64
 #define ATTN_TILE_K    64
 #define ATTN_PANEL     16
-/* Floats of scratch the flash kernel needs per call (64-byte aligned), for
-** heads nDimK wide in q·k and nDimV wide in v: the block's q transposed,
-** the score tile, the output transposed and per-row statistics. */
-#define ATTN_FLASH_SCRATCH(nDimK, nDimV) \
-  ((int64_t)ATTN_BLOCK_Q*((int64_t)(nDimK) + (int64_t)(nDimV) + ATTN_TILE_K \
-   + 16) + 64)
+/* A call of the flash kernel takes up to ATTN_FLASH_BLOCKS consecutive
+** blocks of one sequence and head, which then share each tile of keys as it
+** is read (for long sequences K and V outgrow the caches).  Floats of
+** scratch it needs (64-byte aligned), for heads nDimK wide in q·k and nDimV
+** wide in v: the score tile, then per block its q transposed, its output
+** transposed and per-row statistics. */
+#define ATTN_FLASH_BLOCKS 4
+#define ATTN_FLASH_SCRATCH_S ((int64_t)ATTN_BLOCK_Q*ATTN_TILE_K)
+#define ATTN_FLASH_SCRATCH_BLOCK(nDimK, nDimV) \
+  ((int64_t)ATTN_BLOCK_Q*((int64_t)(nDimK) + (int64_t)(nDimV) + 16))
+#define ATTN_FLASH_SCRATCH(nDimK, nDimV, nBlock) \
+  (ATTN_FLASH_SCRATCH_S + (int64_t)(nBlock)*ATTN_FLASH_SCRATCH_BLOCK(nDimK, nDimV))
 
 /* Below this, exp(x) is a float32 denormal: the kernels give 0 instead, so
 ** no denormal ever reaches a multiply (denormal operands are ~50x slower). */
@@ -83,10 +89,12 @@ struct attn_softcap {
 /* Constants for softcap c (0 = off; c must be finite and >= 0). */
 void attn_softcap_init(attn_softcap *p, double c);
 
-/* One query block of one head against the keys of its sequence. */
+/* Up to ATTN_FLASH_BLOCKS query blocks of one head against the keys of
+** their sequence: rows [64b, 64b+64) are block b; every block but the last
+** has 64 rows. */
 typedef struct attn_flash_args attn_flash_args;
 struct attn_flash_args {
-  int nQuery;                /* rows in the block, 1..ATTN_BLOCK_Q */
+  int nQuery;                /* rows, 1..ATTN_BLOCK_Q·ATTN_FLASH_BLOCKS */
   int64_t nKey;              /* keys in the sequence */
   int nDimK;                 /* q·k width per head */
   int nDimV;                 /* v width per head */
@@ -108,14 +116,15 @@ struct attn_flash_args {
   float rSlope;
   const int64_t *aAlibiRef;  /* nQuery distances (when rSlope != 0) */
   attn_softcap cap;          /* applied to q·k before ALiBi */
-  float *o;                  /* out: nQuery × nDimV, row stride ldo */
-  int64_t ldo;
-  float *aLse;               /* out: nQuery values, stride ldLse: -inf when a
-                             ** row has no allowed key (its o row is 0), NaN
-                             ** when one of its scores was not finite */
-  int64_t ldLse;
-  float *aScratch;           /* ATTN_FLASH_SCRATCH(nDimK, nDimV) floats,
-                             ** 64-byte aligned */
+  float *o;                  /* out: row r at o + (r/64)·ldoBlock + (r%64)·ldo */
+  int64_t ldo, ldoBlock;
+  float *aLse;               /* out: row r's at aLse + (r/64)·ldLseBlock +
+                             ** (r%64)·ldLse: -inf when a row has no allowed
+                             ** key (its o row is 0), NaN when one of its
+                             ** scores was not finite */
+  int64_t ldLse, ldLseBlock;
+  float *aScratch;           /* ATTN_FLASH_SCRATCH(nDimK, nDimV, blocks)
+                             ** floats, 64-byte aligned */
 };
 
 typedef struct attn_kernel_set attn_kernel_set;

@@ -266,11 +266,11 @@ KD_TARGET static void KD_FN(kdGemm)(int64_t m, int64_t n, int64_t k,
 ** Flash attention.
 */
 
-/* The scratch of one call (ATTN_FLASH_SCRATCH floats). */
+/* The state of one block of a call, in scratch (ATTN_FLASH_SCRATCH). */
 typedef struct KD_FN(KdFlash) KD_FN(KdFlash);
 struct KD_FN(KdFlash) {
   float *aQt;      /* dk × 64: q transposed, rows past nq zero */
-  float *aS;       /* 64 keys × 64 rows: scores, then P */
+  float *aS;       /* 64 keys × 64 rows: scores, then P (shared) */
   float *aOt;      /* dv × 64: output transposed */
   float *aM;       /* 64: running max per row */
   float *aL;       /* 64: running sum per row */
@@ -501,71 +501,117 @@ KD_INLINE void KD_FN(kdValues)(const attn_flash_args *p,
   }
 }
 
-KD_TARGET static void KD_FN(kdFlash)(const attn_flash_args *p){
-  const int nq = p->nQuery, dk = p->nDimK, dv = p->nDimV;
-  const int bTransform = p->cap.bOn || p->rSlope!=0.0f;
-  KD_FN(KdFlash) f;
-  int64_t k0;
-  int r, d, z;
-
-  f.nz = (nq + KD_W-1)/KD_W;
-  f.aQt = p->aScratch;
-  f.aS = f.aQt + (int64_t)KD_BQ*dk;
-  f.aOt = f.aS + KD_BQ*ATTN_TILE_K;
-  f.aM = f.aOt + (int64_t)KD_BQ*dv;
-  f.aL = f.aM + KD_BQ;
-  f.aA = f.aL + KD_BQ;
-  f.aTMax = f.aA + KD_BQ;          /* then 2 × KD_BQ floats for ALiBi */
-
+/* Block b of a call: its rows as a call of their own (a view of p), and
+** its state in scratch. */
+KD_INLINE void KD_FN(kdBlockStart)(const attn_flash_args *p, int b,
+                                   attn_flash_args *pB, KD_FN(KdFlash) *f,
+                                   float *aScratch, float *aS){
+  const int dk = p->nDimK, dv = p->nDimV;
+  int r, d, z, nq;
+  *pB = *p;
+  pB->nQuery = nq = p->nQuery-b*KD_BQ < KD_BQ ? p->nQuery-b*KD_BQ : KD_BQ;
+  pB->q = p->q + (int64_t)b*KD_BQ*p->ldq;
+  pB->aQPos = p->aQPos + b*KD_BQ;
+  if( p->aAlibiRef ) pB->aAlibiRef = p->aAlibiRef + b*KD_BQ;
+  pB->o = p->o + b*p->ldoBlock;
+  pB->aLse = p->aLse + b*p->ldLseBlock;
+  f->nz = (nq + KD_W-1)/KD_W;
+  f->aS = aS;
+  f->aQt = aScratch;
+  f->aOt = f->aQt + (int64_t)KD_BQ*dk;
+  f->aM = f->aOt + (int64_t)KD_BQ*dv;
+  f->aL = f->aM + KD_BQ;
+  f->aA = f->aL + KD_BQ;
+  f->aTMax = f->aA + KD_BQ;          /* then 2 × KD_BQ floats for ALiBi */
   /* Qt, zero past the last row; Ot = 0, m = -inf, l = 0. */
   for(d=0; d<dk; d++){
-    float *qt = f.aQt + (int64_t)d*KD_BQ;
-    for(r=0; r<nq; r++) qt[r] = p->q[r*p->ldq + d];
-    for(; r<f.nz*KD_W; r++) qt[r] = 0.0f;
+    float *qt = f->aQt + (int64_t)d*KD_BQ;
+    for(r=0; r<nq; r++) qt[r] = pB->q[r*p->ldq + d];
+    for(; r<f->nz*KD_W; r++) qt[r] = 0.0f;
   }
   for(d=0; d<dv; d++){
-    for(z=0; z<f.nz; z++) kd_store(f.aOt + (int64_t)d*KD_BQ + z*KD_W, kd_zero());
-  }
-  for(z=0; z<f.nz; z++){
-    kd_store(f.aM + z*KD_W, kd_set1(-INFINITY));
-    kd_store(f.aL + z*KD_W, kd_zero());
-  }
-
-  for(k0=0; k0<p->nKey; k0+=ATTN_TILE_K){
-    int nc = (int)(p->nKey-k0 < ATTN_TILE_K ? p->nKey-k0 : ATTN_TILE_K);
-    int eTile = attn_tile_class(p, k0, k0+nc);
-    int cLo = 0, cHi = nc;
-    if( eTile==ATTN_TILE_STOP ) break;
-    if( eTile==ATTN_TILE_SKIP ) continue;
-    if( eTile==ATTN_TILE_MIXED ){
-      while( cHi>cLo && !KD_FN(kdKeyUseful)(p, p->aKPos[k0+cHi-1]) ) cHi--;
-      while( cLo<cHi && !KD_FN(kdKeyUseful)(p, p->aKPos[k0+cLo]) ) cLo++;
-      if( cLo>=cHi ) continue;
+    for(z=0; z<f->nz; z++){
+      kd_store(f->aOt + (int64_t)d*KD_BQ + z*KD_W, kd_zero());
     }
-    for(z=0; z<f.nz; z++) kd_store(f.aTMax + z*KD_W, kd_set1(-INFINITY));
-    if( bTransform || eTile==ATTN_TILE_MIXED ){
-      KD_FN(kdScores)(p, &f, k0, cLo, cHi, 0);
-      KD_FN(kdTransform)(p, &f, k0, cLo, cHi, eTile);
-    }else{
-      KD_FN(kdScores)(p, &f, k0, cLo, cHi, 1);
-    }
-    KD_FN(kdSoftmax)(&f, cLo, cHi);
-    KD_FN(kdValues)(p, &f, p->v + k0*p->ldv, cLo, cHi);
   }
+  for(z=0; z<f->nz; z++){
+    kd_store(f->aM + z*KD_W, kd_set1(-INFINITY));
+    kd_store(f->aL + z*KD_W, kd_zero());
+  }
+}
 
-  /* o = Ot/l, lse = m + log(l). */
-  for(r=0; r<nq; r++){
-    float *o = p->o + r*p->ldo;
-    float l = f.aL[r];
+/* One tile of keys for one block; returns 0 when this and every later tile
+** is masked for the block. */
+KD_INLINE int KD_FN(kdBlockTile)(const attn_flash_args *p,
+                                 const KD_FN(KdFlash) *f, int64_t k0){
+  const int bTransform = p->cap.bOn || p->rSlope!=0.0f;
+  int nc = (int)(p->nKey-k0 < ATTN_TILE_K ? p->nKey-k0 : ATTN_TILE_K);
+  int eTile = attn_tile_class(p, k0, k0+nc);
+  int cLo = 0, cHi = nc, z;
+  if( eTile==ATTN_TILE_STOP ) return 0;
+  if( eTile==ATTN_TILE_SKIP ) return 1;
+  if( eTile==ATTN_TILE_MIXED ){
+    while( cHi>cLo && !KD_FN(kdKeyUseful)(p, p->aKPos[k0+cHi-1]) ) cHi--;
+    while( cLo<cHi && !KD_FN(kdKeyUseful)(p, p->aKPos[k0+cLo]) ) cLo++;
+    if( cLo>=cHi ) return 1;
+  }
+  for(z=0; z<f->nz; z++) kd_store(f->aTMax + z*KD_W, kd_set1(-INFINITY));
+  if( bTransform || eTile==ATTN_TILE_MIXED ){
+    KD_FN(kdScores)(p, f, k0, cLo, cHi, 0);
+    KD_FN(kdTransform)(p, f, k0, cLo, cHi, eTile);
+  }else{
+    KD_FN(kdScores)(p, f, k0, cLo, cHi, 1);
+  }
+  KD_FN(kdSoftmax)(f, cLo, cHi);
+  KD_FN(kdValues)(p, f, p->v + k0*p->ldv, cLo, cHi);
+  return 1;
+}
+
+/* o = Ot/l, lse = m + log(l) for the rows of one block. */
+KD_INLINE void KD_FN(kdBlockEnd)(const attn_flash_args *pB,
+                                 const KD_FN(KdFlash) *f){
+  const int dv = pB->nDimV;
+  int r, d;
+  for(r=0; r<pB->nQuery; r++){
+    float *o = pB->o + r*pB->ldo;
+    float l = f->aL[r];
     if( l>0.0f ){
       float inv = 1.0f/l;
-      for(d=0; d<dv; d++) o[d] = f.aOt[(int64_t)d*KD_BQ + r]*inv;
-      p->aLse[r*p->ldLse] = f.aM[r] + logf(l);
+      for(d=0; d<dv; d++) o[d] = f->aOt[(int64_t)d*KD_BQ + r]*inv;
+      pB->aLse[r*pB->ldLse] = f->aM[r] + logf(l);
     }else{
       memset(o, 0, sizeof(float)*(size_t)dv);
-      p->aLse[r*p->ldLse] = l==0.0f ? -INFINITY : NAN;
+      pB->aLse[r*pB->ldLse] = l==0.0f ? -INFINITY : NAN;
     }
   }
+}
+
+/* The blocks of a call take each tile of keys in turn, so a tile is read
+** from memory once for all of them (K and V of long sequences outgrow the
+** caches); each block sees the same tiles in the same order as it would
+** alone. */
+KD_TARGET static void KD_FN(kdFlash)(const attn_flash_args *p){
+  attn_flash_args aB[ATTN_FLASH_BLOCKS];
+  KD_FN(KdFlash) aF[ATTN_FLASH_BLOCKS];
+  int aLive[ATTN_FLASH_BLOCKS];
+  const int64_t nPer = ATTN_FLASH_SCRATCH_BLOCK(p->nDimK, p->nDimV);
+  float *aS = p->aScratch;
+  int nBlock = (p->nQuery + KD_BQ-1)/KD_BQ, nLive = nBlock, b;
+  int64_t k0;
+  for(b=0; b<nBlock; b++){
+    KD_FN(kdBlockStart)(p, b, &aB[b], &aF[b],
+                        aS + ATTN_FLASH_SCRATCH_S + b*nPer, aS);
+    aLive[b] = 1;
+  }
+  for(k0=0; k0<p->nKey && nLive>0; k0+=ATTN_TILE_K){
+    for(b=0; b<nBlock; b++){
+      if( aLive[b] && !KD_FN(kdBlockTile)(&aB[b], &aF[b], k0) ){
+        aLive[b] = 0;
+        nLive--;
+      }
+    }
+  }
+  for(b=0; b<nBlock; b++) KD_FN(kdBlockEnd)(&aB[b], &aF[b]);
 }
 
 /*

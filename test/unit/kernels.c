@@ -348,8 +348,13 @@ static int64_t refNearest(const FlashCase *fc, const int64_t *aKPos,
   return best<0 ? 0 : best;
 }
 
-/* One random flash block at level pK: the reference, and the scalar
-** level's bits. */
+/* Where row r of a call's outputs goes (kernels.h: blocks of 64 rows). */
+#define OROW(r) (((r)/ATTN_BLOCK_Q)*ldoBlock + ((r)%ATTN_BLOCK_Q)*ldo)
+#define LROW(r) (((r)/ATTN_BLOCK_Q)*ldLseBlock + ((r)%ATTN_BLOCK_Q)*ldLse)
+
+/* One random flash call (up to ATTN_FLASH_BLOCKS blocks) at level pK: the
+** reference, the scalar level's bits, and each block's bits when it is
+** computed alone. */
 static int flashCase(const attn_kernel_set *pK, const FlashCase *fc,
                      int *pnEmpty){
   const attn_kernel_set *pScalar = attn_kernels_scalar();
@@ -357,15 +362,19 @@ static int flashCase(const attn_kernel_set *pK, const FlashCase *fc,
   int64_t nKey = fc->nKey, nPanel = (nKey + ATTN_PANEL-1)/ATTN_PANEL, j;
   int64_t ldq = dk + kInt(0, 5), ldv = dv + kInt(0, 5);
   int64_t ldo = dv + 4 + kInt(0, 5), ldLse = 1 + kInt(0, 2);
-  int64_t nScratch = ATTN_FLASH_SCRATCH(dk, dv);
+  int64_t ldoBlock = ATTN_BLOCK_Q*ldo + kInt(0, 7);
+  int64_t ldLseBlock = ATTN_BLOCK_Q*ldLse + kInt(0, 3);
+  int nBlk = (nq + ATTN_BLOCK_Q-1)/ATTN_BLOCK_Q;
+  int64_t nO = nBlk*ldoBlock + 4, nL = nBlk*ldLseBlock;
+  int64_t nScratch = ATTN_FLASH_SCRATCH(dk, dv, nBlk);
   const int64_t P53 = (int64_t)1<<53;
   float *q = malloc(sizeof(float)*(size_t)(nq*ldq));
   float *kp = calloc((size_t)(nPanel*ATTN_PANEL*dk), sizeof(float));
   float *v = malloc(sizeof(float)*(size_t)(nKey*ldv));
-  float *o1 = malloc(sizeof(float)*(size_t)(nq*ldo + 4));
-  float *o2 = malloc(sizeof(float)*(size_t)(nq*ldo + 4));
-  float *l1 = malloc(sizeof(float)*(size_t)(nq*ldLse));
-  float *l2 = malloc(sizeof(float)*(size_t)(nq*ldLse));
+  float *o1 = malloc(sizeof(float)*(size_t)nO);
+  float *o2 = malloc(sizeof(float)*(size_t)nO);
+  float *l1 = malloc(sizeof(float)*(size_t)nL);
+  float *l2 = malloc(sizeof(float)*(size_t)nL);
   float *aScratch = attn_malloc_aligned(sizeof(float)*(uint64_t)nScratch);
   int64_t *aQPos = malloc(sizeof(int64_t)*(size_t)nq);
   int64_t *aKPos = malloc(sizeof(int64_t)*(size_t)nKey);
@@ -415,8 +424,9 @@ static int flashCase(const attn_kernel_set *pK, const FlashCase *fc,
   a.rSlope = fc->rSlope; a.aAlibiRef = aRef;
   attn_softcap_init(&a.cap, fc->rSoftcap);
   a.ldo = ldo; a.ldLse = ldLse; a.aScratch = aScratch;
-  for(r=0; r<nq*ldo+4; r++) o1[r] = o2[r] = 12345.0f;
-  for(r=0; r<nq*ldLse; r++) l1[r] = l2[r] = 777.0f;
+  a.ldoBlock = ldoBlock; a.ldLseBlock = ldLseBlock;
+  for(j=0; j<nO; j++) o1[j] = o2[j] = 12345.0f;
+  for(j=0; j<nL; j++) l1[j] = l2[j] = 777.0f;
   for(j=0; j<nScratch; j++) aScratch[j] = NAN;
   a.o = o2; a.aLse = l2;
   pK->xFlash(&a);
@@ -424,16 +434,44 @@ static int flashCase(const attn_kernel_set *pK, const FlashCase *fc,
     for(j=0; j<nScratch; j++) aScratch[j] = NAN;
     a.o = o1; a.aLse = l1;
     pScalar->xFlash(&a);
-    if( memcmp(o1, o2, sizeof(float)*(size_t)(nq*ldo+4))!=0
-     || memcmp(l1, l2, sizeof(float)*(size_t)(nq*ldLse))!=0 ){
+    if( memcmp(o1, o2, sizeof(float)*(size_t)nO)!=0
+     || memcmp(l1, l2, sizeof(float)*(size_t)nL)!=0 ){
       if( nBad<3 ) fprintf(stderr, "%s flash: not the bits of the scalar "
                            "level\n", pK->zName);
       nBad++;
     }
   }
+  /* Each block alone, into o1/l1: the same bits as in the call. */
+  if( nBlk>1 ){
+    int b;
+    for(j=0; j<nO; j++) o1[j] = 12345.0f;
+    for(j=0; j<nL; j++) l1[j] = 777.0f;
+    for(b=0; b<nBlk; b++){
+      attn_flash_args a1 = a;
+      a1.nQuery = nq-b*ATTN_BLOCK_Q < ATTN_BLOCK_Q ? nq-b*ATTN_BLOCK_Q
+                                                   : ATTN_BLOCK_Q;
+      a1.q = q + (int64_t)b*ATTN_BLOCK_Q*ldq;
+      a1.aQPos = aQPos + b*ATTN_BLOCK_Q;
+      a1.aAlibiRef = aRef + b*ATTN_BLOCK_Q;
+      a1.o = o1 + b*ldoBlock;
+      a1.aLse = l1 + b*ldLseBlock;
+      pK->xFlash(&a1);
+    }
+    if( memcmp(o1, o2, sizeof(float)*(size_t)nO)!=0
+     || memcmp(l1, l2, sizeof(float)*(size_t)nL)!=0 ){
+      if( nBad<3 ) fprintf(stderr, "%s flash: %d blocks in one call are not "
+                           "the bits of each block alone\n", pK->zName, nBlk);
+      nBad++;
+    }
+  }
+  for(j=0; j<nO; j++){
+    /* the padding between rows and blocks is untouched */
+    int64_t rb = j/ldoBlock, ro = (j%ldoBlock)/ldo, c = (j%ldoBlock)%ldo;
+    int bRow = j<nBlk*ldoBlock && ro<ATTN_BLOCK_Q && rb*ATTN_BLOCK_Q+ro<nq;
+    if( (!bRow || c>=dv) && o2[j]!=12345.0f ){ nBad++; break; }
+  }
   for(r=0; r<nq; r++){
-    float e2 = l2[r*ldLse];
-    for(d=dv; d<ldo; d++) if( o2[r*ldo+d]!=12345.0f ) nBad++;
+    float e2 = l2[LROW(r)];
     if( fc->bOverflow ){
       if( !isnan(e2) ){
         if( nBad<3 ) fprintf(stderr, "%s flash: row %d saw a score of +Inf "
@@ -444,7 +482,7 @@ static int flashCase(const attn_kernel_set *pK, const FlashCase *fc,
     }
     if( e2==-INFINITY ) (*pnEmpty)++;
     nBad += flashRefRow(fc, q + r*ldq, kp, v, ldv, aKPos, aQPos[r], aRef[r],
-                        o2 + r*ldo, e2, pK->zName, r);
+                        o2 + OROW(r), e2, pK->zName, r);
   }
   if( nBad ){
     fprintf(stderr, "  in flash case nq %d nKey %lld dk %d dv %d causal %d "
@@ -466,7 +504,8 @@ static void testFlash(const attn_kernel_set *pK){
     FlashCase fc;
     int e = i%10;
     memset(&fc, 0, sizeof(fc));
-    fc.nq = i<6 ? (int[]){1, 64, 15, 16, 17, 63}[i] : kInt(1, 64);
+    fc.nq = i<9 ? (int[]){1, 64, 15, 16, 17, 63, 65, 128, 256}[i]
+          : i%4==0 ? kInt(65, ATTN_BLOCK_Q*ATTN_FLASH_BLOCKS) : kInt(1, 64);
     fc.nKey = i%5==0 ? kInt(1, 20) : kInt(1, 300);
     fc.dk = aDim[kInt(0, 5)];
     fc.dv = (i%3==0) ? aDim[kInt(0, 5)] : fc.dk;
