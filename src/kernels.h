@@ -55,11 +55,40 @@
 ** wide in v: the score tile, then per block its q transposed, its output
 ** transposed and per-row statistics. */
 #define ATTN_FLASH_BLOCKS 4
-#define ATTN_FLASH_SCRATCH_S ((int64_t)ATTN_BLOCK_Q*ATTN_TILE_K)
+#define ATTN_FLASH_SCRATCH_S ((int64_t)ATTN_BLOCK_Q*(ATTN_TILE_K + ATTN_TILE_K/2))
 #define ATTN_FLASH_SCRATCH_BLOCK(nDimK, nDimV) \
-  ((int64_t)ATTN_BLOCK_Q*((int64_t)(nDimK) + (int64_t)(nDimV) + 16))
+  ((int64_t)ATTN_BLOCK_Q*((int64_t)(nDimK) + ATTN_BF16_DIM_PAD/2 \
+   + (int64_t)(nDimV) + 16 + 16))
 #define ATTN_FLASH_SCRATCH(nDimK, nDimV, nBlock) \
   (ATTN_FLASH_SCRATCH_S + (int64_t)(nBlock)*ATTN_FLASH_SCRATCH_BLOCK(nDimK, nDimV))
+
+/*
+** bfloat16 (precision = 'bf16'): Q, K, P and V are rounded to bfloat16 (to
+** nearest, ties to even), their products accumulated in float32, and the
+** softmax is float32, as GPU FlashAttention kernels do.  The bf16 kernels
+** read K as rows of ldk bf16 (dimensions zero-padded to a multiple of
+** ATTN_BF16_DIM_PAD, keys to a multiple of ATTN_TILE_K) and V transposed,
+** nDimV rows (zero-padded to a multiple of 16) of ldvt bf16 (keys
+** zero-padded to a multiple of ATTN_TILE_K): the layouts both the dot
+** product of bf16 pairs (VDPBF16PS and its emulation) and AMX tiles use.
+*/
+#define ATTN_BF16_DIM_PAD 32
+#define ATTN_BF16_VROW_PAD 16
+
+/* x rounded to bfloat16 bits (finite x), and back. */
+static inline uint16_t attn_bf16(float x){
+  union { float f; uint32_t u; } v;
+  v.f = x;
+  return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
+}
+static inline float attn_bf16_f32(uint16_t h){
+  union { float f; uint32_t u; } v;
+  v.u = (uint32_t)h << 16;
+  return v.f;
+}
+static inline int64_t attn_round_up(int64_t n, int64_t m){
+  return (n + m-1)/m*m;
+}
 
 /* Below this, exp(x) is a float32 denormal: the kernels give 0 instead, so
 ** no denormal ever reaches a multiply (denormal operands are ~50x slower). */
@@ -103,6 +132,10 @@ struct attn_flash_args {
   const float *kPacked;      /* ceil(nKey/ATTN_PANEL) panels, nDimK × ATTN_PANEL */
   const float *v;            /* nKey × nDimV, row stride ldv */
   int64_t ldv;
+  const uint16_t *kBf16;     /* bf16 calls instead: keys × ldk (see above) */
+  int64_t ldk;
+  const uint16_t *vtBf16;    /* bf16 calls: V transposed, rows ldvt apart */
+  int64_t ldvt;
   const int64_t *aQPos;      /* nQuery positions, ascending */
   const int64_t *aKPos;      /* nKey positions, ascending */
   int bCausal;               /* key pos <= query pos */
@@ -140,6 +173,16 @@ struct attn_kernel_set {
 
   /* Flash attention of one query block of one head (see attn_flash_args). */
   void (*xFlash)(const attn_flash_args *p);
+
+  /* The same in bfloat16 (kBf16 and vtBf16 instead of kPacked and v; q is
+  ** rounded to bf16 as it is read), and the GEMM with A and B rounded to
+  ** bf16.  zBf16 says how the bf16 products are computed: "emulated" (two
+  ** float32 FMAs per pair, exact products), "avx512bf16" or "amx". */
+  void (*xFlashBf16)(const attn_flash_args *p);
+  void (*xGemmBf16)(int64_t m, int64_t n, int64_t k,
+                    const float *A, int64_t lda, const float *B, int64_t ldb,
+                    float *C, int64_t ldc, int bAccum);
+  const char *zBf16;
 
   /* a[i] = exp(a[i]) for i < n, with the exp the flash kernel uses (for
   ** x <= 0: 0 below ATTN_EXP_FLUSH, never a denormal; NaN stays NaN); for

@@ -72,6 +72,18 @@ K2_INLINE __m256 k2AddExp(__m256 y, __m256 t){
 #define kd_all(m)         (_mm256_movemask_ps(m)==0xff)
 #define kd_andm(a, b)     _mm256_and_ps(a, b)
 #define kd_addexp(y, t)   k2AddExp(y, t)
+#define kd_vh             __m256i
+#define kd_set1h(u)       _mm256_set1_epi32((int)(u))
+#define kd_loadh(p)       _mm256_loadu_si256((const __m256i*)(const void*)(p))
+#define kd_storeh(p, v)   _mm256_storeu_si256((__m256i*)(void*)(p), v)
+#define kd_bcasth(p)      _mm256_set1_epi32(*(const int*)(const void*)(p))
+#define kd_bits(v)        _mm256_castps_si256(v)
+#define kd_floats(h)      _mm256_castsi256_ps(h)
+#define kd_addh(a, b)     _mm256_add_epi32(a, b)
+#define kd_andh(a, b)     _mm256_and_si256(a, b)
+#define kd_orh(a, b)      _mm256_or_si256(a, b)
+#define kd_srlh(h, n)     _mm256_srli_epi32(h, n)
+#define kd_sllh(h, n)     _mm256_slli_epi32(h, n)
 
 #include "kernels_driver.h"
 

@@ -79,6 +79,18 @@ K5_INLINE __m512 k5AddExp(__m512 y, __m512 t){
 #define kd_all(m)         ((m)==0xffff)
 #define kd_andm(a, b)     ((__mmask16)((a) & (b)))
 #define kd_addexp(y, t)   k5AddExp(y, t)
+#define kd_vh             __m512i
+#define kd_set1h(u)       _mm512_set1_epi32((int)(u))
+#define kd_loadh(p)       _mm512_loadu_si512((const void*)(p))
+#define kd_storeh(p, v)   _mm512_storeu_si512((void*)(p), v)
+#define kd_bcasth(p)      _mm512_set1_epi32(*(const int*)(const void*)(p))
+#define kd_bits(v)        _mm512_castps_si512(v)
+#define kd_floats(h)      _mm512_castsi512_ps(h)
+#define kd_addh(a, b)     _mm512_add_epi32(a, b)
+#define kd_andh(a, b)     _mm512_and_si512(a, b)
+#define kd_orh(a, b)      _mm512_or_si512(a, b)
+#define kd_srlh(h, n)     _mm512_srli_epi32(h, n)
+#define kd_sllh(h, n)     _mm512_slli_epi32(h, n)
 
 #include "kernels_driver.h"
 

@@ -29,6 +29,13 @@
 **   kd_andm(m1, m2)                             intersection of masks
 **   kd_addexp(y, t)                             the float with the bits of
 **                                               y plus (bits of t) << 23
+**   kd_vh                  a vector of KD_W 32-bit lanes (bf16 pairs)
+**   kd_set1h(u) kd_loadh(p) kd_storeh(p, v) kd_bcasth(p)
+**   kd_bits(v) kd_floats(h)                     reinterpret, both ways
+**   kd_addh kd_andh kd_orh, kd_srlh(h, n) kd_sllh(h, n)   lane-wise, 32 bit
+**   KD_DOT2(acc, a, b)     optional: acc + the dot products of the bf16
+**                          pairs of a and b (VDPBF16PS); else two FMAs
+**   KD_AMX, KD_BF16_NAME   optional: bf16 products on AMX tiles (below)
 **   KD_QK_MK, KD_QK_NZ     register tile of Q·Kᵀ: keys × row vectors
 **   KD_PV_MJ, KD_PV_NZ     register tile of P·V: v columns × row vectors
 **   KD_GE_MR, KD_GE_NZ     register tile of the GEMM: rows × column vectors
@@ -159,6 +166,47 @@ KD_INLINE void KD_FN(kdTile)(const int MI, const int NZ, const int bMask,
   }
 }
 
+#ifndef KD_DOT2
+/* acc + lo(a)·lo(b) + hi(a)·hi(b): the even element, then the odd one. */
+KD_INLINE kd_v KD_FN(kdDot2)(kd_v acc, kd_vh a, kd_vh b){
+  const kd_vh vHi = kd_set1h(0xffff0000u);
+  acc = kd_fma(kd_floats(kd_sllh(a, 16)), kd_floats(kd_sllh(b, 16)), acc);
+  return kd_fma(kd_floats(kd_andh(a, vHi)), kd_floats(kd_andh(b, vHi)), acc);
+}
+# define KD_DOT2(acc, a, b) KD_FN(kdDot2)(acc, a, b)
+#endif
+
+/* bf16 of each lane of lo and hi (to nearest, ties to even), interleaved:
+** lane r holds bf16(lo[r]) in its low 16 bits and bf16(hi[r]) above. */
+KD_INLINE kd_vh KD_FN(kdPack2)(kd_v lo, kd_v hi){
+  const kd_vh vOne = kd_set1h(1), vHalf = kd_set1h(0x7fffu);
+  kd_vh a = kd_bits(lo), b = kd_bits(hi);
+  a = kd_addh(a, kd_addh(vHalf, kd_andh(kd_srlh(a, 16), vOne)));
+  b = kd_addh(b, kd_addh(vHalf, kd_andh(kd_srlh(b, 16), vOne)));
+  return kd_orh(kd_srlh(a, 16), kd_andh(b, kd_set1h(0xffff0000u)));
+}
+
+/* acc[i][z] += Σ_{t<n} dot2(b[t·sbT + i·sbI], v[t·svT + z·KD_W]): kdTile on
+** pairs. */
+KD_INLINE void KD_FN(kdTile2)(const int MI, const int NZ, int64_t n,
+                              const uint32_t *b, int64_t sbT, int64_t sbI,
+                              const uint32_t *v, int64_t svT,
+                              kd_v acc[KD_MAX_I][KD_MAX_Z]){
+  int64_t t;
+  int i, z;
+  for(t=0; t<n; t++){
+    kd_vh w[KD_MAX_Z], e;
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++) w[z] = kd_loadh(v + t*svT + z*KD_W);
+#pragma GCC unroll 6
+    for(i=0; i<MI; i++){
+      e = kd_bcasth(b + t*sbT + i*sbI);
+#pragma GCC unroll 4
+      for(z=0; z<NZ; z++) acc[i][z] = KD_DOT2(acc[i][z], e, w[z]);
+    }
+  }
+}
+
 /* The (MI, NZ) cases of a dispatch switch: X(MI, NZ) for each tile shape up
 ** to (KD_MAX_I, KD_MAX_Z); a level's shapes never exceed them. */
 #define KD_CASES(X) \
@@ -262,6 +310,89 @@ KD_TARGET static void KD_FN(kdGemm)(int64_t m, int64_t n, int64_t k,
   }
 }
 
+
+/* The GEMM on bf16 pairs: A's rows and B's columns packed as pairs of k
+** (2i, 2i+1), zero past k, then the register tile of kdTile2. */
+KD_INLINE void KD_FN(kdGemmTileBf16)(const int MR, const int NZ, int64_t kc2,
+                                     const uint32_t *A2, int64_t lda2,
+                                     const uint32_t *B2, int64_t ldb2,
+                                     float *C, int64_t ldc, int bLoad,
+                                     kd_m mLast){
+  kd_v acc[KD_MAX_I][KD_MAX_Z];
+  int r, z;
+#pragma GCC unroll 6
+  for(r=0; r<MR; r++){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++){
+      const float *c = C + r*ldc + z*KD_W;
+      acc[r][z] = !bLoad ? kd_zero()
+                : (z==NZ-1 ? kd_loadm(c, mLast) : kd_load(c));
+    }
+  }
+  KD_FN(kdTile2)(MR, NZ, kc2, A2, 1, lda2, B2, ldb2, acc);
+#pragma GCC unroll 6
+  for(r=0; r<MR; r++){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++){
+      float *c = C + r*ldc + z*KD_W;
+      if( z==NZ-1 ) kd_storem(c, mLast, acc[r][z]);
+      else kd_store(c, acc[r][z]);
+    }
+  }
+}
+
+KD_TARGET static void KD_FN(kdGemmBf16)(int64_t m, int64_t n, int64_t k,
+                                        const float *A, int64_t lda,
+                                        const float *B, int64_t ldb,
+                                        float *C, int64_t ldc, int bAccum){
+  enum { NB = KD_GE_NZ*KD_W, KC2 = KD_KC/2 };
+  uint32_t aPackB[KC2*NB] __attribute__((aligned(64)));
+  uint32_t aPackA[KD_GE_MR*KC2] __attribute__((aligned(64)));
+  int64_t i0, j0, p0, i, j, k2;
+  if( m<=0 || n<=0 ) return;
+  if( k<=0 ){
+    if( !bAccum ){
+      for(i0=0; i0<m; i0++) memset(C + i0*ldc, 0, sizeof(float)*(size_t)n);
+    }
+    return;
+  }
+  for(j0=0; j0<n; j0+=NB){
+    int nc = (int)(n-j0 < NB ? n-j0 : NB);
+    int nz = (nc + KD_W-1)/KD_W;
+    kd_m mLast = kd_first(nc - KD_W*(nz-1));
+    for(p0=0; p0<k; p0+=KD_KC){
+      int64_t kc = k-p0 < KD_KC ? k-p0 : KD_KC, kc2 = (kc+1)/2;
+      int bLoad = bAccum || p0>0;
+      for(k2=0; k2<kc2; k2++){
+        const float *b0 = B + (p0+2*k2)*ldb + j0;
+        const float *b1 = 2*k2+1<kc ? b0 + ldb : 0;
+        for(j=0; j<NB; j++){
+          aPackB[k2*NB + j] = j>=nc ? 0 : (attn_bf16(b0[j])
+                            | (b1 ? (uint32_t)attn_bf16(b1[j]) << 16 : 0));
+        }
+      }
+      for(i0=0; i0<m; i0+=KD_GE_MR){
+        int mr = (int)(m-i0 < KD_GE_MR ? m-i0 : KD_GE_MR);
+        float *c = C + i0*ldc + j0;
+        for(i=0; i<mr; i++){
+          const float *a = A + (i0+i)*lda + p0;
+          for(k2=0; k2<kc2; k2++){
+            aPackA[i*KC2 + k2] = attn_bf16(a[2*k2])
+              | (2*k2+1<kc ? (uint32_t)attn_bf16(a[2*k2+1]) << 16 : 0);
+          }
+        }
+        switch( mr*8+nz ){
+#define X(MR,NZ) case MR*8+NZ: if( MR<=KD_GE_MR && NZ<=KD_GE_NZ ){ \
+          KD_FN(kdGemmTileBf16)(MR, NZ, kc2, aPackA, KC2, aPackB, NB, c, \
+                                ldc, bLoad, mLast); } break;
+          KD_CASES(X)
+#undef X
+        }
+      }
+    }
+  }
+}
+
 /*
 ** Flash attention.
 */
@@ -277,6 +408,9 @@ struct KD_FN(KdFlash) {
   float *aA;       /* 64: alpha of this tile */
   float *aTMax;    /* 64: max of this tile */
   int nz;          /* row vectors: ceil(nq/KD_W) */
+  uint32_t *aQt2;  /* bf16 calls: ldk/2 × 64 pairs of q (dims 2i, 2i+1) */
+  uint32_t *aP2;   /* bf16 calls: 32 × 64 pairs of P (keys 2i, 2i+1),
+                   ** shared */
 };
 
 /* Scores of keys [c0, c0+MK) of the tile (in one panel, from lane iLane of
@@ -501,11 +635,136 @@ KD_INLINE void KD_FN(kdValues)(const attn_flash_args *p,
   }
 }
 
+/*
+** bfloat16: the same steps on bf16 pairs.  Q·Kᵀ and Vᵀ·P are the register
+** tile of kdTile with a dot product of bf16 pairs for the FMA (a level with
+** VDPBF16PS defines KD_DOT2; otherwise two float32 FMAs of the unpacked
+** halves, whose products are exact), or AMX tiles (KD_AMX, below).  The
+** softmax is the float32 one; P is rounded to bf16 pairs for Vᵀ·P.
+*/
+/* P of keys [cLo, cHi) of the tile as bf16 pairs of keys (2i, 2i+1), 0 for
+** the keys outside. */
+KD_INLINE void KD_FN(kdPackP)(const KD_FN(KdFlash) *f, int cLo, int cHi){
+  int c2, z;
+  for(c2=cLo/2; c2<(cHi+1)/2; c2++){
+    int c = 2*c2;
+    for(z=0; z<f->nz; z++){
+      kd_v lo = c>=cLo ? kd_load(f->aS + c*KD_BQ + z*KD_W) : kd_zero();
+      kd_v hi = c+1<cHi ? kd_load(f->aS + (c+1)*KD_BQ + z*KD_W) : kd_zero();
+      kd_storeh(f->aP2 + c2*KD_BQ + z*KD_W, KD_FN(kdPack2)(lo, hi));
+    }
+  }
+}
+
+#ifndef KD_AMX
+/* Scores of keys [c0, c0+MK) of the tile at k0 against row vectors
+** [z0, z0+NZ): every dimension in one pass (pairs of them). */
+KD_INLINE void KD_FN(kdQkTileBf16)(const int MK, const int NZ,
+                                   const attn_flash_args *p,
+                                   const KD_FN(KdFlash) *f, int64_t k0,
+                                   int c0, int z0, int bMax){
+  kd_v acc[KD_MAX_I][KD_MAX_Z];
+  const uint32_t *k = (const uint32_t*)(p->kBf16 + (k0+c0)*p->ldk);
+  float *s = f->aS + c0*KD_BQ + z0*KD_W;
+  int i, z;
+#pragma GCC unroll 6
+  for(i=0; i<MK; i++){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++) acc[i][z] = kd_zero();
+  }
+  KD_FN(kdTile2)(MK, NZ, p->ldk/2, k, 1, p->ldk/2, f->aQt2 + z0*KD_W, KD_BQ,
+                 acc);
+#pragma GCC unroll 6
+  for(i=0; i<MK; i++){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++) kd_store(s + i*KD_BQ + z*KD_W, acc[i][z]);
+  }
+  if( bMax ){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++){
+      float *pm = f->aTMax + (z0+z)*KD_W;
+      kd_v mx = kd_load(pm);
+#pragma GCC unroll 6
+      for(i=0; i<MK; i++) mx = kd_max(acc[i][z], mx);
+      kd_store(pm, mx);
+    }
+  }
+}
+
+KD_INLINE void KD_FN(kdScoresBf16)(const attn_flash_args *p,
+                                   const KD_FN(KdFlash) *f, int64_t k0,
+                                   int cLo, int cHi, int bMax){
+  int c, z0;
+  for(c=cLo; c<cHi; ){
+    int mk = cHi-c < KD_QK_MK ? cHi-c : KD_QK_MK;
+    for(z0=0; z0<f->nz; z0+=KD_QK_NZ){
+      int nzr = f->nz-z0 < KD_QK_NZ ? f->nz-z0 : KD_QK_NZ;
+      switch( mk*8+nzr ){
+#define X(MK,NZ) case MK*8+NZ: if( MK<=KD_QK_MK && NZ<=KD_QK_NZ ){ \
+        KD_FN(kdQkTileBf16)(MK, NZ, p, f, k0, c, z0, bMax); } break;
+        KD_CASES(X)
+#undef X
+      }
+    }
+    c += mk;
+  }
+}
+
+/* Ot columns [j0, j0+MJ) of row vectors [z0, z0+NZ): Ot·alpha + Vᵀ·P over
+** the key pairs [c2Lo, c2Hi) of the tile at k0. */
+KD_INLINE void KD_FN(kdPvTileBf16)(const int MJ, const int NZ,
+                                   const attn_flash_args *p,
+                                   const KD_FN(KdFlash) *f, int64_t k0,
+                                   int c2Lo, int c2Hi, int j0, int z0){
+  kd_v acc[KD_MAX_I][KD_MAX_Z];
+  float *ot = f->aOt + (int64_t)j0*KD_BQ + z0*KD_W;
+  int i, z;
+#pragma GCC unroll 6
+  for(i=0; i<MJ; i++){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++){
+      acc[i][z] = kd_mul(kd_load(ot + i*KD_BQ + z*KD_W),
+                         kd_load(f->aA + (z0+z)*KD_W));
+    }
+  }
+  KD_FN(kdTile2)(MJ, NZ, c2Hi-c2Lo,
+                 (const uint32_t*)(p->vtBf16 + j0*p->ldvt + k0) + c2Lo, 1,
+                 p->ldvt/2, f->aP2 + c2Lo*KD_BQ + z0*KD_W, KD_BQ, acc);
+#pragma GCC unroll 6
+  for(i=0; i<MJ; i++){
+#pragma GCC unroll 4
+    for(z=0; z<NZ; z++) kd_store(ot + i*KD_BQ + z*KD_W, acc[i][z]);
+  }
+}
+
+KD_INLINE void KD_FN(kdValuesBf16)(const attn_flash_args *p,
+                                   const KD_FN(KdFlash) *f, int64_t k0,
+                                   int cLo, int cHi){
+  const int dv = p->nDimV;
+  int j0, z0;
+  for(j0=0; j0<dv; ){
+    int mj = dv-j0 < KD_PV_MJ ? dv-j0 : KD_PV_MJ;
+    for(z0=0; z0<f->nz; z0+=KD_PV_NZ){
+      int nzr = f->nz-z0 < KD_PV_NZ ? f->nz-z0 : KD_PV_NZ;
+      switch( mj*8+nzr ){
+#define X(MJ,NZ) case MJ*8+NZ: if( MJ<=KD_PV_MJ && NZ<=KD_PV_NZ ){ \
+        KD_FN(kdPvTileBf16)(MJ, NZ, p, f, k0, cLo/2, (cHi+1)/2, j0, z0); } \
+        break;
+        KD_CASES(X)
+#undef X
+      }
+    }
+    j0 += mj;
+  }
+}
+#endif /* !KD_AMX */
+
 /* Block b of a call: its rows as a call of their own (a view of p), and
 ** its state in scratch. */
-KD_INLINE void KD_FN(kdBlockStart)(const attn_flash_args *p, int b,
-                                   attn_flash_args *pB, KD_FN(KdFlash) *f,
-                                   float *aScratch, float *aS){
+KD_INLINE void KD_FN(kdBlockStart)(const int bBf16, const attn_flash_args *p,
+                                   int b, attn_flash_args *pB,
+                                   KD_FN(KdFlash) *f, float *aScratch,
+                                   float *aS){
   const int dk = p->nDimK, dv = p->nDimV;
   int r, d, z, nq;
   *pB = *p;
@@ -517,19 +776,34 @@ KD_INLINE void KD_FN(kdBlockStart)(const attn_flash_args *p, int b,
   pB->aLse = p->aLse + b*p->ldLseBlock;
   f->nz = (nq + KD_W-1)/KD_W;
   f->aS = aS;
+  f->aP2 = (uint32_t*)(aS + KD_BQ*ATTN_TILE_K);
   f->aQt = aScratch;
-  f->aOt = f->aQt + (int64_t)KD_BQ*dk;
-  f->aM = f->aOt + (int64_t)KD_BQ*dv;
+  f->aQt2 = (uint32_t*)aScratch;
+  f->aOt = f->aQt + (int64_t)KD_BQ*(dk + ATTN_BF16_DIM_PAD/2);
+  f->aM = f->aOt + (int64_t)KD_BQ*(dv + ATTN_BF16_VROW_PAD);
   f->aL = f->aM + KD_BQ;
   f->aA = f->aL + KD_BQ;
   f->aTMax = f->aA + KD_BQ;          /* then 2 × KD_BQ floats for ALiBi */
-  /* Qt, zero past the last row; Ot = 0, m = -inf, l = 0. */
-  for(d=0; d<dk; d++){
-    float *qt = f->aQt + (int64_t)d*KD_BQ;
-    for(r=0; r<nq; r++) qt[r] = pB->q[r*p->ldq + d];
-    for(; r<f->nz*KD_W; r++) qt[r] = 0.0f;
+  /* Qt (or its bf16 pairs, every row of 64 and the padded dimensions), zero
+  ** past the last row; Ot = 0, m = -inf, l = 0. */
+  if( bBf16 ){
+    for(d=0; d<p->ldk; d+=2){
+      uint32_t *qt = f->aQt2 + (int64_t)(d/2)*KD_BQ;
+      for(r=0; r<nq; r++){
+        const float *q = pB->q + r*p->ldq;
+        qt[r] = (d<dk ? attn_bf16(q[d]) : 0)
+              | (d+1<dk ? (uint32_t)attn_bf16(q[d+1]) << 16 : 0);
+      }
+      for(; r<KD_BQ; r++) qt[r] = 0;
+    }
+  }else{
+    for(d=0; d<dk; d++){
+      float *qt = f->aQt + (int64_t)d*KD_BQ;
+      for(r=0; r<nq; r++) qt[r] = pB->q[r*p->ldq + d];
+      for(; r<f->nz*KD_W; r++) qt[r] = 0.0f;
+    }
   }
-  for(d=0; d<dv; d++){
+  for(d=0; d<(bBf16 ? attn_round_up(dv, ATTN_BF16_VROW_PAD) : dv); d++){
     for(z=0; z<f->nz; z++){
       kd_store(f->aOt + (int64_t)d*KD_BQ + z*KD_W, kd_zero());
     }
@@ -542,7 +816,7 @@ KD_INLINE void KD_FN(kdBlockStart)(const attn_flash_args *p, int b,
 
 /* One tile of keys for one block; returns 0 when this and every later tile
 ** is masked for the block. */
-KD_INLINE int KD_FN(kdBlockTile)(const attn_flash_args *p,
+KD_INLINE int KD_FN(kdBlockTile)(const int bBf16, const attn_flash_args *p,
                                  const KD_FN(KdFlash) *f, int64_t k0){
   const int bTransform = p->cap.bOn || p->rSlope!=0.0f;
   int nc = (int)(p->nKey-k0 < ATTN_TILE_K ? p->nKey-k0 : ATTN_TILE_K);
@@ -556,14 +830,23 @@ KD_INLINE int KD_FN(kdBlockTile)(const attn_flash_args *p,
     if( cLo>=cHi ) return 1;
   }
   for(z=0; z<f->nz; z++) kd_store(f->aTMax + z*KD_W, kd_set1(-INFINITY));
-  if( bTransform || eTile==ATTN_TILE_MIXED ){
+  if( bBf16 ){
+    int bMax = !bTransform && eTile!=ATTN_TILE_MIXED;
+    KD_FN(kdScoresBf16)(p, f, k0, cLo, cHi, bMax);
+    if( !bMax ) KD_FN(kdTransform)(p, f, k0, cLo, cHi, eTile);
+    KD_FN(kdSoftmax)(f, cLo, cHi);
+    KD_FN(kdPackP)(f, cLo, cHi);
+    KD_FN(kdValuesBf16)(p, f, k0, cLo, cHi);
+  }else if( bTransform || eTile==ATTN_TILE_MIXED ){
     KD_FN(kdScores)(p, f, k0, cLo, cHi, 0);
     KD_FN(kdTransform)(p, f, k0, cLo, cHi, eTile);
+    KD_FN(kdSoftmax)(f, cLo, cHi);
+    KD_FN(kdValues)(p, f, p->v + k0*p->ldv, cLo, cHi);
   }else{
     KD_FN(kdScores)(p, f, k0, cLo, cHi, 1);
+    KD_FN(kdSoftmax)(f, cLo, cHi);
+    KD_FN(kdValues)(p, f, p->v + k0*p->ldv, cLo, cHi);
   }
-  KD_FN(kdSoftmax)(f, cLo, cHi);
-  KD_FN(kdValues)(p, f, p->v + k0*p->ldv, cLo, cHi);
   return 1;
 }
 
@@ -590,7 +873,7 @@ KD_INLINE void KD_FN(kdBlockEnd)(const attn_flash_args *pB,
 ** from memory once for all of them (K and V of long sequences outgrow the
 ** caches); each block sees the same tiles in the same order as it would
 ** alone. */
-KD_TARGET static void KD_FN(kdFlash)(const attn_flash_args *p){
+KD_INLINE void KD_FN(kdFlashCall)(const int bBf16, const attn_flash_args *p){
   attn_flash_args aB[ATTN_FLASH_BLOCKS];
   KD_FN(KdFlash) aF[ATTN_FLASH_BLOCKS];
   int aLive[ATTN_FLASH_BLOCKS];
@@ -599,19 +882,26 @@ KD_TARGET static void KD_FN(kdFlash)(const attn_flash_args *p){
   int nBlock = (p->nQuery + KD_BQ-1)/KD_BQ, nLive = nBlock, b;
   int64_t k0;
   for(b=0; b<nBlock; b++){
-    KD_FN(kdBlockStart)(p, b, &aB[b], &aF[b],
+    KD_FN(kdBlockStart)(bBf16, p, b, &aB[b], &aF[b],
                         aS + ATTN_FLASH_SCRATCH_S + b*nPer, aS);
     aLive[b] = 1;
   }
   for(k0=0; k0<p->nKey && nLive>0; k0+=ATTN_TILE_K){
     for(b=0; b<nBlock; b++){
-      if( aLive[b] && !KD_FN(kdBlockTile)(&aB[b], &aF[b], k0) ){
+      if( aLive[b] && !KD_FN(kdBlockTile)(bBf16, &aB[b], &aF[b], k0) ){
         aLive[b] = 0;
         nLive--;
       }
     }
   }
   for(b=0; b<nBlock; b++) KD_FN(kdBlockEnd)(&aB[b], &aF[b]);
+}
+
+KD_TARGET static void KD_FN(kdFlash)(const attn_flash_args *p){
+  KD_FN(kdFlashCall)(0, p);
+}
+KD_TARGET static void KD_FN(kdFlashBf16)(const attn_flash_args *p){
+  KD_FN(kdFlashCall)(1, p);
 }
 
 /*
@@ -660,10 +950,16 @@ KD_TARGET static int KD_FN(kdCopyNonFinite)(float *dst, const void *src,
   return !kd_all(good);
 }
 
+#ifndef KD_BF16_NAME
+# define KD_BF16_NAME "emulated"
+#endif
 static const attn_kernel_set KD_FN(kdSet) = {
   KD_NAME,
   KD_FN(kdGemm),
   KD_FN(kdFlash),
+  KD_FN(kdFlashBf16),
+  KD_FN(kdGemmBf16),
+  KD_BF16_NAME,
   KD_FN(kdExpArray),
   KD_FN(kdCopyNonFinite),
 };
@@ -709,6 +1005,21 @@ const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 #undef kd_all
 #undef kd_andm
 #undef kd_addexp
+#undef kd_vh
+#undef kd_set1h
+#undef kd_loadh
+#undef kd_storeh
+#undef kd_bcasth
+#undef kd_bits
+#undef kd_floats
+#undef kd_addh
+#undef kd_andh
+#undef kd_orh
+#undef kd_srlh
+#undef kd_sllh
+#undef KD_DOT2
+#undef KD_AMX
+#undef KD_BF16_NAME
 #undef KD_MAX_I
 #undef KD_MAX_Z
 #undef KD_KC

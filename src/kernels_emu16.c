@@ -35,6 +35,8 @@
 
 typedef struct E16v E16v;
 struct E16v { float f[16]; };
+typedef struct E16h E16h;
+struct E16h { uint32_t u[16]; };
 typedef struct E16m E16m;
 struct E16m { unsigned char b[16]; };
 
@@ -95,6 +97,29 @@ static E16_FN E16m e16AndM(E16m a, E16m b){
   for(l=0; l<16; l++) a.b[l] = a.b[l] && b.b[l];
   return a;
 }
+#define E16_MAPH(expr) { E16h r; int l; for(l=0; l<16; l++){ expr; } return r; }
+static E16_FN E16h e16Set1h(uint32_t x) E16_MAPH(r.u[l] = x)
+static E16_FN E16h e16Loadh(const void *p){
+  E16h r;
+  memcpy(r.u, p, sizeof(r.u));
+  return r;
+}
+static E16_FN void e16Storeh(void *p, E16h v){ memcpy(p, v.u, sizeof(v.u)); }
+static E16_FN E16h e16Bits(E16v v){
+  E16h r;
+  memcpy(r.u, v.f, sizeof(r.u));
+  return r;
+}
+static E16_FN E16v e16Floats(E16h h){
+  E16v r;
+  memcpy(r.f, h.u, sizeof(r.f));
+  return r;
+}
+static E16_FN E16h e16Addh(E16h a, E16h b) E16_MAPH(r.u[l] = a.u[l]+b.u[l])
+static E16_FN E16h e16Andh(E16h a, E16h b) E16_MAPH(r.u[l] = a.u[l]&b.u[l])
+static E16_FN E16h e16Orh(E16h a, E16h b) E16_MAPH(r.u[l] = a.u[l]|b.u[l])
+static E16_FN E16h e16Srlh(E16h a, int n) E16_MAPH(r.u[l] = a.u[l]>>n)
+static E16_FN E16h e16Sllh(E16h a, int n) E16_MAPH(r.u[l] = a.u[l]<<n)
 static E16_FN E16v e16AddExp(E16v y, E16v t){
   int l;
   for(l=0; l<16; l++){
@@ -134,9 +159,22 @@ static E16_FN E16v e16AddExp(E16v y, E16v t){
 #define kd_all(m)         e16All(m)
 #define kd_andm(a, b)     e16AndM(a, b)
 #define kd_addexp(y, t)   e16AddExp(y, t)
+#define kd_vh             E16h
+#define kd_set1h(u)       e16Set1h(u)
+#define kd_loadh(p)       e16Loadh(p)
+#define kd_storeh(p, v)   e16Storeh(p, v)
+#define kd_bcasth(p)      e16Set1h(*(const uint32_t*)(p))
+#define kd_bits(v)        e16Bits(v)
+#define kd_floats(h)      e16Floats(h)
+#define kd_addh(a, b)     e16Addh(a, b)
+#define kd_andh(a, b)     e16Andh(a, b)
+#define kd_orh(a, b)      e16Orh(a, b)
+#define kd_srlh(h, n)     e16Srlh(h, n)
+#define kd_sllh(h, n)     e16Sllh(h, n)
 
 #include "kernels_driver.h"
 
 #undef E16_MAP
+#undef E16_MAPH
 #undef E16_FN
 #undef E16_CMP

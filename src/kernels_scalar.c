@@ -29,6 +29,16 @@ static inline float k1Load(const void *p){
   return f;
 }
 static inline void k1Store(void *p, float f){ memcpy(p, &f, 4); }
+static inline uint32_t k1Bits(float f){
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  return u;
+}
+static inline float k1Floats(uint32_t u){
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
 
 /* The float whose bits are those of y plus (bits of t) << 23. */
 static inline float k1AddExp(float y, float t){
@@ -67,5 +77,17 @@ static inline float k1AddExp(float y, float t){
 #define kd_all(m)         (m)
 #define kd_andm(a, b)     ((a) && (b))
 #define kd_addexp(y, t)   k1AddExp(y, t)
+#define kd_vh             uint32_t
+#define kd_set1h(u)       ((uint32_t)(u))
+#define kd_loadh(p)       (*(const uint32_t*)(p))
+#define kd_storeh(p, v)   (*(uint32_t*)(p) = (v))
+#define kd_bcasth(p)      (*(const uint32_t*)(p))
+#define kd_bits(v)        k1Bits(v)
+#define kd_floats(h)      k1Floats(h)
+#define kd_addh(a, b)     ((a)+(b))
+#define kd_andh(a, b)     ((a)&(b))
+#define kd_orh(a, b)      ((a)|(b))
+#define kd_srlh(h, n)     ((h)>>(n))
+#define kd_sllh(h, n)     ((h)<<(n))
 
 #include "kernels_driver.h"

@@ -245,7 +245,7 @@ static double flashWorst = 0.0;     /* largest error / bound seen */
 static int flashRefRow(const FlashCase *fc, const float *q, const float *kp,
                        const float *v, int64_t ldv, const int64_t *aKPos,
                        int64_t qpos, int64_t ref, const float *o, float lse,
-                       const char *zLevel, int r){
+                       double uP, const char *zLevel, int r){
   const double u = ldexp(1.0, -24);
   const int dk = fc->dk, dv = fc->dv;
   const int64_t n = fc->nKey;
@@ -309,7 +309,8 @@ static int flashRefRow(const FlashCase *fc, const float *q, const float *kp,
         accAbs += w*fabs((double)v[j*ldv + d]);
       }
     }
-    bound = (2.0*(dS + xr) + 2.0*gn + 6.0*u)*accAbs + 1e-37;
+    /* uP: each P rounded (bf16: 2^-8 relative) before P·V, l not */
+    bound = (2.0*(dS + xr) + 2.0*gn + 6.0*u + uP)*accAbs + 1e-37;
     err = fabs((double)o[d] - acc);
     if( !(err<=bound) ){
       if( nBad<3 ) fprintf(stderr, "%s flash: row %d o[%d] = %.9g, float64 "
@@ -351,6 +352,72 @@ static int64_t refNearest(const FlashCase *fc, const int64_t *aKPos,
 /* Where row r of a call's outputs goes (kernels.h: blocks of 64 rows). */
 #define OROW(r) (((r)/ATTN_BLOCK_Q)*ldoBlock + ((r)%ATTN_BLOCK_Q)*ldo)
 #define LROW(r) (((r)/ATTN_BLOCK_Q)*ldLseBlock + ((r)%ATTN_BLOCK_Q)*ldLse)
+
+/* The bf16 kernel on the call a (set up for float32): q, k and v rounded
+** to bf16 in the layouts of kernels.h, against the float64 reference of the
+** rounded inputs (P's rounding allowed for) and the scalar level's bits. */
+static int flashBf16(const attn_kernel_set *pK, const FlashCase *fc,
+                     const attn_flash_args *a, const float *q, int64_t ldq,
+                     const float *kp, const float *v, int64_t ldv,
+                     const int64_t *aQPos, const int64_t *aKPos,
+                     const int64_t *aRef){
+  const attn_kernel_set *pScalar = attn_kernels_scalar();
+  const int nq = fc->nq, dk = fc->dk, dv = fc->dv;
+  const int64_t nKey = fc->nKey, ldo = a->ldo, ldLse = a->ldLse;
+  const int64_t ldoBlock = a->ldoBlock, ldLseBlock = a->ldLseBlock;
+  int64_t nPanel = (nKey + ATTN_PANEL-1)/ATTN_PANEL;
+  int64_t ldk = attn_round_up(dk, ATTN_BF16_DIM_PAD);
+  int64_t nKPad = attn_round_up(nKey, ATTN_TILE_K);
+  int64_t nVRow = attn_round_up(dv, ATTN_BF16_VROW_PAD), ldvt = nKPad;
+  int nBlk = (nq + ATTN_BLOCK_Q-1)/ATTN_BLOCK_Q;
+  int64_t nO = nBlk*ldoBlock + 4, nL = nBlk*ldLseBlock, j;
+  float *qr = malloc(sizeof(float)*(size_t)(nq*ldq));
+  float *kr = calloc((size_t)(nPanel*ATTN_PANEL*dk), sizeof(float));
+  float *vr = malloc(sizeof(float)*(size_t)(nKey*ldv));
+  uint16_t *kb = calloc((size_t)(nKPad*ldk), 2);
+  uint16_t *vt = calloc((size_t)(nVRow*ldvt), 2);
+  float *o1 = malloc(sizeof(float)*(size_t)nO), *o2 = malloc(sizeof(float)*(size_t)nO);
+  float *l1 = malloc(sizeof(float)*(size_t)nL), *l2 = malloc(sizeof(float)*(size_t)nL);
+  attn_flash_args b = *a;
+  int r, d, nBad = 0;
+  for(j=0; j<nq*ldq; j++) qr[j] = attn_bf16_f32(attn_bf16(q[j]));
+  for(j=0; j<nKey; j++){
+    for(d=0; d<dk; d++){
+      int64_t i = (j/ATTN_PANEL)*ATTN_PANEL*dk + d*ATTN_PANEL + j%ATTN_PANEL;
+      uint16_t h = attn_bf16(kp[i]);
+      kr[i] = attn_bf16_f32(h);
+      kb[j*ldk + d] = h;
+    }
+    for(d=0; d<dv; d++){
+      uint16_t h = attn_bf16(v[j*ldv + d]);
+      vr[j*ldv + d] = attn_bf16_f32(h);
+      vt[d*ldvt + j] = h;
+    }
+  }
+  b.kBf16 = kb; b.ldk = ldk; b.vtBf16 = vt; b.ldvt = ldvt;
+  b.kPacked = 0; b.v = 0;
+  for(j=0; j<nO; j++) o1[j] = o2[j] = 12345.0f;
+  for(j=0; j<nL; j++) l1[j] = l2[j] = 777.0f;
+  b.o = o2; b.aLse = l2;
+  pK->xFlashBf16(&b);
+  if( pK!=pScalar ){
+    b.o = o1; b.aLse = l1;
+    pScalar->xFlashBf16(&b);
+    if( memcmp(o1, o2, sizeof(float)*(size_t)nO)!=0
+     || memcmp(l1, l2, sizeof(float)*(size_t)nL)!=0 ){
+      fprintf(stderr, "%s flash bf16: not the bits of the scalar level\n",
+              pK->zName);
+      nBad++;
+    }
+  }
+  for(r=0; r<nq && !fc->bOverflow; r++){
+    nBad += flashRefRow(fc, qr + r*ldq, kr, vr, ldv, aKPos, aQPos[r], aRef[r],
+                        o2 + OROW(r), l2[LROW(r)], ldexp(1.0, -8), "bf16", r);
+  }
+  free(qr); free(kr); free(vr); free(kb); free(vt);
+  free(o1); free(o2); free(l1); free(l2);
+  return nBad;
+}
 
 /* One random flash call (up to ATTN_FLASH_BLOCKS blocks) at level pK: the
 ** reference, the scalar level's bits, and each block's bits when it is
@@ -482,8 +549,9 @@ static int flashCase(const attn_kernel_set *pK, const FlashCase *fc,
     }
     if( e2==-INFINITY ) (*pnEmpty)++;
     nBad += flashRefRow(fc, q + r*ldq, kp, v, ldv, aKPos, aQPos[r], aRef[r],
-                        o2 + OROW(r), e2, pK->zName, r);
+                        o2 + OROW(r), e2, 0.0, pK->zName, r);
   }
+  nBad += flashBf16(pK, fc, &a, q, ldq, kp, v, ldv, aQPos, aKPos, aRef);
   if( nBad ){
     fprintf(stderr, "  in flash case nq %d nKey %lld dk %d dv %d causal %d "
             "window %lld slope %g softcap %g pos %d overflow %d\n", nq,
