@@ -8,6 +8,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+# include <cpuid.h>
+#endif
+#if defined(__linux__)
+# include <sys/syscall.h>
+# include <unistd.h>
+#endif
 
 /* Every level, in order.  bAuto: a candidate for the automatic choice (the
 ** last one the CPU can run wins); emu16 is for tests only. */
@@ -18,14 +25,19 @@ struct KernLevel {
   int iCpu;                      /* what kernCpuHas() must say */
   int bAuto;
 };
-#define KERN_CPU_ANY    0
-#define KERN_CPU_AVX2   1
-#define KERN_CPU_AVX512 2
+#define KERN_CPU_ANY        0
+#define KERN_CPU_AVX2       1
+#define KERN_CPU_AVX512     2
+#define KERN_CPU_AVX512BF16 3
+#define KERN_CPU_AMX        4
 static const KernLevel aKernLevel[] = {
-  { "scalar", attn_kernels_scalar, KERN_CPU_ANY,    1 },
-  { "emu16",  attn_kernels_emu16,  KERN_CPU_ANY,    0 },
-  { "avx2",   attn_kernels_avx2,   KERN_CPU_AVX2,   1 },
-  { "avx512", attn_kernels_avx512, KERN_CPU_AVX512, 1 },
+  { "scalar",     attn_kernels_scalar,     KERN_CPU_ANY,        1 },
+  { "emu16",      attn_kernels_emu16,      KERN_CPU_ANY,        0 },
+  { "amxemu",     attn_kernels_amxemu,     KERN_CPU_ANY,        0 },
+  { "avx2",       attn_kernels_avx2,       KERN_CPU_AVX2,       1 },
+  { "avx512",     attn_kernels_avx512,     KERN_CPU_AVX512,     1 },
+  { "avx512bf16", attn_kernels_avx512bf16, KERN_CPU_AVX512BF16, 1 },
+  { "amx",        attn_kernels_amx,        KERN_CPU_AMX,        1 },
 };
 #define KERN_NLEVEL ((int)(sizeof(aKernLevel)/sizeof(aKernLevel[0])))
 
@@ -33,10 +45,30 @@ static const KernLevel aKernLevel[] = {
 ** loads it without going through pthread_once() once it is set. */
 static const attn_kernel_set *_Atomic kernChosen;  /* NULL until chosen */
 static const attn_kernel_set *kernRunnable[KERN_NLEVEL]; /* NULL: cannot run */
-static char kernAvailable[64];
-static char kernBuilt[64];
+static char kernAvailable[96];
+static char kernBuilt[96];
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* CPUID leaf 7: sub-leaf 1 EAX bit 5 is AVX512-BF16; sub-leaf 0 EDX bits
+** 22 and 24 are AMX-BF16 and AMX-TILE. */
+static int kernCpuid7(int iSub, int iReg, int iBit){
+  unsigned int a, b, c, d, r[4];
+  if( !__get_cpuid_count(7, (unsigned)iSub, &a, &b, &c, &d) ) return 0;
+  r[0] = a; r[1] = b; r[2] = c; r[3] = d;
+  return (r[iReg]>>iBit) & 1;
+}
+
+/* Linux gives a process AMX's tile state only when it asks (since 5.16);
+** elsewhere, or when refused, AMX is not used. */
+static int kernAmxPermitted(void){
+#if defined(__linux__)
+  return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */,
+                 18 /* XFEATURE_XTILEDATA */)==0;
+#else
+  return 0;
+#endif
+}
+
 static int kernCpuHas(int iCpu){
   __builtin_cpu_init();
   if( iCpu==KERN_CPU_ANY ) return 1;
@@ -44,8 +76,15 @@ static int kernCpuHas(int iCpu){
     return 0;
   }
   if( iCpu==KERN_CPU_AVX2 ) return 1;
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-      && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  if( !__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")
+   || !__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512dq")
+  ){
+    return 0;
+  }
+  if( iCpu==KERN_CPU_AVX512 ) return 1;
+  if( !kernCpuid7(1, 0, 5) ) return 0;
+  if( iCpu==KERN_CPU_AVX512BF16 ) return 1;
+  return kernCpuid7(0, 3, 22) && kernCpuid7(0, 3, 24) && kernAmxPermitted();
 }
 #else
 static int kernCpuHas(int iCpu){ return iCpu==KERN_CPU_ANY; }

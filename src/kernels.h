@@ -17,7 +17,11 @@
 **                      AVX-512 level instantiates it is tested on every
 **                      machine (never chosen automatically; slow)
 **   kernels_avx2.c     AVX2 + FMA, 8 lanes
-**   kernels_avx512.c   AVX-512 F/BW/DQ/VL, 16 lanes
+**   kernels_avx512.c   AVX-512 F/BW/DQ/VL, 16 lanes (kernels_avx512.h)
+**   kernels_avx512bf16.c  the same, bf16 products on VDPBF16PS
+**   kernels_amx.c      the same, bf16 flash attention on AMX tiles
+**   kernels_amxemu.c   AMX's tiling on tile operations written in C, the
+**                      scalar level's primitives: for testing, everywhere
 **
 ** The SIMD files compile their functions with a target attribute, never
 ** the whole library with -mavx2, so one binary runs on any x86-64.
@@ -162,7 +166,7 @@ struct attn_flash_args {
 
 typedef struct attn_kernel_set attn_kernel_set;
 struct attn_kernel_set {
-  const char *zName;     /* "scalar", "emu16", "avx2", "avx512" */
+  const char *zName;     /* "scalar", "emu16", "avx2", "avx512", ... */
 
   /* C[m×n] = A[m×k]·B[k×n], row-major with leading dimensions (elements).
   ** If bAccum, C += A·B instead.  Each element of C is its products summed
@@ -255,5 +259,8 @@ const attn_kernel_set *attn_kernels_scalar(void);
 const attn_kernel_set *attn_kernels_emu16(void);
 const attn_kernel_set *attn_kernels_avx2(void);
 const attn_kernel_set *attn_kernels_avx512(void);
+const attn_kernel_set *attn_kernels_amxemu(void);
+const attn_kernel_set *attn_kernels_avx512bf16(void);
+const attn_kernel_set *attn_kernels_amx(void);
 
 #endif /* ATTN_KERNELS_H */

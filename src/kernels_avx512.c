@@ -1,7 +1,7 @@
 /*
 ** kernels_avx512.c: the AVX-512 (F, BW, DQ, VL) + FMA kernel level: the
-** primitives of kernels_driver.h on 16-lane zmm vectors, and its register
-** tiles.
+** primitives of kernels_driver.h on 16-lane zmm vectors
+** (kernels_avx512.h), and the driver.
 **
 ** Every function carries KD_TARGET, the features kernels.c checks with
 ** cpuid before it hands this level out; the file is compiled with the
@@ -17,84 +17,13 @@
 #include "kernels.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
 
 #define KD_LEVEL   avx512
 #define KD_NAME    "avx512"
-#define KD_W       16
 #define KD_TARGET  \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
-#define KD_QK_MK   6
-#define KD_QK_NZ   4
-#define KD_PV_MJ   6
-#define KD_PV_NZ   4
-#define KD_GE_MR   6
-#define KD_GE_NZ   4
-#define KD_DC      96
-
-#define K5_INLINE static inline __attribute__((always_inline)) KD_TARGET
-
-/* Lanes l with lo <= l < hi. */
-K5_INLINE __mmask16 k5Range(int lo, int hi){
-  if( lo<0 ) lo = 0;
-  if( hi>16 ) hi = 16;
-  if( hi<=lo ) return 0;
-  return (__mmask16)(((1u<<hi)-1) & ~((1u<<lo)-1));
-}
-K5_INLINE __m512 k5CopySign(__m512 mag, __m512 sgn){
-  const __m512i s = _mm512_set1_epi32((int)0x80000000u);
-  return _mm512_castsi512_ps(_mm512_or_si512(
-      _mm512_andnot_si512(s, _mm512_castps_si512(mag)),
-      _mm512_and_si512(s, _mm512_castps_si512(sgn))));
-}
-K5_INLINE __m512 k5AddExp(__m512 y, __m512 t){
-  return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(y),
-                              _mm512_slli_epi32(_mm512_castps_si512(t), 23)));
-}
-
-#define kd_v              __m512
-#define kd_m              __mmask16
-#define kd_zero()         _mm512_setzero_ps()
-#define kd_set1(x)        _mm512_set1_ps(x)
-#define kd_bcast(p)       _mm512_set1_ps(*(p))
-#define kd_load(p)        _mm512_loadu_ps(p)
-#define kd_store(p, v)    _mm512_storeu_ps(p, v)
-#define kd_loadm(p, m)    _mm512_maskz_loadu_ps(m, p)
-#define kd_storem(p, m, v) _mm512_mask_storeu_ps(p, m, v)
-#define kd_first(n)       k5Range(0, n)
-#define kd_range(lo, hi)  k5Range(lo, hi)
-#define kd_add(a, b)      _mm512_add_ps(a, b)
-#define kd_sub(a, b)      _mm512_sub_ps(a, b)
-#define kd_mul(a, b)      _mm512_mul_ps(a, b)
-#define kd_div(a, b)      _mm512_div_ps(a, b)
-#define kd_fma(a, b, c)   _mm512_fmadd_ps(a, b, c)
-#define kd_fnma(a, b, c)  _mm512_fnmadd_ps(a, b, c)
-#define kd_max(a, b)      _mm512_max_ps(a, b)
-#define kd_abs(v)         _mm512_abs_ps(v)
-#define kd_copysign(m, s) k5CopySign(m, s)
-#define kd_lt(a, b)       _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ)
-#define kd_le(a, b)       _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ)
-#define kd_eq(a, b)       _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ)
-#define kd_select(m, a, b) _mm512_mask_blend_ps(m, b, a)
-#define kd_all(m)         ((m)==0xffff)
-#define kd_andm(a, b)     ((__mmask16)((a) & (b)))
-#define kd_addexp(y, t)   k5AddExp(y, t)
-#define kd_vh             __m512i
-#define kd_set1h(u)       _mm512_set1_epi32((int)(u))
-#define kd_loadh(p)       _mm512_loadu_si512((const void*)(p))
-#define kd_storeh(p, v)   _mm512_storeu_si512((void*)(p), v)
-#define kd_bcasth(p)      _mm512_set1_epi32(*(const int*)(const void*)(p))
-#define kd_bits(v)        _mm512_castps_si512(v)
-#define kd_floats(h)      _mm512_castsi512_ps(h)
-#define kd_addh(a, b)     _mm512_add_epi32(a, b)
-#define kd_andh(a, b)     _mm512_and_si512(a, b)
-#define kd_orh(a, b)      _mm512_or_si512(a, b)
-#define kd_srlh(h, n)     _mm512_srli_epi32(h, n)
-#define kd_sllh(h, n)     _mm512_slli_epi32(h, n)
-
+#include "kernels_avx512.h"
 #include "kernels_driver.h"
-
-#undef K5_INLINE
 
 #else  /* not x86-64 with GCC or Clang */
 const attn_kernel_set *attn_kernels_avx512(void){ return 0; }

@@ -408,6 +408,7 @@ struct KD_FN(KdFlash) {
   float *aA;       /* 64: alpha of this tile */
   float *aTMax;    /* 64: max of this tile */
   int nz;          /* row vectors: ceil(nq/KD_W) */
+  int nq;          /* rows */
   uint32_t *aQt2;  /* bf16 calls: ldk/2 × 64 pairs of q (dims 2i, 2i+1) */
   uint32_t *aP2;   /* bf16 calls: 32 × 64 pairs of P (keys 2i, 2i+1),
                    ** shared */
@@ -645,12 +646,21 @@ KD_INLINE void KD_FN(kdValues)(const attn_flash_args *p,
 /* P of keys [cLo, cHi) of the tile as bf16 pairs of keys (2i, 2i+1), 0 for
 ** the keys outside. */
 KD_INLINE void KD_FN(kdPackP)(const KD_FN(KdFlash) *f, int cLo, int cHi){
+#ifdef KD_AMX
+  /* the tiles read whole groups of 16 pairs and of 16 rows */
+  const int c2Lo = cLo/32*16, c2Hi = (int)attn_round_up((cHi+1)/2, 16);
+  const int nz = (int)(attn_round_up(f->nq, 16) + KD_W-1)/KD_W;
+#else
+  const int c2Lo = cLo/2, c2Hi = (cHi+1)/2, nz = f->nz;
+#endif
   int c2, z;
-  for(c2=cLo/2; c2<(cHi+1)/2; c2++){
+  for(c2=c2Lo; c2<c2Hi; c2++){
     int c = 2*c2;
-    for(z=0; z<f->nz; z++){
-      kd_v lo = c>=cLo ? kd_load(f->aS + c*KD_BQ + z*KD_W) : kd_zero();
-      kd_v hi = c+1<cHi ? kd_load(f->aS + (c+1)*KD_BQ + z*KD_W) : kd_zero();
+    for(z=0; z<nz; z++){
+      kd_v lo = c>=cLo && c<cHi ? kd_load(f->aS + c*KD_BQ + z*KD_W)
+                                : kd_zero();
+      kd_v hi = c+1>=cLo && c+1<cHi ? kd_load(f->aS + (c+1)*KD_BQ + z*KD_W)
+                                    : kd_zero();
       kd_storeh(f->aP2 + c2*KD_BQ + z*KD_W, KD_FN(kdPack2)(lo, hi));
     }
   }
@@ -691,9 +701,10 @@ KD_INLINE void KD_FN(kdQkTileBf16)(const int MK, const int NZ,
   }
 }
 
-KD_INLINE void KD_FN(kdScoresBf16)(const attn_flash_args *p,
-                                   const KD_FN(KdFlash) *f, int64_t k0,
-                                   int cLo, int cHi, int bMax){
+/* Returns bMax: whether the maxima were taken. */
+KD_INLINE int KD_FN(kdScoresBf16)(const attn_flash_args *p,
+                                  const KD_FN(KdFlash) *f, int64_t k0,
+                                  int cLo, int cHi, int bMax){
   int c, z0;
   for(c=cLo; c<cHi; ){
     int mk = cHi-c < KD_QK_MK ? cHi-c : KD_QK_MK;
@@ -708,6 +719,7 @@ KD_INLINE void KD_FN(kdScoresBf16)(const attn_flash_args *p,
     }
     c += mk;
   }
+  return bMax;
 }
 
 /* Ot columns [j0, j0+MJ) of row vectors [z0, z0+NZ): Ot·alpha + Vᵀ·P over
@@ -757,7 +769,122 @@ KD_INLINE void KD_FN(kdValuesBf16)(const attn_flash_args *p,
     j0 += mj;
   }
 }
-#endif /* !KD_AMX */
+#else /* KD_AMX */
+/*
+** The bf16 products on AMX tiles: a level defines KD_AMX and the tile
+** operations kd_tzero(t), kd_tload(t, p, bytes), kd_tstore(t, p, bytes)
+** and kd_tdp(c, a, b) (C += A·B, TDPBF16PS) on tiles 0..7 configured as
+** 16 rows of 64 bytes by KD_TILE_BEGIN() (and KD_TILE_END() after a call).
+** Tiles 0-3 hold C (float32, 16 × 16), 4-5 A (16 rows × 32 bf16), 6-7 B
+** (16 rows × 16 bf16 pairs).  S = K·Qᵀ takes A from K's rows and B from
+** Qt's pairs, Ot = Vᵀ·P A from V's transposed rows and B from P's pairs:
+** 32 × 32 outputs per pass of 4 C tiles, 16-key (16-column) groups at the
+** edges with 2.  The softmax then takes the maxima in its own pass.
+*/
+
+/* S rows [c0, c0 + 16·nk) (nk = 1 or 2) by Qt rows [r0, r0 + 16·nr). */
+KD_INLINE void KD_FN(kdAmxScores)(const attn_flash_args *p,
+                                  const KD_FN(KdFlash) *f, int64_t k0,
+                                  int c0, int nk, int r0, int nr){
+  const uint16_t *k = p->kBf16 + (k0+c0)*p->ldk;
+  const int64_t sk = p->ldk*2, sq = KD_BQ*4, ss = KD_BQ*4;
+  float *s = f->aS + c0*KD_BQ + r0;
+  int64_t d2;
+  kd_tzero(0); kd_tzero(1); kd_tzero(2); kd_tzero(3);
+  for(d2=0; d2<p->ldk/2; d2+=16){
+    kd_tload(4, k + 2*d2, sk);
+    if( nk>1 ) kd_tload(5, k + 16*p->ldk + 2*d2, sk);
+    kd_tload(6, f->aQt2 + d2*KD_BQ + r0, sq);
+    if( nr>1 ) kd_tload(7, f->aQt2 + d2*KD_BQ + r0 + 16, sq);
+    kd_tdp(0, 4, 6);
+    if( nr>1 ) kd_tdp(1, 4, 7);
+    if( nk>1 ){
+      kd_tdp(2, 5, 6);
+      if( nr>1 ) kd_tdp(3, 5, 7);
+    }
+  }
+  kd_tstore(0, s, ss);
+  if( nr>1 ) kd_tstore(1, s + 16, ss);
+  if( nk>1 ){
+    kd_tstore(2, s + 16*KD_BQ, ss);
+    if( nr>1 ) kd_tstore(3, s + 16*KD_BQ + 16, ss);
+  }
+}
+
+/* Returns 0: the maxima are left to kdTransform. */
+KD_INLINE int KD_FN(kdScoresBf16)(const attn_flash_args *p,
+                                  const KD_FN(KdFlash) *f, int64_t k0,
+                                  int cLo, int cHi, int bMax){
+  int nRow = (int)attn_round_up(f->nq, 16), c0, r0;
+  (void)bMax;
+  for(c0=cLo/16*16; c0<cHi; c0+=32){
+    int nk = c0+16<cHi ? 2 : 1;
+    for(r0=0; r0<nRow; r0+=32){
+      KD_FN(kdAmxScores)(p, f, k0, c0, nk, r0, r0+16<nRow ? 2 : 1);
+    }
+  }
+  return 0;
+}
+
+/* Ot rows [j0, j0 + 16·nj) by rows [r0, r0 + 16·nr), adding the key pairs
+** [c2Lo, c2Hi) (multiples of 16) of the tile at k0. */
+KD_INLINE void KD_FN(kdAmxValues)(const attn_flash_args *p,
+                                  const KD_FN(KdFlash) *f, int64_t k0,
+                                  int c2Lo, int c2Hi, int j0, int nj, int r0,
+                                  int nr){
+  const uint16_t *vt = p->vtBf16 + j0*p->ldvt + k0;
+  const int64_t sv = p->ldvt*2, sp = KD_BQ*4, so = KD_BQ*4;
+  float *ot = f->aOt + (int64_t)j0*KD_BQ + r0;
+  int c2;
+  kd_tload(0, ot, so);
+  if( nr>1 ) kd_tload(1, ot + 16, so);
+  if( nj>1 ){
+    kd_tload(2, ot + 16*KD_BQ, so);
+    if( nr>1 ) kd_tload(3, ot + 16*KD_BQ + 16, so);
+  }
+  for(c2=c2Lo; c2<c2Hi; c2+=16){
+    kd_tload(4, vt + 2*c2, sv);
+    if( nj>1 ) kd_tload(5, vt + 16*p->ldvt + 2*c2, sv);
+    kd_tload(6, f->aP2 + c2*KD_BQ + r0, sp);
+    if( nr>1 ) kd_tload(7, f->aP2 + c2*KD_BQ + r0 + 16, sp);
+    kd_tdp(0, 4, 6);
+    if( nr>1 ) kd_tdp(1, 4, 7);
+    if( nj>1 ){
+      kd_tdp(2, 5, 6);
+      if( nr>1 ) kd_tdp(3, 5, 7);
+    }
+  }
+  kd_tstore(0, ot, so);
+  if( nr>1 ) kd_tstore(1, ot + 16, so);
+  if( nj>1 ){
+    kd_tstore(2, ot + 16*KD_BQ, so);
+    if( nr>1 ) kd_tstore(3, ot + 16*KD_BQ + 16, so);
+  }
+}
+
+KD_INLINE void KD_FN(kdValuesBf16)(const attn_flash_args *p,
+                                   const KD_FN(KdFlash) *f, int64_t k0,
+                                   int cLo, int cHi){
+  const int nRowV = (int)attn_round_up(p->nDimV, ATTN_BF16_VROW_PAD);
+  const int nRow = (int)attn_round_up(f->nq, 16);
+  const int c2Lo = cLo/32*16, c2Hi = (int)attn_round_up((cHi+1)/2, 16);
+  int j, z, j0, r0;
+  /* Ot·alpha in place first: the tiles accumulate onto Ot as it is */
+  for(j=0; j<p->nDimV; j++){
+    float *ot = f->aOt + (int64_t)j*KD_BQ;
+    for(z=0; z<f->nz; z++){
+      kd_store(ot + z*KD_W, kd_mul(kd_load(ot + z*KD_W),
+                                   kd_load(f->aA + z*KD_W)));
+    }
+  }
+  for(j0=0; j0<nRowV; j0+=32){
+    for(r0=0; r0<nRow; r0+=32){
+      KD_FN(kdAmxValues)(p, f, k0, c2Lo, c2Hi, j0, j0+16<nRowV ? 2 : 1,
+                         r0, r0+16<nRow ? 2 : 1);
+    }
+  }
+}
+#endif /* KD_AMX */
 
 /* Block b of a call: its rows as a call of their own (a view of p), and
 ** its state in scratch. */
@@ -775,6 +902,7 @@ KD_INLINE void KD_FN(kdBlockStart)(const int bBf16, const attn_flash_args *p,
   pB->o = p->o + b*p->ldoBlock;
   pB->aLse = p->aLse + b*p->ldLseBlock;
   f->nz = (nq + KD_W-1)/KD_W;
+  f->nq = nq;
   f->aS = aS;
   f->aP2 = (uint32_t*)(aS + KD_BQ*ATTN_TILE_K);
   f->aQt = aScratch;
@@ -804,7 +932,7 @@ KD_INLINE void KD_FN(kdBlockStart)(const int bBf16, const attn_flash_args *p,
     }
   }
   for(d=0; d<(bBf16 ? attn_round_up(dv, ATTN_BF16_VROW_PAD) : dv); d++){
-    for(z=0; z<f->nz; z++){
+    for(z=0; z<(bBf16 ? KD_BQ/KD_W : f->nz); z++){
       kd_store(f->aOt + (int64_t)d*KD_BQ + z*KD_W, kd_zero());
     }
   }
@@ -832,8 +960,9 @@ KD_INLINE int KD_FN(kdBlockTile)(const int bBf16, const attn_flash_args *p,
   for(z=0; z<f->nz; z++) kd_store(f->aTMax + z*KD_W, kd_set1(-INFINITY));
   if( bBf16 ){
     int bMax = !bTransform && eTile!=ATTN_TILE_MIXED;
-    KD_FN(kdScoresBf16)(p, f, k0, cLo, cHi, bMax);
-    if( !bMax ) KD_FN(kdTransform)(p, f, k0, cLo, cHi, eTile);
+    if( !KD_FN(kdScoresBf16)(p, f, k0, cLo, cHi, bMax) ){
+      KD_FN(kdTransform)(p, f, k0, cLo, cHi, eTile);
+    }
     KD_FN(kdSoftmax)(f, cLo, cHi);
     KD_FN(kdPackP)(f, cLo, cHi);
     KD_FN(kdValuesBf16)(p, f, k0, cLo, cHi);
@@ -901,7 +1030,13 @@ KD_TARGET static void KD_FN(kdFlash)(const attn_flash_args *p){
   KD_FN(kdFlashCall)(0, p);
 }
 KD_TARGET static void KD_FN(kdFlashBf16)(const attn_flash_args *p){
+#ifdef KD_AMX
+  KD_TILE_BEGIN();
   KD_FN(kdFlashCall)(1, p);
+  KD_TILE_END();
+#else
+  KD_FN(kdFlashCall)(1, p);
+#endif
 }
 
 /*
@@ -1019,6 +1154,12 @@ const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 #undef kd_sllh
 #undef KD_DOT2
 #undef KD_AMX
+#undef KD_TILE_BEGIN
+#undef KD_TILE_END
+#undef kd_tzero
+#undef kd_tload
+#undef kd_tstore
+#undef kd_tdp
 #undef KD_BF16_NAME
 #undef KD_MAX_I
 #undef KD_MAX_Z

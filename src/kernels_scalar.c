@@ -5,9 +5,6 @@
 ** so it computes the same bits as they do (and is the slowest level).
 */
 #include "kernels.h"
-#include <math.h>
-#include <stdint.h>
-#include <string.h>
 
 #define KD_LEVEL   scalar
 #define KD_NAME    "scalar"
@@ -21,73 +18,5 @@
 #define KD_GE_NZ   4
 #define KD_DC      256
 
-/* Loads and stores through memcpy: the copy-and-check reads floats at any
-** alignment. */
-static inline float k1Load(const void *p){
-  float f;
-  memcpy(&f, p, 4);
-  return f;
-}
-static inline void k1Store(void *p, float f){ memcpy(p, &f, 4); }
-static inline uint32_t k1Bits(float f){
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  return u;
-}
-static inline float k1Floats(uint32_t u){
-  float f;
-  memcpy(&f, &u, 4);
-  return f;
-}
-
-/* The float whose bits are those of y plus (bits of t) << 23. */
-static inline float k1AddExp(float y, float t){
-  uint32_t a, b;
-  memcpy(&a, &y, 4);
-  memcpy(&b, &t, 4);
-  a += b << 23;
-  memcpy(&y, &a, 4);
-  return y;
-}
-
-#define kd_v              float
-#define kd_m              int
-#define kd_zero()         0.0f
-#define kd_set1(x)        ((float)(x))
-#define kd_bcast(p)       (*(p))
-#define kd_load(p)        k1Load(p)
-#define kd_store(p, v)    k1Store(p, v)
-#define kd_loadm(p, m)    ((m) ? k1Load(p) : 0.0f)
-#define kd_storem(p, m, v) do{ if( m ) k1Store(p, v); }while(0)
-#define kd_first(n)       ((n)>0)
-#define kd_range(lo, hi)  ((lo)<=0 && 0<(hi))
-#define kd_add(a, b)      ((a)+(b))
-#define kd_sub(a, b)      ((a)-(b))
-#define kd_mul(a, b)      ((a)*(b))
-#define kd_div(a, b)      ((a)/(b))
-#define kd_fma(a, b, c)   fmaf(a, b, c)
-#define kd_fnma(a, b, c)  fmaf(-(a), b, c)
-#define kd_max(a, b)      ((a)>(b) ? (a) : (b))
-#define kd_abs(v)         fabsf(v)
-#define kd_copysign(m, s) copysignf(m, s)
-#define kd_lt(a, b)       ((a)<(b))
-#define kd_le(a, b)       ((a)<=(b))
-#define kd_eq(a, b)       ((a)==(b))
-#define kd_select(m, a, b) ((m) ? (a) : (b))
-#define kd_all(m)         (m)
-#define kd_andm(a, b)     ((a) && (b))
-#define kd_addexp(y, t)   k1AddExp(y, t)
-#define kd_vh             uint32_t
-#define kd_set1h(u)       ((uint32_t)(u))
-#define kd_loadh(p)       (*(const uint32_t*)(p))
-#define kd_storeh(p, v)   (*(uint32_t*)(p) = (v))
-#define kd_bcasth(p)      (*(const uint32_t*)(p))
-#define kd_bits(v)        k1Bits(v)
-#define kd_floats(h)      k1Floats(h)
-#define kd_addh(a, b)     ((a)+(b))
-#define kd_andh(a, b)     ((a)&(b))
-#define kd_orh(a, b)      ((a)|(b))
-#define kd_srlh(h, n)     ((h)>>(n))
-#define kd_sllh(h, n)     ((h)<<(n))
-
+#include "kernels_scalar.h"
 #include "kernels_driver.h"
