@@ -236,6 +236,12 @@ static inline int attn_pair_allowed(int bCausal, int64_t nWindow,
   return 1;
 }
 
+/* The name of a level file's own function or type: NAME_<KD_LEVEL>, so the
+** files a single-file build joins do not collide. */
+#define KD_PASTE2(a, b) a##_##b
+#define KD_PASTE(a, b) KD_PASTE2(a, b)
+#define KD_FN(name) KD_PASTE(name, KD_LEVEL)
+
 /* Choose the kernel set (idempotent; the first call decides). */
 void attn_kernels_init(void);
 

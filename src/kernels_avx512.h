@@ -17,32 +17,30 @@
 #define KD_GE_NZ   4
 #define KD_DC      96
 
-/* Helpers, defined once (a single-file build includes this file three
-** times); inlined into callers whose target includes theirs. */
-#ifndef ATTN_KERNELS_AVX512_H
-#define ATTN_KERNELS_AVX512_H
-#define K5_INLINE static inline __attribute__((always_inline)) \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+/* Helpers: each level that includes this file gets its own copies
+** (KD_FN names), compiled with its target. */
+#define K5_INLINE static inline __attribute__((always_inline)) KD_TARGET
 
 /* Lanes l with lo <= l < hi. */
-K5_INLINE __mmask16 k5Range(int lo, int hi){
+K5_INLINE __mmask16 KD_FN(k5Range)(int lo, int hi){
   if( lo<0 ) lo = 0;
   if( hi>16 ) hi = 16;
   if( hi<=lo ) return 0;
   return (__mmask16)(((1u<<hi)-1) & ~((1u<<lo)-1));
 }
-K5_INLINE __m512 k5CopySign(__m512 mag, __m512 sgn){
+K5_INLINE __m512 KD_FN(k5CopySign)(__m512 mag, __m512 sgn){
   const __m512i s = _mm512_set1_epi32((int)0x80000000u);
   return _mm512_castsi512_ps(_mm512_or_si512(
       _mm512_andnot_si512(s, _mm512_castps_si512(mag)),
       _mm512_and_si512(s, _mm512_castps_si512(sgn))));
 }
-K5_INLINE __m512 k5AddExp(__m512 y, __m512 t){
+K5_INLINE __m512 KD_FN(k5AddExp)(__m512 y, __m512 t){
   return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(y),
                               _mm512_slli_epi32(_mm512_castps_si512(t), 23)));
 }
 
-#endif /* ATTN_KERNELS_AVX512_H */
+
+#undef K5_INLINE
 
 #define kd_v              __m512
 #define kd_m              __mmask16
@@ -53,8 +51,8 @@ K5_INLINE __m512 k5AddExp(__m512 y, __m512 t){
 #define kd_store(p, v)    _mm512_storeu_ps(p, v)
 #define kd_loadm(p, m)    _mm512_maskz_loadu_ps(m, p)
 #define kd_storem(p, m, v) _mm512_mask_storeu_ps(p, m, v)
-#define kd_first(n)       k5Range(0, n)
-#define kd_range(lo, hi)  k5Range(lo, hi)
+#define kd_first(n)       KD_FN(k5Range)(0, n)
+#define kd_range(lo, hi)  KD_FN(k5Range)(lo, hi)
 #define kd_add(a, b)      _mm512_add_ps(a, b)
 #define kd_sub(a, b)      _mm512_sub_ps(a, b)
 #define kd_mul(a, b)      _mm512_mul_ps(a, b)
@@ -63,14 +61,14 @@ K5_INLINE __m512 k5AddExp(__m512 y, __m512 t){
 #define kd_fnma(a, b, c)  _mm512_fnmadd_ps(a, b, c)
 #define kd_max(a, b)      _mm512_max_ps(a, b)
 #define kd_abs(v)         _mm512_abs_ps(v)
-#define kd_copysign(m, s) k5CopySign(m, s)
+#define kd_copysign(m, s) KD_FN(k5CopySign)(m, s)
 #define kd_lt(a, b)       _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ)
 #define kd_le(a, b)       _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ)
 #define kd_eq(a, b)       _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ)
 #define kd_select(m, a, b) _mm512_mask_blend_ps(m, b, a)
 #define kd_all(m)         ((m)==0xffff)
 #define kd_andm(a, b)     ((__mmask16)((a) & (b)))
-#define kd_addexp(y, t)   k5AddExp(y, t)
+#define kd_addexp(y, t)   KD_FN(k5AddExp)(y, t)
 #define kd_vh             __m512i
 #define kd_set1h(u)       _mm512_set1_epi32((int)(u))
 #define kd_loadh(p)       _mm512_loadu_si512((const void*)(p))

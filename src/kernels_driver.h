@@ -91,9 +91,6 @@
 #else
 # define KD_INLINE static inline __attribute__((always_inline)) KD_TARGET
 #endif
-#define KD_PASTE2(a, b) a##_##b
-#define KD_PASTE(a, b) KD_PASTE2(a, b)
-#define KD_FN(name) KD_PASTE(name, KD_LEVEL)
 
 /*
 ** exp and tanh.
@@ -1167,7 +1164,4 @@ const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 #undef KD_BQ
 #undef KD_INLINE
 #undef KD_NO_INLINE
-#undef KD_PASTE2
-#undef KD_PASTE
-#undef KD_FN
 #undef KD_CASES
