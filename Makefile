@@ -50,7 +50,10 @@ SRC      = $(sort $(wildcard src/*.c))
 EXT      = $(sort $(wildcard ext/*.c))
 HDR      = $(wildcard src/*.h ext/*.h)
 SO_OBJ   = $(patsubst %.c,$(BUILD)/so/%.o,$(SRC) $(EXT))
-AR_OBJ   = $(patsubst %.c,$(BUILD)/static/%.o,$(SRC) $(EXT))
+# src/ does not depend on SQLITE_CORE (only ext/ includes sqlite3ext.h):
+# its objects serve both forms, so each is compiled once.
+AR_OBJ   = $(patsubst %.c,$(BUILD)/so/%.o,$(SRC)) \
+           $(patsubst %.c,$(BUILD)/static/%.o,$(EXT))
 UNIT_SRC = $(sort $(wildcard test/unit/*.c))
 UNIT_BIN = $(patsubst test/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 

@@ -97,6 +97,10 @@ static void kernAppend(char *z, const char *zName){
   strcat(z, zName);
 }
 
+/* A level that only adds bf16 entries (KD_BF16_ONLY) takes the rest from
+** the avx512 level. */
+static attn_kernel_set kernComposed[KERN_NLEVEL];
+
 static void kernChoose(void){
   const attn_kernel_set *pBest = 0;
   const char *zForce = getenv("ATTN_KERNEL");
@@ -104,6 +108,16 @@ static void kernChoose(void){
   for(i=0; i<KERN_NLEVEL; i++){
     const attn_kernel_set *pSet = aKernLevel[i].xSet();
     if( pSet==0 ) continue;
+    if( pSet->xFlash==0 ){
+      const attn_kernel_set *pBase = attn_kernels_avx512();
+      if( pBase==0 ) continue;
+      kernComposed[i] = *pBase;
+      kernComposed[i].zName = pSet->zName;
+      kernComposed[i].xFlashBf16 = pSet->xFlashBf16;
+      kernComposed[i].xGemmBf16 = pSet->xGemmBf16;
+      kernComposed[i].zBf16 = pSet->zBf16;
+      pSet = &kernComposed[i];
+    }
     kernAppend(kernBuilt, aKernLevel[i].zName);
     if( !kernCpuHas(aKernLevel[i].iCpu) ) continue;
     kernRunnable[i] = pSet;

@@ -36,6 +36,8 @@
 **   KD_DOT2(acc, a, b)     optional: acc + the dot products of the bf16
 **                          pairs of a and b (VDPBF16PS); else two FMAs
 **   KD_AMX, KD_BF16_NAME   optional: bf16 products on AMX tiles (below)
+**   KD_BF16_ONLY           optional: only the bf16 entries; kernels.c adds
+**                          the float32 ones of the level it builds on
 **   KD_QK_MK, KD_QK_NZ     register tile of Q·Kᵀ: keys × row vectors
 **   KD_PV_MJ, KD_PV_NZ     register tile of P·V: v columns × row vectors
 **   KD_GE_MR, KD_GE_NZ     register tile of the GEMM: rows × column vectors
@@ -266,6 +268,7 @@ KD_INLINE void KD_FN(kdGemmPanel)(const int bMask, int64_t m, int nz,
   }
 }
 
+#ifndef KD_BF16_ONLY
 KD_TARGET static void KD_FN(kdGemm)(int64_t m, int64_t n, int64_t k,
                                     const float *A, int64_t lda,
                                     const float *B, int64_t ldb,
@@ -306,6 +309,8 @@ KD_TARGET static void KD_FN(kdGemm)(int64_t m, int64_t n, int64_t k,
     }
   }
 }
+
+#endif /* !KD_BF16_ONLY */
 
 
 /* The GEMM on bf16 pairs: A's rows and B's columns packed as pairs of k
@@ -1023,9 +1028,12 @@ KD_INLINE void KD_FN(kdFlashCall)(const int bBf16, const attn_flash_args *p){
   for(b=0; b<nBlock; b++) KD_FN(kdBlockEnd)(&aB[b], &aF[b]);
 }
 
+#ifndef KD_BF16_ONLY
 KD_TARGET static void KD_FN(kdFlash)(const attn_flash_args *p){
   KD_FN(kdFlashCall)(0, p);
 }
+#endif /* !KD_BF16_ONLY */
+
 KD_TARGET static void KD_FN(kdFlashBf16)(const attn_flash_args *p){
 #ifdef KD_AMX
   KD_TILE_BEGIN();
@@ -1036,6 +1044,7 @@ KD_TARGET static void KD_FN(kdFlashBf16)(const attn_flash_args *p){
 #endif
 }
 
+#ifndef KD_BF16_ONLY
 /*
 ** exp of an array, and copy-and-check.
 */
@@ -1082,9 +1091,18 @@ KD_TARGET static int KD_FN(kdCopyNonFinite)(float *dst, const void *src,
   return !kd_all(good);
 }
 
+#endif /* !KD_BF16_ONLY */
+
 #ifndef KD_BF16_NAME
 # define KD_BF16_NAME "emulated"
 #endif
+#ifdef KD_BF16_ONLY
+/* A level that adds bf16 to another: kernels.c takes the rest from that
+** one (so its float32 code is compiled once). */
+static const attn_kernel_set KD_FN(kdSet) = {
+  KD_NAME, 0, 0, KD_FN(kdFlashBf16), KD_FN(kdGemmBf16), KD_BF16_NAME, 0, 0,
+};
+#else
 static const attn_kernel_set KD_FN(kdSet) = {
   KD_NAME,
   KD_FN(kdGemm),
@@ -1095,6 +1113,7 @@ static const attn_kernel_set KD_FN(kdSet) = {
   KD_FN(kdExpArray),
   KD_FN(kdCopyNonFinite),
 };
+#endif
 
 const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 
@@ -1158,6 +1177,7 @@ const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 #undef kd_tstore
 #undef kd_tdp
 #undef KD_BF16_NAME
+#undef KD_BF16_ONLY
 #undef KD_MAX_I
 #undef KD_MAX_Z
 #undef KD_KC
