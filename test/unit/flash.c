@@ -8,7 +8,8 @@
 ** The reference: for each query row, the keys its mask allows, decided here
 ** from the positions (causal: key pos <= query pos; window w: |query pos -
 ** key pos| < w), not by kernels.h's tile or pair helpers; scores q·k in
-** float64, then softcap c·tanh(s/c), then the ALiBi bias slope·|distance|;
+** float64, then softcap c·tanh(s/c), then the ALiBi bias slope·(|distance|
+** - the row's reference distance, which kernels.h has the caller pass);
 ** softmax and the weighted sum of v in float64.  Rows with no allowed key
 ** must come back with lse = -inf and o = 0.  Each o and lse element must be
 ** within the bound of test/reference.tcl's model (docs/testing.md): with
@@ -78,7 +79,7 @@ static int runBlock(const Block *b, int *pnEmpty){
   int64_t nKey = b->nKey, nPanel = (nKey + ATTN_PANEL-1)/ATTN_PANEL, j;
   int64_t ldq = dk + fInt(0, 5), ldv = dv + fInt(0, 5);
   int64_t ldo = dv + 3 + fInt(0, 5), ldLse = 1 + fInt(0, 2);
-  int64_t nScratch = ATTN_FLASH_SCRATCH(dk);
+  int64_t nScratch = ATTN_FLASH_SCRATCH(dk, dv);
   float *q = malloc(sizeof(float)*(size_t)(nq*ldq));
   float *kp = calloc((size_t)(nPanel*ATTN_PANEL*dk), sizeof(float));
   float *kr = malloc(sizeof(float)*(size_t)(nKey*dk));      /* keys, rows */
@@ -88,6 +89,7 @@ static int runBlock(const Block *b, int *pnEmpty){
   float *aScratch = attn_malloc_aligned(sizeof(float)*(uint64_t)nScratch);
   int64_t *aQPos = malloc(sizeof(int64_t)*(size_t)nq);
   int64_t *aKPos = malloc(sizeof(int64_t)*(size_t)nKey);
+  int64_t *aRef = malloc(sizeof(int64_t)*(size_t)nq);
   double *s = malloc(sizeof(double)*(size_t)nKey);
   double *es = malloc(sizeof(double)*(size_t)nKey);
   double *w = malloc(sizeof(double)*(size_t)nKey);
@@ -110,12 +112,25 @@ static int runBlock(const Block *b, int *pnEmpty){
     else if( b->ePos==1 ) aQPos[r] = (r ? aQPos[r-1] : aKPos[0] - 3) + fInt(0, 4);
     else aQPos[r] = -(int64_t)nq + r + (r>nq/2 ? nKey/2+r : 0);
   }
+  /* ALiBi's per-row reference distance (kernels.h: the distance to the
+  ** nearest allowed key, which the caller supplies; a constant per row). */
+  for(r=0; r<nq; r++){
+    aRef[r] = -1;
+    for(j=0; j<nKey; j++){
+      int64_t dist = aQPos[r]>aKPos[j] ? aQPos[r]-aKPos[j] : aKPos[j]-aQPos[r];
+      if( refAllowed(b, aQPos[r], aKPos[j]) && (aRef[r]<0 || dist<aRef[r]) ){
+        aRef[r] = dist;
+      }
+    }
+    if( aRef[r]<0 ) aRef[r] = 0;
+  }
   memset(&a, 0, sizeof(a));
   a.nQuery = nq; a.nKey = nKey; a.nDimK = dk; a.nDimV = dv;
   a.q = q; a.ldq = ldq; a.kPacked = kp; a.v = v; a.ldv = ldv;
   a.aQPos = aQPos; a.aKPos = aKPos;
   a.bCausal = b->bCausal; a.nWindow = b->nWindow;
-  a.rSlope = b->rSlope; a.rSoftcap = b->rSoftcap;
+  a.rSlope = b->rSlope; a.aAlibiRef = aRef;
+  attn_softcap_init(&a.cap, b->rSoftcap);
   a.o = o; a.ldo = ldo; a.aLse = lse; a.ldLse = ldLse; a.aScratch = aScratch;
   for(r=0; r<nq*ldo; r++) o[r] = 12345.0f;
   for(r=0; r<nq*ldLse; r++) lse[r] = 777.0f;
@@ -140,7 +155,7 @@ static int runBlock(const Block *b, int *pnEmpty){
       }
       if( b->rSlope!=0.0f ){
         int64_t dist = aQPos[r]>aKPos[j] ? aQPos[r]-aKPos[j] : aKPos[j]-aQPos[r];
-        double al = (double)b->rSlope*(double)dist;
+        double al = (double)b->rSlope*(double)(dist - aRef[r]);
         x -= al;
         es[j] += 2*U*fabs(al) + U*fabs(x);
       }
@@ -201,7 +216,7 @@ static int runBlock(const Block *b, int *pnEmpty){
             b->ePos, b->rQ);
   }
   free(q); free(kp); free(kr); free(v); free(o); free(lse);
-  attn_free_aligned(aScratch); free(aQPos); free(aKPos); free(s); free(es);
+  attn_free_aligned(aScratch); free(aQPos); free(aKPos); free(aRef); free(s); free(es);
   free(w);
   return nBad;
 }
