@@ -31,7 +31,7 @@
 
 #define U        (1.0/16777216.0)      /* 2^-24 */
 #define EXP_ULP  2.0
-#define TANH_ULP 2.0
+#define TANH_ULP 3.0   /* kernels_driver.h's tanh */
 #define MIN_TILE 16
 
 static double gam(double n){ return n*U/(1.0-n*U); }
@@ -150,7 +150,7 @@ static int runBlock(const Block *b, int *pnEmpty){
       es[j] = gam((double)dk)*mag;
       if( b->rSoftcap>0.0f ){
         double c = b->rSoftcap, t = tanh(x/c), sech2 = 1.0 - t*t;
-        es[j] = sech2*(es[j] + U*fabs(x)) + (2*TANH_ULP + 2)*U*fabs(c*t);
+        es[j] = sech2*(es[j] + 3*U*fabs(x)) + (2*TANH_ULP + 2)*U*fabs(c*t);
         x = c*t;
       }
       if( b->rSlope!=0.0f ){
