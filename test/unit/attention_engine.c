@@ -25,7 +25,7 @@
 #define U      (1.0/16777216.0)          /* 2^-24: float32 unit roundoff */
 #define U64    (1.0/1125899906842624.0)  /* 2^-50: room for float64 error */
 #define EXP_ULP   2.0                     /* exp error, unit/kernels.c */
-#define TANH_ULP  2.0
+#define TANH_ULP  3.0                     /* kernels_driver.h's tanh */
 #define MIN_TILE  16
 
 static double gam(double n){ return n*U/(1.0-n*U); }
@@ -211,7 +211,7 @@ static void refAttention(const Case *c, double *out, double *outE,
         if( c->opt.rSoftcap>0 ){
           double t = tanh(s[j]/c->opt.rSoftcap), sech2 = 1.0 - t*t;
           double sc = c->opt.rSoftcap*t;
-          ef[j] = sech2*(ef[j] + U*fabs(s[j])) + (2*TANH_ULP + 2)*U*fabs(sc);
+          ef[j] = sech2*(ef[j] + 3*U*fabs(s[j])) + (2*TANH_ULP + 2)*U*fabs(sc);
           es[j] = sech2*es[j] + U64*(fabs(s[j]) + fabs(sc));
           s[j] = sc;
         }
@@ -624,8 +624,16 @@ int main(void){
       pollStates(&c, 1000, 2, nThread, &tp, &st, &stRef);
       tp.nStopAt = tp.nCall + 3;
       rc = attn_forward(st, &err);
-      CHECK(rc==ATTN_INTERRUPT && strcmp(err.zMsg, "interrupted")==0);
-      CHECK(tp.nCall==tp.nStopAt);
+      if( nThread==1 || tp.nCall==tp.nStopAt ){
+        CHECK(rc==ATTN_INTERRUPT && strcmp(err.zMsg, "interrupted")==0);
+        CHECK(tp.nCall==tp.nStopAt);
+      }else{
+        /* With a worker, the caller may have taken fewer than three tasks
+        ** (a busy machine can keep it off the CPU while the worker takes
+        ** the rest): then it never reached the poll that says stop, and
+        ** the run completed. */
+        CHECK(rc==ATTN_OK && tp.nCall<tp.nStopAt);
+      }
       tp.nStopAt = -1;
       CHECK(differentRows(st, stRef, &c)==0);
       CHECK(attn_forward(st, &err)==ATTN_OK);

@@ -1,0 +1,264 @@
+/*
+** flash.c: the flash-attention kernel of each level (xFlash of the kernel
+** set attn_kernels() chooses, which ATTN_KERNEL forces) against a float64
+** reference written here from the definition, one query block at a time.
+**
+** kernels: all   (test/all.tcl runs this once per kernel level)
+**
+** The reference: for each query row, the keys its mask allows, decided here
+** from the positions (causal: key pos <= query pos; window w: |query pos -
+** key pos| < w), not by kernels.h's tile or pair helpers; scores q·k in
+** float64, then softcap c·tanh(s/c), then the ALiBi bias slope·(|distance|
+** - the row's reference distance, which kernels.h has the caller pass);
+** softmax and the weighted sum of v in float64.  Rows with no allowed key
+** must come back with lse = -inf and o = 0.  Each o and lse element must be
+** within the bound of test/reference.tcl's model (docs/testing.md): with
+** q, k, v exact float32 inputs, E(s) = g(dk)·Σ|q·k|, softcap and ALiBi as
+** there, each weight perturbed by e_i = E(s_i) + u·(m - s_i) + 5u·(R + 1)
+** (exp held to 2 ulp, at most one rescale per 16 keys), and
+**   E(o_j) = g(n + R)·(Σ w|v_j| + |o_j|) + 2u·|o_j| + Σ w_i·e_i·|v_ij - o_j|,
+**   E(lse) = Σ w_i·e_i + g(n + R) + 2u·|log l| + u·|lse|.
+** Also: strided q, v, o and lse; scratch filled with NaN first; the
+** columns after each o row and the lse gaps untouched.  The worst error as
+** a fraction of its bound is printed (NOTE).
+*/
+#include "unit.h"
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "alloc.h"
+#include "kernels.h"
+
+#define U        (1.0/16777216.0)      /* 2^-24 */
+#define EXP_ULP  2.0
+#define TANH_ULP 3.0   /* kernels_driver.h's tanh */
+#define MIN_TILE 16
+
+static double gam(double n){ return n*U/(1.0-n*U); }
+
+static uint64_t fRand = 0x2545F4914F6CDD1Dull;
+static uint32_t fNext(void){
+  fRand ^= fRand << 13; fRand ^= fRand >> 7; fRand ^= fRand << 17;
+  return (uint32_t)(fRand >> 32);
+}
+static int fInt(int lo, int hi){ return lo + (int)(fNext() % (uint32_t)(hi-lo+1)); }
+static float fUniform(void){ return (float)((double)fNext()/4294967296.0*2.0 - 1.0); }
+
+static double aWorst[2];
+static long long anCmp[2];
+static int within(int k, double got, double ref, double bound){
+  double d = fabs(got-ref), f = d==0.0 ? 0.0 : (bound>0.0 ? d/bound : INFINITY);
+  if( f>aWorst[k] ) aWorst[k] = f;
+  anCmp[k]++;
+  return d<=bound;
+}
+
+typedef struct Block Block;
+struct Block {
+  int nq, dk, dv;
+  int64_t nKey;
+  int bCausal;
+  int64_t nWindow;
+  float rSlope, rSoftcap;
+  int ePos;        /* 0 the block's own rows, 1 gaps and repeats, 2 queries
+                   ** before and after the keys */
+  float rQ;        /* scale of the query values (large: big logits) */
+};
+
+/* Is key position kp allowed for query position qp? (The definition.) */
+static int refAllowed(const Block *b, int64_t qp, int64_t kp){
+  if( b->bCausal && kp>qp ) return 0;
+  if( b->nWindow>0 && (qp>kp ? qp-kp : kp-qp)>=b->nWindow ) return 0;
+  return 1;
+}
+
+/* One block: returns the number of elements outside their bounds. */
+static int runBlock(const Block *b, int *pnEmpty){
+  const attn_kernel_set *pK = attn_kernels();
+  int nq = b->nq, dk = b->dk, dv = b->dv, r, d, nBad = 0;
+  int64_t nKey = b->nKey, nPanel = (nKey + ATTN_PANEL-1)/ATTN_PANEL, j;
+  int64_t ldq = dk + fInt(0, 5), ldv = dv + fInt(0, 5);
+  int64_t ldo = dv + 3 + fInt(0, 5), ldLse = 1 + fInt(0, 2);
+  int64_t nScratch = ATTN_FLASH_SCRATCH(dk, dv);
+  float *q = malloc(sizeof(float)*(size_t)(nq*ldq));
+  float *kp = calloc((size_t)(nPanel*ATTN_PANEL*dk), sizeof(float));
+  float *kr = malloc(sizeof(float)*(size_t)(nKey*dk));      /* keys, rows */
+  float *v = malloc(sizeof(float)*(size_t)(nKey*ldv));
+  float *o = malloc(sizeof(float)*(size_t)(nq*ldo));
+  float *lse = malloc(sizeof(float)*(size_t)(nq*ldLse));
+  float *aScratch = attn_malloc_aligned(sizeof(float)*(uint64_t)nScratch);
+  int64_t *aQPos = malloc(sizeof(int64_t)*(size_t)nq);
+  int64_t *aKPos = malloc(sizeof(int64_t)*(size_t)nKey);
+  int64_t *aRef = malloc(sizeof(int64_t)*(size_t)nq);
+  double *s = malloc(sizeof(double)*(size_t)nKey);
+  double *es = malloc(sizeof(double)*(size_t)nKey);
+  double *w = malloc(sizeof(double)*(size_t)nKey);
+  attn_flash_args a;
+
+  for(r=0; r<nq*ldq; r++) q[r] = fUniform()*b->rQ;
+  for(j=0; j<nKey; j++){
+    for(d=0; d<dk; d++){
+      float x = fUniform()*2.0f;
+      kr[j*dk+d] = x;
+      kp[(j/ATTN_PANEL)*ATTN_PANEL*dk + d*ATTN_PANEL + j%ATTN_PANEL] = x;
+    }
+  }
+  for(j=0; j<nKey*ldv; j++) v[j] = fUniform();
+  for(j=0; j<nKey; j++){
+    aKPos[j] = b->ePos==1 ? (j ? aKPos[j-1] : -5) + fInt(0, 3) : j;
+  }
+  for(r=0; r<nq; r++){
+    if( b->ePos==0 ) aQPos[r] = nKey>nq ? nKey-nq+r : r;
+    else if( b->ePos==1 ) aQPos[r] = (r ? aQPos[r-1] : aKPos[0] - 3) + fInt(0, 4);
+    else aQPos[r] = -(int64_t)nq + r + (r>nq/2 ? nKey/2+r : 0);
+  }
+  /* ALiBi's per-row reference distance (kernels.h: the distance to the
+  ** nearest allowed key, which the caller supplies; a constant per row). */
+  for(r=0; r<nq; r++){
+    aRef[r] = -1;
+    for(j=0; j<nKey; j++){
+      int64_t dist = aQPos[r]>aKPos[j] ? aQPos[r]-aKPos[j] : aKPos[j]-aQPos[r];
+      if( refAllowed(b, aQPos[r], aKPos[j]) && (aRef[r]<0 || dist<aRef[r]) ){
+        aRef[r] = dist;
+      }
+    }
+    if( aRef[r]<0 ) aRef[r] = 0;
+  }
+  memset(&a, 0, sizeof(a));
+  a.nQuery = nq; a.nKey = nKey; a.nDimK = dk; a.nDimV = dv;
+  a.q = q; a.ldq = ldq; a.kPacked = kp; a.v = v; a.ldv = ldv;
+  a.aQPos = aQPos; a.aKPos = aKPos;
+  a.bCausal = b->bCausal; a.nWindow = b->nWindow;
+  a.rSlope = b->rSlope; a.aAlibiRef = aRef;
+  attn_softcap_init(&a.cap, b->rSoftcap);
+  a.o = o; a.ldo = ldo; a.aLse = lse; a.ldLse = ldLse; a.aScratch = aScratch;
+  for(r=0; r<nq*ldo; r++) o[r] = 12345.0f;
+  for(r=0; r<nq*ldLse; r++) lse[r] = 777.0f;
+  for(j=0; j<nScratch; j++) aScratch[j] = NAN;
+  pK->xFlash(&a);
+
+  for(r=0; r<nq; r++){
+    double mx = -INFINITY, sum = 0.0, gn, eexp, le;
+    int64_t n = 0, R;
+    for(j=0; j<nKey; j++){
+      double x = 0.0, mag = 0.0;
+      if( !refAllowed(b, aQPos[r], aKPos[j]) ){ s[j] = -INFINITY; continue; }
+      for(d=0; d<dk; d++){
+        double t = (double)q[r*ldq+d]*(double)kr[j*dk+d];
+        x += t; mag += fabs(t);
+      }
+      es[j] = gam((double)dk)*mag;
+      if( b->rSoftcap>0.0f ){
+        double c = b->rSoftcap, t = tanh(x/c), sech2 = 1.0 - t*t;
+        es[j] = sech2*(es[j] + 3*U*fabs(x)) + (2*TANH_ULP + 2)*U*fabs(c*t);
+        x = c*t;
+      }
+      if( b->rSlope!=0.0f ){
+        int64_t dist = aQPos[r]>aKPos[j] ? aQPos[r]-aKPos[j] : aKPos[j]-aQPos[r];
+        double al = (double)b->rSlope*(double)(dist - aRef[r]);
+        x -= al;
+        es[j] += 2*U*fabs(al) + U*fabs(x);
+      }
+      s[j] = x;
+      if( x>mx ) mx = x;
+      n++;
+    }
+    if( n==0 ){
+      (*pnEmpty)++;
+      if( lse[r*ldLse]!=-INFINITY ) nBad++;
+      for(d=0; d<dv; d++) if( o[r*ldo+d]!=0.0f ) nBad++;
+    }else{
+      R = (nKey + MIN_TILE - 1)/MIN_TILE;
+      if( R>n-1 ) R = n-1;
+      gn = gam((double)(n + R));
+      eexp = (2*EXP_ULP + 1)*U*(double)(R + 1);
+      for(j=0; j<nKey; j++) if( s[j]>-INFINITY ) sum += exp(s[j]-mx);
+      le = gn + 2*U*fabs(log(sum)) + U*fabs(mx + log(sum)) + 1e-300;
+      for(j=0; j<nKey; j++){
+        if( s[j]==-INFINITY ){ w[j] = 0.0; continue; }
+        w[j] = exp(s[j]-mx)/sum;
+        es[j] += U*(mx - s[j]) + eexp;          /* now e_j of the weight */
+        le += w[j]*es[j];
+      }
+      if( !within(1, lse[r*ldLse], mx + log(sum), le) ){
+        if( nBad<3 ) fprintf(stderr, "%s flash: lse row %d: %.9g vs %.9g, "
+                             "bound %.3g\n", pK->zName, r, lse[r*ldLse],
+                             mx + log(sum), le);
+        nBad++;
+      }
+      for(d=0; d<dv; d++){
+        double ref = 0.0, A = 0.0, P = 0.0, e;
+        for(j=0; j<nKey; j++) if( w[j]>0.0 ) ref += w[j]*v[j*ldv+d];
+        for(j=0; j<nKey; j++){
+          double x;
+          if( s[j]==-INFINITY ) continue;
+          x = v[j*ldv+d];
+          A += w[j]*fabs(x);
+          P += w[j]*es[j]*fabs(x - ref);
+          if( mx - s[j]>86 ) P += w[j]*(fabs(x) + fabs(ref));
+        }
+        e = gn*(A + fabs(ref)) + 2*U*fabs(ref) + P + 1e-300;
+        if( !within(0, o[r*ldo+d], ref, e) ){
+          if( nBad<3 ) fprintf(stderr, "%s flash: o[%d][%d]: %.9g vs %.9g, "
+                               "bound %.3g\n", pK->zName, r, d, o[r*ldo+d],
+                               ref, e);
+          nBad++;
+        }
+      }
+    }
+    for(d=dv; d<ldo; d++) if( o[r*ldo+d]!=12345.0f ) nBad++;
+    for(d=1; d<ldLse; d++) if( lse[r*ldLse+d]!=777.0f ) nBad++;
+  }
+  if( nBad ){
+    fprintf(stderr, "  in block nq %d nKey %lld dk %d dv %d causal %d window "
+            "%lld slope %g softcap %g pos %d q scale %g\n", nq, (long long)nKey,
+            dk, dv, b->bCausal, (long long)b->nWindow, b->rSlope, b->rSoftcap,
+            b->ePos, b->rQ);
+  }
+  free(q); free(kp); free(kr); free(v); free(o); free(lse);
+  attn_free_aligned(aScratch); free(aQPos); free(aKPos); free(aRef); free(s); free(es);
+  free(w);
+  return nBad;
+}
+
+int main(void){
+  static const int aDim[] = { 1, 3, 8, 16, 17, 64, 100 };
+  int i, nEmpty = 0;
+  printf("kernel %s\n", attn_kernels()->zName);
+  for(i=0; i<600; i++){
+    Block b;
+    int e = i%8;
+    memset(&b, 0, sizeof(b));
+    b.nq = i<8 ? (int[]){1, 64, 15, 16, 17, 63, 2, 33}[i] : fInt(1, ATTN_BLOCK_Q);
+    b.nKey = i%5==0 ? fInt(1, 20) : fInt(1, 300);
+    b.dk = aDim[fInt(0, 6)];
+    b.dv = i%3==0 ? aDim[fInt(0, 6)] : b.dk;
+    b.ePos = i%3;
+    b.rQ = (float)(2.0/sqrt((double)b.dk)) * (i%11==0 ? 20.0f : 1.0f);
+    if( e==1 || e==3 ) b.bCausal = 1;
+    if( e==2 || e==3 ) b.nWindow = fInt(1, 70);
+    if( e==4 ) b.rSlope = 0.0625f*(float)fInt(1, 8);
+    if( e==5 ){ b.rSoftcap = 1.0f + (float)fInt(0, 30); b.bCausal = 1; }
+    if( e==6 ){ b.rSlope = 0.5f; b.rSoftcap = 5.0f; b.nWindow = fInt(1, 9); }
+    CHECK(runBlock(&b, &nEmpty)==0);
+  }
+  /* Windows and causal masks exactly at tile edges: keys 0..191, queries
+  ** at the last row of a tile, windows reaching exactly to a tile start. */
+  {
+    static const int64_t aW[] = { 1, 63, 64, 65, 128 };
+    int k;
+    for(k=0; k<5; k++){
+      Block b;
+      memset(&b, 0, sizeof(b));
+      b.nq = ATTN_BLOCK_Q; b.nKey = 3*ATTN_TILE_K; b.dk = 16; b.dv = 8;
+      b.bCausal = k%2; b.nWindow = aW[k]; b.rQ = 0.5f;
+      CHECK(runBlock(&b, &nEmpty)==0);
+    }
+  }
+  CHECK(nEmpty>0);            /* rows with no allowed key were exercised */
+  printf("NOTE precision flash output (%s): worst error %.4f of the bound "
+         "(%lld values)\n", attn_kernels()->zName, aWorst[0], anCmp[0]);
+  printf("NOTE precision flash lse (%s): worst error %.4f of the bound "
+         "(%lld values)\n", attn_kernels()->zName, aWorst[1], anCmp[1]);
+  return UNIT_DONE();
+}
