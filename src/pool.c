@@ -64,6 +64,15 @@ int attn_softmax_result(const attn_softmax_acc *a, float *aOut){
   return 1;
 }
 
+int attn_softmax_result64(const attn_softmax_acc *a, double *aOut,
+                          double *pLse){
+  int64_t i;
+  if( !a->bAny ) return 0;
+  for(i=0; i<a->nDimV; i++) aOut[i] = a->aAcc[i]/a->rSum;
+  *pLse = a->rScale*a->rBest + log(a->rSum);
+  return 1;
+}
+
 /*
 ** The pool.
 */
