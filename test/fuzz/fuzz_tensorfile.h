@@ -4,7 +4,9 @@
 ** The input is a file image given to attn_tensorfile_open_memory() under a
 ** name whose suffix picks the format a damaged file is judged by.
 ** Properties: opening fails with ATTN_ERROR or ATTN_TOOBIG and a message
-** naming the file, or it lists at most ATTN_TENSOR_MAX_COUNT tensors, each
+** naming the file, valid UTF-8, that quotes none of the file's bytes (no
+** character found at a syntax error, no first bytes, no header length
+** value), or it lists at most ATTN_TENSOR_MAX_COUNT tensors, each
 ** with a name, a dtype, at most ATTN_TENSOR_MAX_DIMS sizes whose product is
 ** nElem, a shape JSON that fits its buffer; reading a tensor either fails
 ** cleanly or gives only finite floats; a tensor never has more elements
@@ -28,6 +30,15 @@ static void fuzzTensorFile(const uint8_t *data, size_t size, const char *zName){
     if( pFile ) fuzzFail("a reader was returned with an error");
     if( (rc!=ATTN_ERROR && rc!=ATTN_TOOBIG) || strstr(err.zMsg, zName)==0 ){
       fuzzFail("open failed with rc=%d '%s'", rc, err.zMsg);
+    }
+    /* Never the file's bytes in a message (issue 13): not the bytes found
+    ** at a syntax error, not the first bytes of an unknown file, not the
+    ** header length they encode; and always valid UTF-8. */
+    if( !fuzzUtf8(err.zMsg) ) fuzzFail("message not UTF-8: %s", err.zMsg);
+    if( strstr(err.zMsg, "found '") || strstr(err.zMsg, "found byte")
+     || strstr(err.zMsg, "starts with the bytes")
+     || strstr(err.zMsg, ": header length ") ){
+      fuzzFail("the message quotes the file: %s", err.zMsg);
     }
     return;
   }
