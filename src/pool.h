@@ -97,7 +97,7 @@ struct attn_pool {
   /* Group: the online softmax, the row that gave q and scale, and the first
   ** row that broke the rules (reported by attn_pool_final). */
   attn_softmax_acc acc;
-  double *aAcc;              /* nDimV, the accumulator's */
+  double *aAcc;              /* nDimV, the accumulator's (with the dims) */
   int64_t iGroupRow;
   int64_t iBadRow;           /* 0, or the row whose q or scale differs */
   int bBadScale;             /* it is the scale that differs */
