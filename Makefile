@@ -15,7 +15,8 @@
 #                   runs it too)
 #   make valgrind   the Tcl suite under valgrind memcheck
 #   make tsan       the threaded tests under ThreadSanitizer
-#   make fuzz       each libFuzzer target of test/fuzz/ for FUZZ_SECONDS (60)
+#   make fuzz       each libFuzzer target of test/fuzz/ for FUZZ_SECONDS (60),
+#                   then the random differential test for as long
 #   make fuzz-quick the same for 10 seconds each (CI)
 #   make bench      speed against ONNX Runtime, NumPy, PyTorch and the FMA
 #                   peak (not a test)
@@ -327,8 +328,18 @@ fuzz-build:
 	@sh test/deps.sh fuzz
 	$(Q)$(SUBMAKE) $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_TARGETS)) TAG=fuzz
 
+# The random differential test of attention against its float64 reference
+# (test/unit/differential.c), built like the targets (ASan+UBSan), drawing
+# cases for FUZZ_SECONDS after them (make test runs 300 of them).
+$(BUILD)/fuzz/bin/differential: test/unit/differential.c $(FUZZ_OBJ) test/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(FUZZ_CC) $(FUZZ_FLAGS) $(BASE) -Isrc $< $(FUZZ_OBJ) -o $@ \
+	  -lsqlite3 $(LIBS)
+
 fuzz: fuzz-build
+	$(Q)$(SUBMAKE) $(BUILD)/fuzz/bin/differential TAG=fuzz
 	sh test/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	ATTN_DIFF_SECONDS=$(FUZZ_SECONDS) $(BUILD)/fuzz/bin/differential
 
 fuzz-quick:
 	$(Q)$(SUBMAKE) fuzz FUZZ_SECONDS=10

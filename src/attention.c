@@ -33,18 +33,25 @@
 #include "attention.h"
 #include "alloc.h"
 #include "kernels.h"
+#include "pool.h"
 #include "position.h"
 #include "threads.h"
+#include <float.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__linux__)
 # include <sys/mman.h>
 #endif
 
-/* Positions are limited so that differences and ALiBi distances are exact. */
-#define ATTN_MAX_POS ((int64_t)1<<53)
+/* What attn_output() knows of a computed row (attn_state.aFix): its float32
+** output and lse are finite (OK); some are not, which means no allowed key
+** or an overflow, to be told apart (CHECK); or no key (NONE). */
+#define ATTN_ROW_OK     0
+#define ATTN_ROW_CHECK  1
+#define ATTN_ROW_NONE   2
 
 /* Buffer budget for a chunk of blocks computed together, the most blocks
 ** per thread in a chunk, and the work a chunk aims at (see attnPrepare). */
@@ -104,6 +111,7 @@ struct attn_state {
   AttnBlock *aBlock;           /* blocks in sorted order */
   int64_t nBlock;
   unsigned char *aDone;        /* per block: outputs computed */
+  unsigned char *aFix;         /* per query row (input order): ATTN_ROW_* */
   int64_t nChunk;              /* blocks per chunk computed on demand */
   int nUnitMax;                /* blocks per call of the flash kernel */
   int64_t nChunkMax;           /* blocks per run of attn_forward() */
@@ -258,20 +266,187 @@ static void attnChunkBufsGet(void *pArena, const AttnArena *a, int i,
 }
 
 /*
-** Step 1: configuration.
+** Step 1: configuration.  Every rule on options, dimensions and shapes is
+** here, with its message: the option setters (what the SQL binding calls),
+** the row validators, and attnConfigure(), which applies the same checks to
+** a struct filled in C.
 */
 
-/* The output width of weight w applied to nIn-wide rows (nIn when absent). */
+/* The options: name and kind, in ATTN_OPT_* order. */
+static const struct AttnOptionDef {
+  const char *zName;
+  int eKind;
+} aAttnOption[ATTN_OPT_COUNT] = {
+  { "heads",      ATTN_OPT_INT  },
+  { "kv_heads",   ATTN_OPT_INT  },
+  { "scale",      ATTN_OPT_REAL },
+  { "causal",     ATTN_OPT_BOOL },
+  { "window",     ATTN_OPT_INT  },
+  { "alibi",      ATTN_OPT_BOOL },
+  { "rope",       ATTN_OPT_REAL },
+  { "rope_style", ATTN_OPT_TEXT },
+  { "softcap",    ATTN_OPT_REAL },
+  { "threads",    ATTN_OPT_INT  },
+};
+
+const char *attn_option_name(int iOpt){
+  return iOpt>=0 && iOpt<ATTN_OPT_COUNT ? aAttnOption[iOpt].zName : 0;
+}
+int attn_option_kind(int iOpt){
+  return iOpt>=0 && iOpt<ATTN_OPT_COUNT ? aAttnOption[iOpt].eKind : -1;
+}
+
+void attn_options_init(attn_options *pOpt){
+  memset(pOpt, 0, sizeof(*pOpt));
+  pOpt->nHead = 1;
+  pOpt->nThread = 1;
+}
+
+/* zName is v, expected lo to hi. */
+static int attnCheckRange(const char *zName, int64_t v, int64_t lo,
+                          int64_t hi, attn_err *pErr){
+  if( v<lo || v>hi ){
+    return attn_err_set(pErr, ATTN_ERROR, "%s is %lld, expected %lld to %lld",
+                        zName, (long long)v, (long long)lo, (long long)hi);
+  }
+  return ATTN_OK;
+}
+
+/* A window, RoPE base or softcap given explicitly (none is the default). */
+static int attnCheckWindow(int64_t v, attn_err *pErr){
+  if( v<1 ){
+    return attn_err_set(pErr, ATTN_ERROR, "window is %lld, expected 1 or more "
+                        "(NULL for no window)", (long long)v);
+  }
+  return ATTN_OK;
+}
+static int attnCheckRope(double r, attn_err *pErr){
+  if( !(r>0.0) || !isfinite(r) ){
+    return attn_err_set(pErr, ATTN_ERROR, "rope is %g, expected a positive "
+                        "base such as 10000 (NULL for no RoPE)", r);
+  }
+  return ATTN_OK;
+}
+static int attnCheckSoftcap(double r, attn_err *pErr){
+  if( !(r>0.0) || !isfinite(r) ){
+    return attn_err_set(pErr, ATTN_ERROR, "softcap is %g, expected a positive "
+                        "number (NULL for none)", r);
+  }
+  return ATTN_OK;
+}
+
+int attn_option_set_int(attn_options *o, int iOpt, int64_t v, attn_err *pErr){
+  int rc;
+  if( attn_option_kind(iOpt)==ATTN_OPT_BOOL && v!=0 && v!=1 ){
+    return attn_err_set(pErr, ATTN_ERROR, "%s is %lld, expected 0 or 1",
+                        attn_option_name(iOpt), (long long)v);
+  }
+  switch( iOpt ){
+    case ATTN_OPT_HEADS:
+    case ATTN_OPT_KV_HEADS:
+      rc = attnCheckRange(attn_option_name(iOpt), v, 1, ATTN_MAX_HEADS, pErr);
+      if( rc ) return rc;
+      if( iOpt==ATTN_OPT_HEADS ) o->nHead = (int)v; else o->nKvHead = (int)v;
+      return ATTN_OK;
+    case ATTN_OPT_THREADS:
+      rc = attnCheckRange("threads", v, 1, ATTN_MAX_THREADS, pErr);
+      if( rc==ATTN_OK ) o->nThread = (int)v;
+      return rc;
+    case ATTN_OPT_WINDOW:
+      rc = attnCheckWindow(v, pErr);
+      if( rc==ATTN_OK ) o->nWindow = v;
+      return rc;
+    case ATTN_OPT_CAUSAL: o->bCausal = (int)v; return ATTN_OK;
+    case ATTN_OPT_ALIBI:  o->bAlibi = (int)v;  return ATTN_OK;
+  }
+  return attn_err_set(pErr, ATTN_ERROR, "%s is not an integer option",
+                      attn_option_name(iOpt) ? attn_option_name(iOpt) : "?");
+}
+
+int attn_option_set_real(attn_options *o, int iOpt, double r, attn_err *pErr){
+  int rc;
+  if( !isfinite(r) ){
+    return attn_err_set(pErr, ATTN_ERROR, "%s is not finite, expected a "
+        "finite number", attn_option_name(iOpt) ? attn_option_name(iOpt) : "?");
+  }
+  switch( iOpt ){
+    case ATTN_OPT_SCALE:
+      o->bScale = 1;
+      o->rScale = r;
+      return ATTN_OK;
+    case ATTN_OPT_ROPE:
+      rc = attnCheckRope(r, pErr);
+      if( rc==ATTN_OK ) o->rRopeBase = r;
+      return rc;
+    case ATTN_OPT_SOFTCAP:
+      rc = attnCheckSoftcap(r, pErr);
+      if( rc==ATTN_OK ) o->rSoftcap = r;
+      return rc;
+  }
+  return attn_err_set(pErr, ATTN_ERROR, "%s is not a number option",
+                      attn_option_name(iOpt) ? attn_option_name(iOpt) : "?");
+}
+
+int attn_option_set_text(attn_options *o, int iOpt, const char *z, int64_t n,
+                         attn_err *pErr){
+  if( iOpt==ATTN_OPT_ROPE_STYLE ){
+    int rc = attn_rope_style(z, n, &o->eRopeStyle, pErr);
+    if( rc ){
+      /* Complete the predicate with the option's name. */
+      attn_err e = *pErr;
+      return attn_err_set(pErr, rc, "rope_style %s", e.zMsg);
+    }
+    return ATTN_OK;
+  }
+  return attn_err_set(pErr, ATTN_ERROR, "%s is not a text option",
+                      attn_option_name(iOpt) ? attn_option_name(iOpt) : "?");
+}
+
+int attn_check_dim(int64_t n, attn_err *pErr){
+  if( n<1 ){
+    return attn_err_set(pErr, ATTN_ERROR, "has %lld dimensions, expected at "
+                        "least 1", (long long)n);
+  }
+  if( n>ATTN_MAX_DIM ){
+    return attn_err_set(pErr, ATTN_ERROR, "has %lld dimensions, more than the "
+                        "maximum %d", (long long)n, ATTN_MAX_DIM);
+  }
+  return ATTN_OK;
+}
+
+int attn_check_pos(int64_t iPos, attn_err *pErr){
+  if( iPos>ATTN_MAX_POS || iPos<-ATTN_MAX_POS ){
+    return attn_err_set(pErr, ATTN_ERROR, "is %lld, expected -2^53 to 2^53",
+                        (long long)iPos);
+  }
+  return ATTN_OK;
+}
+
+/* Where one side's projected width comes from, for messages: "wq is 120 ×
+** 360", or "of the query inputs, with no wq". */
+static void attnDescribe(char *zOut, size_t nOut, const attn_tensor *w,
+                         const char *zW, const char *zSide, int64_t nIn,
+                         int64_t nCol){
+  if( w->a ){
+    snprintf(zOut, nOut, "%s is %lld × %lld", zW, (long long)nIn,
+             (long long)nCol);
+  }else{
+    snprintf(zOut, nOut, "of the %s inputs, with no %s", zSide, zW);
+  }
+}
+
+/* The output width of weight w applied to nIn-wide rows (nIn when absent).
+** zRows says what the rows are ("the input dimension"). */
 static int attnWeightCols(const attn_tensor *w, int64_t nIn, const char *zName,
-                          int64_t *pnCol, attn_err *pErr){
+                          const char *zRows, int64_t *pnCol, attn_err *pErr){
   if( w->a==0 ){
     *pnCol = nIn;
     return ATTN_OK;
   }
   if( w->n<=0 || w->n%nIn!=0 ){
     return attn_err_set(pErr, ATTN_ERROR, "%s has %lld elements, not a "
-        "multiple of the input dimension %lld (%s must have %lld rows)",
-        zName, (long long)w->n, (long long)nIn, zName, (long long)nIn);
+        "multiple of %s %lld (%s must have %lld rows)", zName, (long long)w->n,
+        zRows, (long long)nIn, zName, (long long)nIn);
   }
   *pnCol = w->n/nIn;
   if( *pnCol>ATTN_MAX_DIM ){
@@ -291,8 +466,18 @@ static int attnBiasCheck(const attn_tensor *b, int64_t nCol, const char *zName,
   return ATTN_OK;
 }
 
+/* The input dimension of one side. */
+static int attnCheckInput(const char *zSide, int64_t n, attn_err *pErr){
+  attn_err e;
+  if( attn_check_dim(n, &e) ){
+    return attn_err_set(pErr, e.rc, "the %s inputs %s", zSide, e.zMsg);
+  }
+  return ATTN_OK;
+}
+
 static int attnConfigure(attn_state *p, const attn_input *pIn, attn_err *pErr){
   const attn_options *o = &p->opt;
+  char zQ[96], zK[96], zV[96];
   int64_t nCol;
   int rc;
   if( pIn->nQuery<0 || pIn->nQuery>ATTN_MAX_ROWS
@@ -301,72 +486,102 @@ static int attnConfigure(attn_state *p, const attn_input *pIn, attn_err *pErr){
         "rows, expected at most %lld of each", (long long)pIn->nQuery,
         (long long)pIn->nKey, (long long)ATTN_MAX_ROWS);
   }
-  if( pIn->nXq<1 || pIn->nXq>ATTN_MAX_DIM || pIn->nXk<1 || pIn->nXk>ATTN_MAX_DIM
-   || pIn->nXv<1 || pIn->nXv>ATTN_MAX_DIM ){
-    return attn_err_set(pErr, ATTN_ERROR, "has input dimensions %lld, %lld "
-        "and %lld, expected 1 to %d", (long long)pIn->nXq, (long long)pIn->nXk,
-        (long long)pIn->nXv, ATTN_MAX_DIM);
-  }
-  if( o->nHead<1 || o->nHead>ATTN_MAX_HEADS ){
-    return attn_err_set(pErr, ATTN_ERROR, "heads is %d, expected 1 to %d",
-                        o->nHead, ATTN_MAX_HEADS);
+  if( (rc = attnCheckInput("query", pIn->nXq, pErr))!=0 ) return rc;
+  if( (rc = attnCheckInput("key", pIn->nXk, pErr))!=0 ) return rc;
+  if( (rc = attnCheckInput("value", pIn->nXv, pErr))!=0 ) return rc;
+  if( (rc = attnCheckRange("heads", o->nHead, 1, ATTN_MAX_HEADS, pErr))!=0 ){
+    return rc;
   }
   if( o->nKvHead<1 || o->nKvHead>o->nHead || o->nHead%o->nKvHead!=0 ){
+    if( o->nKvHead<1 || o->nKvHead>ATTN_MAX_HEADS ){
+      return attnCheckRange("kv_heads", o->nKvHead, 1, ATTN_MAX_HEADS, pErr);
+    }
     return attn_err_set(pErr, ATTN_ERROR, "kv_heads is %d, expected a "
         "divisor of heads (%d)", o->nKvHead, o->nHead);
   }
-  if( o->nThread<1 || o->nThread>ATTN_MAX_THREADS ){
-    return attn_err_set(pErr, ATTN_ERROR, "threads is %d, expected 1 to %d",
-                        o->nThread, ATTN_MAX_THREADS);
-  }
+  rc = attnCheckRange("threads", o->nThread, 1, ATTN_MAX_THREADS, pErr);
+  if( rc ) return rc;
   if( o->bScale && !isfinite(o->rScale) ){
     return attn_err_set(pErr, ATTN_ERROR, "scale is not finite, expected a "
                         "finite number");
   }
-  if( o->nWindow<0 ){
-    return attn_err_set(pErr, ATTN_ERROR, "window is %lld, expected 1 or more",
-                        (long long)o->nWindow);
+  if( o->nWindow!=0 && (rc = attnCheckWindow(o->nWindow, pErr))!=0 ) return rc;
+  if( o->rSoftcap!=0.0 && (rc = attnCheckSoftcap(o->rSoftcap, pErr))!=0 ){
+    return rc;
   }
-  if( !(o->rSoftcap>=0.0) || !isfinite(o->rSoftcap) ){
-    return attn_err_set(pErr, ATTN_ERROR, "softcap is %g, expected a "
-                        "positive number (or none)", o->rSoftcap);
-  }
-  if( o->rRopeBase!=0.0 && (!(o->rRopeBase>0.0) || !isfinite(o->rRopeBase)) ){
-    return attn_err_set(pErr, ATTN_ERROR, "rope base is %g, expected a "
-                        "positive number", o->rRopeBase);
+  if( o->rRopeBase!=0.0 && (rc = attnCheckRope(o->rRopeBase, pErr))!=0 ){
+    return rc;
   }
   if( o->eRopeStyle!=ATTN_ROPE_NEOX && o->eRopeStyle!=ATTN_ROPE_INTERLEAVED ){
-    return attn_err_set(pErr, ATTN_ERROR, "rope style %d is unknown",
-                        o->eRopeStyle);
+    return attn_err_set(pErr, ATTN_ERROR, "rope style %d is unknown, expected "
+        "%d (neox) or %d (interleaved)", o->eRopeStyle, ATTN_ROPE_NEOX,
+        ATTN_ROPE_INTERLEAVED);
   }
   p->nHead = o->nHead;
   p->nKvHead = o->nKvHead;
   p->nQ = pIn->nQuery;
   p->nK = pIn->nKey;
 
-  if( (rc = attnWeightCols(&pIn->wq, pIn->nXq, "wq", &p->nQDim, pErr))!=0 ) return rc;
-  if( (rc = attnWeightCols(&pIn->wk, pIn->nXk, "wk", &p->nKDim, pErr))!=0 ) return rc;
-  if( (rc = attnWeightCols(&pIn->wv, pIn->nXv, "wv", &p->nVDim, pErr))!=0 ) return rc;
+  /* Shapes.  A message names the argument whose shape is wrong and the
+  ** shape it should have (issue 13, finding 17). */
+  rc = attnWeightCols(&pIn->wq, pIn->nXq, "wq", "the input dimension",
+                      &p->nQDim, pErr);
+  if( rc==ATTN_OK ){
+    rc = attnWeightCols(&pIn->wk, pIn->nXk, "wk", "the input dimension",
+                        &p->nKDim, pErr);
+  }
+  if( rc==ATTN_OK ){
+    rc = attnWeightCols(&pIn->wv, pIn->nXv, "wv", "the input dimension",
+                        &p->nVDim, pErr);
+  }
+  if( rc ) return rc;
+  attnDescribe(zQ, sizeof(zQ), &pIn->wq, "wq", "query", pIn->nXq, p->nQDim);
+  attnDescribe(zK, sizeof(zK), &pIn->wk, "wk", "key", pIn->nXk, p->nKDim);
+  attnDescribe(zV, sizeof(zV), &pIn->wv, "wv", "value", pIn->nXv, p->nVDim);
   if( p->nQDim%p->nHead!=0 ){
     return attn_err_set(pErr, ATTN_ERROR, "heads (%d) does not divide the "
-        "query dimension %lld", p->nHead, (long long)p->nQDim);
+        "query dimension %lld (%s): expected %s with a multiple of %d "
+        "columns, or heads dividing %lld", p->nHead, (long long)p->nQDim, zQ,
+        pIn->wq.a ? "wq" : "a wq", p->nHead, (long long)p->nQDim);
   }
   p->nDimK = (int)(p->nQDim/p->nHead);
   if( p->nKDim!=(int64_t)p->nDimK*p->nKvHead ){
-    return attn_err_set(pErr, ATTN_ERROR, "the key dimension is %lld, "
-        "expected %lld: %d kv_heads of the query head dimension %d",
-        (long long)p->nKDim, (long long)p->nDimK*p->nKvHead, p->nKvHead,
-        p->nDimK);
+    long long nWant = (long long)p->nDimK*p->nKvHead;
+    if( pIn->wk.a ){
+      rc = attn_err_set(pErr, ATTN_ERROR, "wk is %lld × %lld, expected %lld "
+          "× %lld: kv_heads (%d) × the head dimension %d (query dimension "
+          "%lld ÷ heads %d)", (long long)pIn->nXk, (long long)p->nKDim,
+          (long long)pIn->nXk, nWant, p->nKvHead, p->nDimK,
+          (long long)p->nQDim, p->nHead);
+    }else{
+      rc = attn_err_set(pErr, ATTN_ERROR, "the key dimension is %lld (%s), "
+          "expected %lld: kv_heads (%d) × the head dimension %d (query "
+          "dimension %lld ÷ heads %d); give wk as %lld × %lld",
+          (long long)p->nKDim, zK, nWant, p->nKvHead, p->nDimK,
+          (long long)p->nQDim, p->nHead, (long long)pIn->nXk, nWant);
+    }
+    if( pIn->wq.a && p->nQDim==3*p->nKDim ){
+      /* A packed in_proj_weight (q, k and v side by side) passed as wq. */
+      attn_err e = *pErr;
+      rc = attn_err_set(pErr, rc, "%s; or is wq (%lld × %lld, three times "
+          "the key columns) a packed (q, k, v) projection? then pass its three "
+          "%lld-column parts as wq, wk and wv", e.zMsg, (long long)pIn->nXq,
+          (long long)p->nQDim, (long long)p->nKDim);
+    }
+    return rc;
   }
   if( p->nVDim%p->nKvHead!=0 ){
     return attn_err_set(pErr, ATTN_ERROR, "kv_heads (%d) does not divide the "
-        "value dimension %lld", p->nKvHead, (long long)p->nVDim);
+        "value dimension %lld (%s): expected %s with a multiple of %d columns",
+        p->nKvHead, (long long)p->nVDim, zV, pIn->wv.a ? "wv" : "a wv",
+        p->nKvHead);
   }
   p->nDimV = (int)(p->nVDim/p->nKvHead);
   p->nCat = (int64_t)p->nHead*p->nDimV;
   if( o->rRopeBase!=0.0 && p->nDimK%2!=0 ){
     return attn_err_set(pErr, ATTN_ERROR, "rope needs an even head "
-        "dimension, found %d", p->nDimK);
+        "dimension, found %d (query dimension %lld ÷ heads %d)", p->nDimK,
+        (long long)p->nQDim, p->nHead);
   }
   if( (rc = attnBiasCheck(&pIn->bq, p->nQDim, "bq", "query", pErr))!=0 ) return rc;
   if( (rc = attnBiasCheck(&pIn->bk, p->nKDim, "bk", "key", pErr))!=0 ) return rc;
@@ -379,7 +594,9 @@ static int attnConfigure(attn_state *p, const attn_input *pIn, attn_err *pErr){
     return attn_err_set(pErr, ATTN_ERROR, "the concatenated heads have %lld "
         "elements, more than the maximum %d", (long long)p->nCat, ATTN_MAX_DIM);
   }
-  if( (rc = attnWeightCols(&pIn->wo, p->nCat, "wo", &nCol, pErr))!=0 ) return rc;
+  rc = attnWeightCols(&pIn->wo, p->nCat, "wo", "the concatenated heads' "
+                      "dimension", &nCol, pErr);
+  if( rc ) return rc;
   p->nOut = nCol;
   return attnBiasCheck(&pIn->bo, p->nOut, "bo", "output", pErr);
 }
@@ -413,10 +630,11 @@ static int attnSortRows(int64_t n, const int64_t *aSeq, const int64_t *aPos,
     a[i].iSeq = aSeq ? aSeq[i] : 0;
     a[i].iPos = aPos ? aPos[i] : 0;
     a[i].iRow = i;
-    if( a[i].iPos>ATTN_MAX_POS || a[i].iPos<-ATTN_MAX_POS ){
+    if( aPos && attn_check_pos(aPos[i], pErr) ){
+      attn_err e = *pErr;
       attn_free_aligned(a);
-      return attn_err_set(pErr, ATTN_ERROR, "%s row %lld has position %lld, "
-          "expected -2^53 to 2^53", zSide, (long long)i, (long long)aPos[i]);
+      return attn_err_set(pErr, e.rc, "%s row %lld: pos %s", zSide,
+                          (long long)i+1, e.zMsg);
     }
   }
   /* Rows often come sorted already (no seq, no pos, or both ascending). */
@@ -837,8 +1055,12 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
     p->aQRef = attnAlloc((uint64_t)p->nQ, sizeof(int64_t), &rc, pErr);
     if( p->aQRef ) attnAlibiRefs(p);
   }
+  if( !p->opt.bNoValues ){
+    p->aFix = attnAlloc((uint64_t)p->nQ, 1, &rc, pErr);
+  }
   if( rc ) goto done;
   if( p->aDone ) memset(p->aDone, 0, (size_t)p->nBlock);
+  if( p->aFix ) memset(p->aFix, 0, (size_t)p->nQ);
 
   /* Q: project, RoPE, scale.  K: project, RoPE, pack.  V: project. */
   memset(&t, 0, sizeof(t));
@@ -924,6 +1146,7 @@ void attn_state_free(attn_state *p){
     attn_free_aligned(p->bufs.aUnit);
   }
   attn_free_aligned(p->pBufsMax);
+  attn_free_aligned(p->aFix);
   attn_free_aligned(p->aWo);
   attn_free_aligned(p->aBo);
   attn_free_aligned(p->aSlope);
@@ -955,6 +1178,14 @@ struct AttnChunk {
 };
 
 static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker);
+
+/* Are the n floats of a and the m of b all finite? */
+static int attnRowFinite(const float *a, int64_t n, const float *b, int64_t m){
+  int64_t i;
+  for(i=0; i<n; i++) if( !isfinite(a[i]) ) return 0;
+  for(i=0; i<m; i++) if( !isfinite(b[i]) ) return 0;
+  return 1;
+}
 
 /* Head h of slot iSlot is computed: the last head runs the output step. */
 static void attnHeadDone(AttnChunk *c, int64_t iSlot, int iWorker){
@@ -1115,6 +1346,11 @@ static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker){
     if( p->aBo ){
       for(j=0; j<p->nOut; j++) aOut[j] += p->aBo[j];
     }
+    /* A row with nothing to attend to (lse -inf) or whose float32 sums
+    ** overflowed: attn_output() tells the two apart and recomputes the
+    ** latter in float64 (attnFixRow). */
+    p->aFix[iRow] = attnRowFinite(aOut, p->nOut, p->aLse + iRow*p->nHead,
+                                  p->nHead) ? ATTN_ROW_OK : ATTN_ROW_CHECK;
   }
   /* Read by the caller after the run (the threads' mutex orders it). */
   p->aDone[c->pBufs->aBlock[iSlot]] = 1;
@@ -1180,6 +1416,145 @@ static int attnNeedValues(const attn_state *p, attn_err *pErr){
   return ATTN_OK;
 }
 
+/*
+** One row in float64: the masks decide whether it has a key, and a row
+** whose float32 computation was not finite is computed again from the
+** projected Q, K and V, the way the score rows are.
+*/
+
+/* Has sorted query row s (of block b) a key it may attend to?  Keys are
+** sorted by position: the first key not too far below the query (by the
+** window) is the only candidate, since every later key is further above
+** it.  Differences of positions (within ±2^54) never overflow. */
+static int attnRowHasKey(const attn_state *p, int64_t s, const AttnBlock *b){
+  const int64_t *aK = p->aKPos + b->iKey;
+  int64_t q = p->aQPos[s], lo = 0, hi = b->nKey;
+  if( b->nKey==0 ) return 0;
+  if( p->opt.nWindow>0 ){
+    while( lo<hi ){                    /* the first key with q − k < window */
+      int64_t mid = lo + (hi-lo)/2;
+      if( q-aK[mid]<p->opt.nWindow ) hi = mid; else lo = mid+1;
+    }
+    if( lo>=b->nKey ) return 0;
+  }
+  return attn_pair_allowed(p->opt.bCausal, p->opt.nWindow, q, aK[lo]);
+}
+
+/* The float64 score of sorted query row s, head h, against key j of its
+** block b (allowed by the masks): softcap(q·k) − slope·|Δpos|, from the
+** packed, scaled, RoPE'd Q and K: what the kernels compute in float32. */
+static double attnScore64(const attn_state *p, int64_t s, int h,
+                          const AttnBlock *b, int64_t j){
+  int g = h / (p->nHead/p->nKvHead), d;
+  const float *q = p->aQ + s*p->nQDim + (int64_t)h*p->nDimK;
+  const float *kp = p->aKPacked + ((int64_t)g*p->nPanel + b->iPanel)
+                    *p->nDimK*ATTN_PANEL
+                  + (j/ATTN_PANEL)*p->nDimK*ATTN_PANEL + j%ATTN_PANEL;
+  int64_t qpos = p->aQPos[s], kpos = p->aKPos[b->iKey + j];
+  double x = 0.0;
+  for(d=0; d<p->nDimK; d++) x += (double)q[d]*(double)kp[d*ATTN_PANEL];
+  if( p->opt.rSoftcap>0.0 ) x = p->opt.rSoftcap*tanh(x/p->opt.rSoftcap);
+  if( p->aSlope ){
+    /* Relative to the row's nearest allowed key, as the kernels (the
+    ** constant per row cancels in the softmax; kernels.h). */
+    x -= p->aSlope[h]*(double)((qpos>kpos ? qpos-kpos : kpos-qpos)
+                               - p->aQRef[s]);
+  }
+  return x;
+}
+
+/* Are the n floats at a, d apart, all finite? */
+static int attnFinite(const float *a, int64_t n, int64_t d){
+  int64_t i;
+  for(i=0; i<n; i++) if( !isfinite(a[i*d]) ) return 0;
+  return 1;
+}
+
+/* Row iRow's float32 output or lse was not finite: no key (ATTN_ROW_NONE),
+** or an overflow of the float32 sums, recomputed here in float64 and kept
+** when it fits float32.  Only an output that does not fit, or a Q, K or V
+** that overflowed float32 when projected, is an error. */
+static int attnFixRow(attn_state *p, int64_t iRow, attn_err *pErr){
+  int64_t s = p->aQRank[iRow], j, i;
+  const AttnBlock *b = &p->aBlock[attnBlockOf(p, s)];
+  float *aOut = p->aOut + iRow*p->nOut, *aLse = p->aLse + iRow*p->nHead;
+  double *aCat, *aRes, *aAcc;
+  int rc = ATTN_OK, h;
+  if( !attnRowHasKey(p, s, b) ){
+    p->aFix[iRow] = ATTN_ROW_NONE;
+    return ATTN_OK;
+  }
+  aCat = attnAlloc((uint64_t)p->nCat + (uint64_t)p->nOut + (uint64_t)p->nDimV,
+                   sizeof(double), &rc, pErr);
+  if( aCat==0 ) return rc;
+  aRes = aCat + p->nCat;
+  aAcc = aRes + p->nOut;
+  for(h=0; rc==ATTN_OK && h<p->nHead; h++){
+    int g = h / (p->nHead/p->nKvHead);
+    attn_softmax_acc acc;
+    double rLse = 0.0;
+    if( !attnFinite(p->aQ + s*p->nQDim + (int64_t)h*p->nDimK, p->nDimK, 1) ){
+      rc = attn_err_set(pErr, ATTN_ERROR, "its query overflows float32 once "
+          "projected and scaled (head %d), so the output cannot be computed: "
+          "scale down the inputs, wq, bq or scale", h);
+      break;
+    }
+    attn_softmax_start(&acc, 1.0, aAcc, p->nDimV);
+    for(j=0; j<b->nKey; j++){
+      const float *v = p->aV + ((int64_t)g*p->nK + b->iKey + j)*p->nDimV;
+      int64_t iKey = p->aKOrder[b->iKey + j];
+      double x;
+      if( !attn_pair_allowed(p->opt.bCausal, p->opt.nWindow, p->aQPos[s],
+                             p->aKPos[b->iKey + j]) ){
+        continue;
+      }
+      x = attnScore64(p, s, h, b, j);
+      if( !isfinite(x) || !attnFinite(v, p->nDimV, 1) ){
+        rc = attn_err_set(pErr, ATTN_ERROR, "key row %lld overflows float32 "
+            "once projected (its %s, head %d), so the output cannot be "
+            "computed: scale down the inputs, %s", (long long)iKey+1,
+            isfinite(x) ? "value" : "key", h,
+            isfinite(x) ? "wv or bv" : "wk, bk or the query's scale");
+        break;
+      }
+      attn_softmax_add(&acc, x, v);
+    }
+    if( rc==ATTN_OK ){
+      attn_softmax_result64(&acc, aCat + (int64_t)h*p->nDimV, &rLse);
+      /* An lse beyond float32 is ±Infinity: an error only where it is
+      ** read (the output is exact). */
+      aLse[h] = rLse>FLT_MAX ? INFINITY : rLse<-FLT_MAX ? -INFINITY
+              : (float)rLse;
+    }
+  }
+  if( rc==ATTN_OK ){
+    for(j=0; j<p->nOut; j++){
+      double x = p->aBo ? (double)p->aBo[j] : 0.0;
+      if( p->aWo ){
+        for(i=0; i<p->nCat; i++) x += aCat[i]*(double)p->aWo[i*p->nOut + j];
+      }else{
+        x += aCat[j];
+      }
+      aRes[j] = x;
+    }
+    for(j=0; j<p->nOut; j++){
+      if( !(fabs(aRes[j])<=FLT_MAX) ){
+        rc = attn_err_set(pErr, ATTN_ERROR, "output element %lld is %g, "
+            "beyond float32's range (±3.4e38), so it cannot be returned: "
+            "scale down the values (v, wv, bv) or wo", (long long)j,
+            aRes[j]);
+        break;
+      }
+    }
+  }
+  if( rc==ATTN_OK ){
+    for(j=0; j<p->nOut; j++) aOut[j] = (float)aRes[j];
+    p->aFix[iRow] = ATTN_ROW_OK;
+  }
+  attn_free_aligned(aCat);
+  return rc;
+}
+
 int attn_output(attn_state *p, int64_t iRow, const float **paOut,
                 const float **paLse, attn_err *pErr){
   int64_t iBlock;
@@ -1193,15 +1568,10 @@ int attn_output(attn_state *p, int64_t iRow, const float **paOut,
   }
   iBlock = attnBlockOf(p, p->aQRank[iRow]);
   if( !p->aDone[iBlock] ) attnComputeFrom(p, iBlock, &p->bufs, 0);
-  /* No allowed key (every head's lse is -inf), or a score that was not
-  ** finite in some head (its lse is NaN, kernels.h): no output. */
-  {
-    int h;
-    for(h=0; h<p->nHead; h++){
-      float e = p->aLse[iRow*p->nHead + h];
-      if( e==-INFINITY || e!=e ) return ATTN_OK;
-    }
+  if( p->aFix[iRow]==ATTN_ROW_CHECK && (rc = attnFixRow(p, iRow, pErr))!=0 ){
+    return rc;
   }
+  if( p->aFix[iRow]==ATTN_ROW_NONE ) return ATTN_OK;
   *paOut = p->aOut + iRow*p->nOut;
   *paLse = p->aLse + iRow*p->nHead;
   return ATTN_OK;
@@ -1239,7 +1609,7 @@ int attn_scores_open(attn_state *p, int64_t iRow, int iHead,
                      attn_score_iter **ppIter, attn_err *pErr){
   attn_score_iter *it;
   int64_t s, nKey, j;
-  int rc = ATTN_OK, h, d;
+  int rc = ATTN_OK, h;
   *ppIter = 0;
   if( iRow<0 || iRow>=p->nQ ){
     return attn_err_set(pErr, ATTN_ERROR, "row %lld is out of range (0 to "
@@ -1267,27 +1637,16 @@ int attn_scores_open(attn_state *p, int64_t iRow, int iHead,
     it->iHead = it->iHead1;           /* nothing to iterate */
   }
   for(h=it->iHead0; it->aScore && h<it->iHead1; h++){
-    int g = h / (p->nHead/p->nKvHead);
-    const float *q = p->aQ + s*p->nQDim + (int64_t)h*p->nDimK;
-    const float *aPanels = p->aKPacked + ((int64_t)g*p->nPanel
-                           + it->pBlock->iPanel)*p->nDimK*ATTN_PANEL;
     double *aS = it->aScore + (int64_t)(h-it->iHead0)*nKey;
     double mx = -INFINITY, sum = 0.0;
     for(j=0; j<nKey; j++){
       int64_t qpos = p->aQPos[s], kpos = p->aKPos[it->pBlock->iKey + j];
-      const float *kp = aPanels + (j/ATTN_PANEL)*p->nDimK*ATTN_PANEL
-                      + j%ATTN_PANEL;
-      double x = 0.0;
+      double x;
       if( !attn_pair_allowed(p->opt.bCausal, p->opt.nWindow, qpos, kpos) ){
         aS[j] = -INFINITY;
         continue;
       }
-      for(d=0; d<p->nDimK; d++) x += (double)q[d]*(double)kp[d*ATTN_PANEL];
-      if( p->opt.rSoftcap>0.0 ) x = p->opt.rSoftcap*tanh(x/p->opt.rSoftcap);
-      if( p->aSlope ){
-        x -= p->aSlope[h]*(double)((qpos>kpos ? qpos-kpos : kpos-qpos)
-                                   - p->aQRef[s]);
-      }
+      x = attnScore64(p, s, h, it->pBlock, j);
       if( !isfinite(x) ){
         /* Q or K overflowed float32 when projected or scaled. */
         attn_scores_close(it);

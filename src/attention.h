@@ -37,10 +37,12 @@
 #include "error.h"
 #include "threads.h"
 
-/* Documented limits. */
+/* Documented limits (each checked in one place, with one message: the
+** validators and option setters below, which attn_state_new() uses too). */
 #define ATTN_MAX_HEADS   1024
 #define ATTN_MAX_DIM     65536          /* elements of any input or projection */
 #define ATTN_MAX_ROWS    ((int64_t)1<<30)
+#define ATTN_MAX_POS     ((int64_t)1<<53)  /* |position|: distances stay exact */
 
 /* A weight matrix or bias vector: a row-major float array of n elements,
 ** or absent (a == NULL). */
@@ -103,6 +105,54 @@ struct attn_options {
   void *pPollArg;
 };
 
+/*
+** Options by name, as the SQL binding sets them from its hidden columns: the
+** engine owns their names, kinds, rules and messages.  Each setter checks an
+** explicit value (a setting left out keeps the default) and stores it; on
+** error pErr gets a sentence naming the option ("heads is 1025, expected 1
+** to 1024").  The caller converts its values to the kind first: an integer
+** (ATTN_OPT_INT, and ATTN_OPT_BOOL, which must be 0 or 1), a finite number
+** (ATTN_OPT_REAL) or text (ATTN_OPT_TEXT).
+*/
+#define ATTN_OPT_HEADS       0
+#define ATTN_OPT_KV_HEADS    1
+#define ATTN_OPT_SCALE       2
+#define ATTN_OPT_CAUSAL      3
+#define ATTN_OPT_WINDOW      4
+#define ATTN_OPT_ALIBI       5
+#define ATTN_OPT_ROPE        6
+#define ATTN_OPT_ROPE_STYLE  7
+#define ATTN_OPT_SOFTCAP     8
+#define ATTN_OPT_THREADS     9
+#define ATTN_OPT_COUNT      10
+
+#define ATTN_OPT_INT   0
+#define ATTN_OPT_BOOL  1
+#define ATTN_OPT_REAL  2
+#define ATTN_OPT_TEXT  3
+
+/* The name ("heads", "kv_heads", ...) and kind of option iOpt. */
+const char *attn_option_name(int iOpt);
+int attn_option_kind(int iOpt);
+
+/* The options with nothing set: one head, one thread, no mask. */
+void attn_options_init(attn_options *pOpt);
+
+/* Set option iOpt to an integer, a number or a text (by its kind). */
+int attn_option_set_int(attn_options *pOpt, int iOpt, int64_t v,
+                        attn_err *pErr);
+int attn_option_set_real(attn_options *pOpt, int iOpt, double r,
+                         attn_err *pErr);
+int attn_option_set_text(attn_options *pOpt, int iOpt, const char *z,
+                         int64_t n, attn_err *pErr);
+
+/* Row values a caller may check while reading rows (attn_state_new()
+** checks them too): a vector of n elements for an input, and a position.
+** On error pErr gets a predicate ("has 65537 dimensions, more than the
+** maximum 65536", "is 9007199254740993, expected -2^53 to 2^53"). */
+int attn_check_dim(int64_t n, attn_err *pErr);
+int attn_check_pos(int64_t iPos, attn_err *pErr);
+
 typedef struct attn_state attn_state;
 
 /* Validate, project and prepare.  On success *ppState owns everything it
@@ -120,8 +170,13 @@ int attn_state_heads(const attn_state *p);         /* query heads */
 
 /* The output of query row iRow (0-based, input order) and its per-head
 ** log-sum-exp (nHead values).  Computes the row's block if needed.  Both
-** pointers are set to NULL when the row has no key it may attend to.  The
-** pointers stay valid until attn_state_free(). */
+** pointers are set to NULL when, and only when, the row has no key it may
+** attend to (by the masks).  A row whose float32 computation overflowed is
+** computed again in float64 from the projected Q, K and V; only an output
+** that does not fit float32 is an error (ATTN_ERROR, naming the element),
+** as is a Q, K or V that overflowed when projected.  An lse that does not
+** fit float32 is +Infinity (the output is still exact).  The pointers stay
+** valid until attn_state_free(). */
 int attn_output(attn_state *p, int64_t iRow, const float **paOut,
                 const float **paLse, attn_err *pErr);
 

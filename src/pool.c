@@ -64,6 +64,15 @@ int attn_softmax_result(const attn_softmax_acc *a, float *aOut){
   return 1;
 }
 
+int attn_softmax_result64(const attn_softmax_acc *a, double *aOut,
+                          double *pLse){
+  int64_t i;
+  if( !a->bAny ) return 0;
+  for(i=0; i<a->nDimV; i++) aOut[i] = a->aAcc[i]/a->rSum;
+  *pLse = a->rScale*a->rBest + log(a->rSum);
+  return 1;
+}
+
 /*
 ** The pool.
 */
@@ -77,7 +86,10 @@ static int poolAllocDims(attn_pool *p, attn_err *pErr){
   p->aQ = attn_malloc(4*(uint64_t)p->nDimK);
   p->aOut = attn_malloc(4*(uint64_t)p->nDimV);
   p->aWork = attn_malloc(8*(uint64_t)p->nDimV);
-  if( p->aQ==0 || p->aOut==0 || p->aWork==0 ) return attn_err_nomem(pErr);
+  p->aAcc = attn_malloc(8*(uint64_t)p->nDimV);
+  if( p->aQ==0 || p->aOut==0 || p->aWork==0 || p->aAcc==0 ){
+    return attn_err_nomem(pErr);
+  }
   return ATTN_OK;
 }
 
@@ -164,13 +176,9 @@ static void poolFold(attn_pool *p, const float *k, const float *v){
 
 /* The second row came before any result: the rows form a group.  The
 ** first row, if it was not skipped, is the ring's only row and its q is
-** p->aQ. */
-static int poolBecomeGroup(attn_pool *p, attn_err *pErr){
+** p->aQ.  (The accumulator exists once the dimensions are known.) */
+static void poolBecomeGroup(attn_pool *p){
   p->eMode = ATTN_POOL_GROUP;
-  if( p->nDimV>0 && p->aAcc==0 ){
-    p->aAcc = attn_malloc(8*(uint64_t)p->nDimV);
-    if( p->aAcc==0 ) return attn_err_nomem(pErr);
-  }
   if( p->nRow==1 && !p->aNull[p->iHead] && !p->bQNull ){
     attn_softmax_start(&p->acc, p->rScale, p->aAcc, p->nDimV);
     p->iGroupRow = 1;
@@ -182,7 +190,6 @@ static int poolBecomeGroup(attn_pool *p, attn_err *pErr){
   p->aRing = 0;
   p->aNull = 0;
   p->nSlot = p->nRow = p->iHead = p->nRingW = 0;
-  return ATTN_OK;
 }
 
 int attn_pool_add(attn_pool *p, const float *q, int64_t nQ, const float *k,
@@ -196,9 +203,7 @@ int attn_pool_add(attn_pool *p, const float *q, int64_t nQ, const float *k,
     if( (rc = poolCheckDims(p, nQ, nK, nV, pErr))!=ATTN_OK ) return rc;
     rScale = pScale ? *pScale : 1.0/sqrt((double)nQ);
   }
-  if( p->eMode==ATTN_POOL_UNKNOWN && p->nAdd==2 ){
-    if( (rc = poolBecomeGroup(p, pErr))!=ATTN_OK ) return rc;
-  }
+  if( p->eMode==ATTN_POOL_UNKNOWN && p->nAdd==2 ) poolBecomeGroup(p);
   if( p->eMode==ATTN_POOL_GROUP ){
     int64_t i;
     if( bNull || p->iBadRow ) return ATTN_OK;

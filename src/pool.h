@@ -72,6 +72,10 @@ void attn_softmax_add(attn_softmax_acc *a, double s, const float *v);
 /* The weighted mean of the values into aOut[0..nDimV); 0 if no row was
 ** added (the result is then nothing). */
 int attn_softmax_result(const attn_softmax_acc *a, float *aOut);
+/* The same in float64, unrounded, and the log-sum-exp log Σ exp(scale·s_j)
+** into *pLse (attention's float64 path of a row, attention.c). */
+int attn_softmax_result64(const attn_softmax_acc *a, double *aOut,
+                          double *pLse);
 
 #define ATTN_POOL_UNKNOWN  0
 #define ATTN_POOL_GROUP    1
@@ -93,7 +97,7 @@ struct attn_pool {
   /* Group: the online softmax, the row that gave q and scale, and the first
   ** row that broke the rules (reported by attn_pool_final). */
   attn_softmax_acc acc;
-  double *aAcc;              /* nDimV, the accumulator's */
+  double *aAcc;              /* nDimV, the accumulator's (with the dims) */
   int64_t iGroupRow;
   int64_t iBadRow;           /* 0, or the row whose q or scale differs */
   int bBadScale;             /* it is the scale that differs */

@@ -981,13 +981,13 @@ static int tensorNpyParse(attn_tensorfile *p, uint64_t iBase, uint64_t nAvail,
     nHdr = tensorGet32(a+8);
   }
   if( nHdr>nAvail-nPre ){
-    return tensorError(p, pErr, "header length %llu is beyond the end of the "
-        "%s (%llu bytes)", (unsigned long long)nHdr, zWhere,
+    return tensorError(p, pErr, "the header length in the .npy preamble "
+        "reaches beyond the end of the %s (%llu bytes)", zWhere,
         (unsigned long long)nAvail);
   }
   if( nHdr>TENSOR_NPY_MAX_HEADER ){
-    return tensorError(p, pErr, "header length %llu is more than the limit "
-        "of %d bytes", (unsigned long long)nHdr, TENSOR_NPY_MAX_HEADER);
+    return tensorError(p, pErr, "the header length in the .npy preamble is "
+        "more than the limit of %d bytes", TENSOR_NPY_MAX_HEADER);
   }
 
   memset(&e, 0, sizeof(e));

@@ -106,4 +106,29 @@ static inline float fuzzFloat(FuzzIn *p){
 
 static inline int fuzzLeft(const FuzzIn *p){ return p->i<p->n; }
 
+/* Is z valid UTF-8 (RFC 3629: shortest form, no surrogates, at most
+** U+10FFFF)?  Written here, independent of src/utf8.c: every message of
+** the extension must pass it whatever bytes the input had. */
+static inline int fuzzUtf8(const char *zIn){
+  const unsigned char *z = (const unsigned char*)zIn;
+  while( *z ){
+    unsigned c = *z, n, k, cp;
+    if( c<0x80 ){ z++; continue; }
+    if( c>=0xC2 && c<=0xDF ){ n = 1; cp = c&0x1F; }
+    else if( c>=0xE0 && c<=0xEF ){ n = 2; cp = c&0x0F; }
+    else if( c>=0xF0 && c<=0xF4 ){ n = 3; cp = c&0x07; }
+    else return 0;
+    for(k=1; k<=n; k++){
+      if( (z[k]&0xC0)!=0x80 ) return 0;
+      cp = cp<<6 | (z[k]&0x3F);
+    }
+    if( (n==2 && cp<0x800) || (n==3 && cp<0x10000) || cp>0x10FFFF
+     || (cp>=0xD800 && cp<=0xDFFF) ){
+      return 0;
+    }
+    z += n+1;
+  }
+  return 1;
+}
+
 #endif /* ATTN_FUZZ_H */

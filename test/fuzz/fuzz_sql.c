@@ -22,7 +22,12 @@
 ** here are small); every error has a real message, not SQLite's generic
 ** text for a code the extension returned without one; attention() rows
 ** have NULL or finite float32 output and lse; attention_scores() rows have
-** a finite score and a weight in [0, 1] (see fuzz.h for a known bug).
+** a finite score and a weight in [0, 1] (see fuzz.h for a known bug); every
+** message is valid UTF-8.  Last (fsqlSafety), the classes of issue 13: SQL
+** text given to attention() (PRAGMA and EXPLAIN forms, pragma_ tables,
+** second statements, raw input bytes), after which every connection
+** setting must read back as before; OR on qid or qpos, which must give
+** the rows of the IN form; attn_pool over every kind of window frame.
 */
 #include "fuzz.h"
 #include <sqlite3.h>
@@ -128,6 +133,9 @@ static int fsqlRun(sqlite3 *db, sqlite3_stmt *pStmt, int eRows){
   }
   if( rc && strcmp(sqlite3_errmsg(db), sqlite3_errstr(rc))==0 ){
     fuzzFail("error %d without a message", rc);
+  }
+  if( rc && !fuzzUtf8(sqlite3_errmsg(db)) ){
+    fuzzFail("message not valid UTF-8: %s", sqlite3_errmsg(db));
   }
   return rc;
 }
@@ -284,6 +292,140 @@ static void fsqlBindAll(FuzzIn *p, sqlite3_stmt *pStmt, const char *zSource,
   }
 }
 
+/*
+** The classes of issue 13, last in the input (so the seeds of the steps
+** above keep their meaning): SQL text that must change nothing, OR on
+** pushed-down columns, and attn_pool frames.
+*/
+
+/* Connection settings that a PRAGMA would change, read back as one text. */
+static void fsqlState(sqlite3 *db, char *z, size_t n){
+  static const char *const azPragma[] = {
+    "writable_schema", "trusted_schema", "query_only", "cache_size",
+    "foreign_keys", "recursive_triggers", "busy_timeout", "automatic_index",
+    "reverse_unordered_selects", "legacy_alter_table", "cell_size_check",
+    "defer_foreign_keys", "ignore_check_constraints", "temp_store",
+    "threads", "analysis_limit", "user_version", "schema_version",
+  };
+  size_t m = 0;
+  int i;
+  z[0] = 0;
+  for(i=0; i<(int)(sizeof(azPragma)/sizeof(azPragma[0])); i++){
+    sqlite3_stmt *p = 0;
+    char zSql[64];
+    snprintf(zSql, sizeof(zSql), "PRAGMA %s", azPragma[i]);
+    if( sqlite3_prepare_v2(db, zSql, -1, &p, 0)==SQLITE_OK
+     && sqlite3_step(p)==SQLITE_ROW ){
+      m += (size_t)snprintf(z+m, n-m, "%s=%s ", azPragma[i],
+                            (const char*)sqlite3_column_text(p, 0));
+    }
+    sqlite3_finalize(p);
+  }
+  {
+    sqlite3_stmt *p = 0;
+    if( sqlite3_prepare_v2(db, "SELECT 'a' LIKE 'A', (SELECT count(*) FROM "
+                           "sqlite_schema)", -1, &p, 0)==SQLITE_OK
+     && sqlite3_step(p)==SQLITE_ROW ){
+      snprintf(z+m, n-m, "like=%d schema=%d", sqlite3_column_int(p, 0),
+               sqlite3_column_int(p, 1));
+    }
+    sqlite3_finalize(p);
+  }
+}
+
+static void fsqlSafety(sqlite3 *db, FuzzIn *in, int nDim){
+  static const char *const azPrefix[] = {
+    "PRAGMA ", "EXPLAIN PRAGMA ", "EXPLAIN QUERY PLAN PRAGMA ",
+    "SELECT x FROM t; PRAGMA ", "/* c */ -- c\n PRAGMA ", "; PRAGMA main.",
+    "SELECT 1 AS x FROM pragma_", "SELECT 1 AS x FROM 'pragma_", "",
+  };
+  static const char *const azSet[] = {
+    "writable_schema = 1", "trusted_schema = 0", "query_only = 1",
+    "cache_size = 7", "foreign_keys = 1", "recursive_triggers = 1",
+    "busy_timeout = 99", "case_sensitive_like = 1", "threads = 3",
+    "temp_store = 2", "user_version = 5", "optimize",
+  };
+  static const char *const azFrame[] = {
+    "ROWS BETWEEN 1 PRECEDING AND CURRENT ROW", "", "RANGE CURRENT ROW",
+    "GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW",
+    "ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING",
+    "ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING",
+    "ROWS BETWEEN 1 FOLLOWING AND 2 FOLLOWING",
+    "ROWS UNBOUNDED PRECEDING EXCLUDE CURRENT ROW",
+    "ROWS BETWEEN 1 PRECEDING AND CURRENT ROW EXCLUDE TIES",
+  };
+  char zBefore[1200], zAfter[1200], zText[200], zSql[600];
+  sqlite3_stmt *pStmt = 0;
+  size_t m;
+  unsigned k, nRaw;
+  int i;
+  if( !fuzzLeft(in) ) return;
+  /* 1. SQL text given to attention(): a prefix, a setting, raw input bytes;
+  ** refused or not, the connection's settings must be as before. */
+  fsqlState(db, zBefore, sizeof(zBefore));
+  for(i=0; i<3 && fuzzLeft(in); i++){
+    k = fuzzByte(in);
+    m = (size_t)snprintf(zText, sizeof(zText), "%s%s",
+        azPrefix[k % (sizeof(azPrefix)/sizeof(azPrefix[0]))],
+        azSet[fuzzRange(in, sizeof(azSet)/sizeof(azSet[0]))]);
+    nRaw = fuzzRange(in, 40);
+    while( nRaw-- && m+1<sizeof(zText) && fuzzLeft(in) ){
+      char c = (char)fuzzByte(in);
+      zText[m++] = c ? c : ' ';
+    }
+    zText[m] = 0;
+    snprintf(zSql, sizeof(zSql), "SELECT * FROM %s(?1%s)",
+             (k & 0x40) ? "attention_scores" : "attention",
+             (k & 0x80) ? ", 'SELECT x FROM t'" : "");
+    if( (k & 0x20) && sqlite3_prepare_v2(db, "SELECT * FROM attention("
+          "'SELECT x FROM t', ?1)", -1, &pStmt, 0)==SQLITE_OK ){
+      sqlite3_bind_text(pStmt, 1, zText, -1, SQLITE_STATIC);
+      fsqlRun(db, pStmt, FSQL_ROWS_ANY);
+    }else if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+      sqlite3_bind_text(pStmt, 1, zText, -1, SQLITE_STATIC);
+      fsqlRun(db, pStmt, FSQL_ROWS_ANY);
+    }
+  }
+  fsqlState(db, zAfter, sizeof(zAfter));
+  if( strcmp(zBefore, zAfter)!=0 ){
+    fuzzFail("source SQL changed the connection: [%s] then [%s]", zBefore,
+             zAfter);
+  }
+  /* 2. OR on a pushed-down column: the rows of the IN form, never an
+  ** error about a missing source. */
+  {
+    int a = (int)fuzzRange(in, 12), b = (int)fuzzRange(in, 12), n1 = -1, n2 = -2;
+    const char *zCol = (fuzzByte(in)&1) ? "qid" : "qpos";
+    snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM attention_scores('SELECT"
+             " x FROM t') WHERE %s = %d OR %s = %d", zCol, a, zCol, b);
+    if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+      if( sqlite3_step(pStmt)==SQLITE_ROW ) n1 = sqlite3_column_int(pStmt, 0);
+      else if( strstr(sqlite3_errmsg(db), "missing the source") ){
+        fuzzFail("OR: %s", sqlite3_errmsg(db));
+      }
+      sqlite3_finalize(pStmt);
+    }
+    snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM attention_scores('SELECT"
+             " x FROM t') WHERE %s IN (%d, %d)", zCol, a, b);
+    if( n1>=0 && sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+      if( sqlite3_step(pStmt)==SQLITE_ROW ) n2 = sqlite3_column_int(pStmt, 0);
+      sqlite3_finalize(pStmt);
+      if( n2>=0 && n1!=n2 ) fuzzFail("OR gives %d rows, IN %d", n1, n2);
+    }
+  }
+  /* 3. attn_pool over a frame of any kind (with a scale per row): the
+  ** frames it cannot answer for are errors with a message (fsqlRun). */
+  k = fuzzByte(in);
+  snprintf(zSql, sizeof(zSql), "SELECT attn_pool(x, x, x%s) OVER (PARTITION "
+           "BY seq ORDER BY pos %s) FROM t%s", (k & 16) ? ", pos" : "",
+           azFrame[k % (sizeof(azFrame)/sizeof(azFrame[0]))],
+           (k & 32) ? " LIMIT 1" : "");
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+    fsqlRun(db, pStmt, FSQL_ROWS_ANY);
+  }
+  (void)nDim;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   FuzzIn in = { data, size, 0 };
   static int bInit = 0;
@@ -386,6 +528,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
     fsqlBindValue(&in, pStmt, 5, 10, 0);
     fsqlRun(db, pStmt, FSQL_ROWS_ANY);
   }
+  fsqlSafety(db, &in, nDim);
   sqlite3_close(db);
   return 0;
 }

@@ -4,7 +4,9 @@
 ** The input is a file image given to attn_tensorfile_open_memory() under a
 ** name whose suffix picks the format a damaged file is judged by.
 ** Properties: opening fails with ATTN_ERROR or ATTN_TOOBIG and a message
-** naming the file, or it lists at most ATTN_TENSOR_MAX_COUNT tensors, each
+** naming the file, valid UTF-8, that quotes none of the file's bytes (no
+** character found at a syntax error, no first bytes, no header length
+** value), or it lists at most ATTN_TENSOR_MAX_COUNT tensors, each
 ** with a name, a dtype, at most ATTN_TENSOR_MAX_DIMS sizes whose product is
 ** nElem, a shape JSON that fits its buffer; reading a tensor either fails
 ** cleanly or gives only finite floats; a tensor never has more elements
@@ -18,6 +20,28 @@
 #include <math.h>
 #include "../../src/tensorfile.h"
 
+/* Does a message show bytes of the file the way the reader used to: what
+** was found at a syntax error ("at character 7, found 'x'", "found byte
+** 0xc3"), the first bytes of an unknown file, a header length's value?
+** Only the text before the first quote is read: what follows may be a
+** name quoted from a header that parsed (allowed), which may hold any
+** text. */
+static int fuzzQuotesFile(const char *zMsg){
+  char z[sizeof(((attn_err*)0)->zMsg)];
+  const char *a, *q;
+  snprintf(z, sizeof(z), "%s", zMsg);
+  if( (q = strchr(z, '\''))!=0 ) z[q-z] = 0;
+  for(a=z; (a = strstr(a, " at character "))!=0; a++){
+    const char *b = a + 14;
+    while( *b>='0' && *b<='9' ) b++;
+    if( strcmp(b, ", found ")==0 || strncmp(b, ", found byte", 12)==0 ){
+      return 1;
+    }
+  }
+  return strstr(z, "starts with the bytes")!=0
+      || strstr(z, ": header length ")!=0;
+}
+
 static void fuzzTensorFile(const uint8_t *data, size_t size, const char *zName){
   attn_tensorfile *pFile = 0;
   attn_err err;
@@ -28,6 +52,13 @@ static void fuzzTensorFile(const uint8_t *data, size_t size, const char *zName){
     if( pFile ) fuzzFail("a reader was returned with an error");
     if( (rc!=ATTN_ERROR && rc!=ATTN_TOOBIG) || strstr(err.zMsg, zName)==0 ){
       fuzzFail("open failed with rc=%d '%s'", rc, err.zMsg);
+    }
+    /* Never the file's bytes in a message (issue 13): not the bytes found
+    ** at a syntax error, not the first bytes of an unknown file, not the
+    ** header length they encode; and always valid UTF-8. */
+    if( !fuzzUtf8(err.zMsg) ) fuzzFail("message not UTF-8: %s", err.zMsg);
+    if( fuzzQuotesFile(err.zMsg) ){
+      fuzzFail("the message quotes the file: %s", err.zMsg);
     }
     return;
   }

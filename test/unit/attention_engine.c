@@ -725,13 +725,13 @@ int main(void){
     caseInput(&c, &in);
     c.opt.nHead = 4;
     rc = attn_state_new(&in, &c.opt, &st, &err);
-    CHECK(rc==ATTN_ERROR && strcmp(err.zMsg, "heads (4) does not divide the query dimension 6")==0);
+    CHECK(rc==ATTN_ERROR && strcmp(err.zMsg, "heads (4) does not divide the query dimension 6 (of the query inputs, with no wq): expected a wq with a multiple of 4 columns, or heads dividing 6")==0);
     c.opt.nHead = 3; c.opt.nKvHead = 2;
     rc = attn_state_new(&in, &c.opt, &st, &err);
     CHECK(rc==ATTN_ERROR && strcmp(err.zMsg, "kv_heads is 2, expected a divisor of heads (3)")==0);
     c.opt.nHead = 2; c.opt.nKvHead = 0; c.opt.rRopeBase = 10000;
     rc = attn_state_new(&in, &c.opt, &st, &err);
-    CHECK(rc==ATTN_ERROR && strcmp(err.zMsg, "rope needs an even head dimension, found 3")==0);
+    CHECK(rc==ATTN_ERROR && strcmp(err.zMsg, "rope needs an even head dimension, found 3 (query dimension 6 ÷ heads 2)")==0);
     c.opt.rRopeBase = 0; c.opt.nWindow = -1;
     rc = attn_state_new(&in, &c.opt, &st, &err);
     CHECK(rc==ATTN_ERROR);

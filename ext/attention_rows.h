@@ -1,0 +1,82 @@
+/*
+** attention_rows.h: the rows of attention()'s source and keys SELECTs, as
+** attention_rows.c reads them for attention_tvf.c.
+**
+** attnRowsRead() prepares one SELECT on the connection (after checking its
+** text: src/sqltext.h), finds its columns by name (id, seq, pos, x, q, k,
+** v), and reads every row before returning: ids as values, seq and pos as
+** integers, the vector columns into blocks that never move (so growing
+** copies no vector and the engine can read the rows in place).  A position
+** is checked as it is read (attn_check_pos); without a pos column the
+** positions are not computed here: the engine computes the defaults, or
+** attnRowsDefaultPositions() does when the caller needs them first.
+** Errors name the row ("source row 3 (id 17): column x is NULL, expected a
+** vector") and go to the virtual table's message.
+*/
+#ifndef ATTN_EXT_ATTENTION_ROWS_H
+#define ATTN_EXT_ATTENTION_ROWS_H
+
+#include "common.h"
+
+/* Blocks of rows per vector column: nAlloc doubles from 64 and stays below
+** ATTN_MAX_ROWS (2^30), so 25 blocks are the most one column can have. */
+#define ROWS_MAX_BLOCK 32
+
+/* The vector columns, in the order of AttnRows.aVec. */
+#define ROWS_X 0
+#define ROWS_Q 1
+#define ROWS_K 2
+#define ROWS_V 3
+
+/* Where messages go: the virtual table and the function's name. */
+typedef struct AttnRowsCtx AttnRowsCtx;
+struct AttnRowsCtx {
+  sqlite3 *db;
+  sqlite3_vtab *pVtab;
+  const char *zFunc;        /* "attention" or "attention_scores" */
+};
+
+/* The rows of one SELECT. */
+typedef struct AttnRows AttnRows;
+struct AttnRows {
+  int64_t n, nAlloc;
+  sqlite3_value **aId;      /* id values (NULL entries: default row number) */
+  int64_t *aSeq;            /* per row (0 when there is no seq column) */
+  int64_t *aPos;            /* per row: the pos column, or the defaults once
+                            ** attnRowsDefaultPositions() filled them */
+  int bSeq;                 /* the SELECT has a seq column */
+  int bPos;                 /* aPos holds positions (a pos column, or filled) */
+  struct AttnRowsVec {      /* the vector columns x, q, k, v */
+    int iCol;               /* column of the statement, -1 if absent/unused */
+    int64_t nDim;
+    float **apRow;          /* row i's nDim floats (nAlloc pointers) */
+    float *apBlock[ROWS_MAX_BLOCK];
+    int nBlock;
+    int64_t iBlockRow;      /* first row of the last block */
+  } aVec[4];
+};
+
+/* Read the source SELECT (text pSrc) and, when pKeys is not NULL, the keys
+** SELECT into *pSrc and *pKeys.  The source gives q (or x), and k, v too
+** without keys; the keys give k and v (or x).  Both must have a seq column,
+** or neither.  Nested calls (the SQL calls attention() again) are allowed
+** to ROWS_MAX_DEPTH. */
+#define ROWS_MAX_DEPTH 16
+int attnRowsRead(const AttnRowsCtx *c, sqlite3_value *pSrcSql,
+                 sqlite3_value *pKeysSql, AttnRows *pSrc, AttnRows *pKeys);
+
+/* Fill p->aPos with the default positions (each row's rank among the rows
+** of its sequence, from 0) if there was no pos column. */
+int attnRowsDefaultPositions(const AttnRowsCtx *c, AttnRows *p);
+
+/* The vector column that feeds input k (ROWS_Q, _K or _V), x if absent. */
+const struct AttnRowsVec *attnRowsInput(const AttnRows *p, int k);
+
+/* "source row 3 (id 17)" for row i (0-based) of p; NULL when out of
+** memory.  The id is quoted up to 40 bytes, never cutting a character. */
+char *attnRowsName(const char *zSide, const AttnRows *p, int64_t i);
+
+/* Free what p holds and zero it. */
+void attnRowsClear(AttnRows *p);
+
+#endif /* ATTN_EXT_ATTENTION_ROWS_H */
