@@ -79,7 +79,7 @@ static int runBlock(const Block *b, int *pnEmpty){
   int64_t nKey = b->nKey, nPanel = (nKey + ATTN_PANEL-1)/ATTN_PANEL, j;
   int64_t ldq = dk + fInt(0, 5), ldv = dv + fInt(0, 5);
   int64_t ldo = dv + 3 + fInt(0, 5), ldLse = 1 + fInt(0, 2);
-  int64_t nScratch = ATTN_FLASH_SCRATCH(dk, dv);
+  int64_t nScratch = ATTN_FLASH_SCRATCH(dk, dv, 1);
   float *q = malloc(sizeof(float)*(size_t)(nq*ldq));
   float *kp = calloc((size_t)(nPanel*ATTN_PANEL*dk), sizeof(float));
   float *kr = malloc(sizeof(float)*(size_t)(nKey*dk));      /* keys, rows */
