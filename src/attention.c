@@ -36,6 +36,7 @@
 #include "pool.h"
 #include "position.h"
 #include "threads.h"
+#include "utf8.h"
 #include <float.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -103,6 +104,15 @@ struct attn_state {
   float *aKPacked;             /* per kv head: nPanel panels of nDimK×16 */
   int64_t nPanel;              /* panels per kv head */
   float *aV;                   /* per kv head: sorted nK × nDimV */
+  /* precision = 'bf16' (kernels.h): K and V as bf16 in place of aKPacked
+  ** and aV, every key sequence padded to a multiple of nGrain keys */
+  int bBf16;
+  int nGrain;                  /* keys per panel: ATTN_PANEL, or ATTN_TILE_K */
+  int64_t ldk;                 /* bf16 K: elements per key row */
+  int nDvPad;                  /* bf16 V: rows of each sequence's Vᵀ */
+  uint16_t *aKB;               /* per kv head: nPanel·nGrain rows of ldk */
+  uint16_t *aVtB;              /* per kv head, per sequence: nDvPad rows of
+                               ** its keys (padded) */
   float *aWo, *aBo;            /* copies of W_O (nCat × nOut) and b_O */
   double *aSlope;              /* ALiBi slope per head */
   int64_t *aQRef;              /* ALiBi: per sorted query row, the distance
@@ -287,6 +297,7 @@ static const struct AttnOptionDef {
   { "rope_style", ATTN_OPT_TEXT },
   { "softcap",    ATTN_OPT_REAL },
   { "threads",    ATTN_OPT_INT  },
+  { "precision",  ATTN_OPT_TEXT },
 };
 
 const char *attn_option_name(int iOpt){
@@ -387,8 +398,34 @@ int attn_option_set_real(attn_options *o, int iOpt, double r, attn_err *pErr){
                       attn_option_name(iOpt) ? attn_option_name(iOpt) : "?");
 }
 
+/* Is z[0..n) the word zWord, in any case? */
+static int attnWordIs(const char *z, int64_t n, const char *zWord){
+  int64_t i;
+  if( n!=(int64_t)strlen(zWord) ) return 0;
+  for(i=0; i<n; i++){
+    char c = z[i];
+    if( c>='A' && c<='Z' ) c = (char)(c-'A'+'a');
+    if( c!=zWord[i] ) return 0;
+  }
+  return 1;
+}
+
 int attn_option_set_text(attn_options *o, int iOpt, const char *z, int64_t n,
                          attn_err *pErr){
+  if( iOpt==ATTN_OPT_PRECISION ){
+    int nShow;
+    if( attnWordIs(z, n, "fp32") ){
+      o->ePrecision = ATTN_PRECISION_FP32;
+      return ATTN_OK;
+    }
+    if( attnWordIs(z, n, "bf16") ){
+      o->ePrecision = ATTN_PRECISION_BF16;
+      return ATTN_OK;
+    }
+    nShow = attn_utf8_prefix(z, n, 40);
+    return attn_err_set(pErr, ATTN_ERROR, "precision is '%.*s%s', expected "
+                        "'fp32' or 'bf16'", nShow, z, nShow<n ? "..." : "");
+  }
   if( iOpt==ATTN_OPT_ROPE_STYLE ){
     int rc = attn_rope_style(z, n, &o->eRopeStyle, pErr);
     if( rc ){
@@ -511,6 +548,11 @@ static int attnConfigure(attn_state *p, const attn_input *pIn, attn_err *pErr){
   }
   if( o->rRopeBase!=0.0 && (rc = attnCheckRope(o->rRopeBase, pErr))!=0 ){
     return rc;
+  }
+  if( o->ePrecision!=ATTN_PRECISION_FP32 && o->ePrecision!=ATTN_PRECISION_BF16 ){
+    return attn_err_set(pErr, ATTN_ERROR, "precision is %d, expected %d "
+        "(fp32) or %d (bf16)", o->ePrecision, ATTN_PRECISION_FP32,
+        ATTN_PRECISION_BF16);
   }
   if( o->eRopeStyle!=ATTN_ROPE_NEOX && o->eRopeStyle!=ATTN_ROPE_INTERLEAVED ){
     return attn_err_set(pErr, ATTN_ERROR, "rope style %d is unknown, expected "
@@ -688,7 +730,7 @@ static int attnMakeBlocks(attn_state *p, const int64_t *aKSeq, attn_err *pErr){
     while( j<p->nK ){
       int64_t j2 = j;
       while( j2<p->nK && aKSeq[j2]==aKSeq[j] ) j2++;
-      p->nPanel += (j2-j + ATTN_PANEL-1)/ATTN_PANEL;
+      p->nPanel += (j2-j + p->nGrain-1)/p->nGrain;
       j = j2;
     }
   }
@@ -699,7 +741,7 @@ static int attnMakeBlocks(attn_state *p, const int64_t *aKSeq, attn_err *pErr){
     while( iK<p->nK && aKSeq[iK]<iSeq ){
       int64_t j2 = iK;
       while( j2<p->nK && aKSeq[j2]==aKSeq[iK] ) j2++;
-      iPanel += (j2-iK + ATTN_PANEL-1)/ATTN_PANEL;
+      iPanel += (j2-iK + p->nGrain-1)/p->nGrain;
       iK = j2;
     }
     if( iK<p->nK && aKSeq[iK]==iSeq ){
@@ -735,7 +777,10 @@ struct AttnProject {
   int64_t nIn;
   const int64_t *aOrder;       /* sorted → input row */
   const int64_t *aPos;         /* per sorted row (RoPE) */
-  const int64_t *aSlot;        /* K: panel·ATTN_PANEL + lane per sorted key */
+  const int64_t *aSlot;        /* K: panel·nGrain + lane per sorted key */
+  const int64_t *aKFirst;      /* bf16 V: per sorted key, the first key of
+                               ** its sequence, and how many it has */
+  const int64_t *aKLen;
   int64_t iFirst, nRow;        /* sorted rows [iFirst, iFirst+nRow) */
   const attn_tensor *pW, *pB;
   float *aOut;                 /* Q: sorted rows, nCol wide; V: the planes */
@@ -783,6 +828,42 @@ static void attnPackRows(attn_state *p, const float *aRows, int64_t ld,
   }
 }
 
+/* The same in bf16: row aSlot[j] of each kv head's aKB.  The padding (past
+** the head width, past a sequence's last key) stays the zero it was
+** allocated with. */
+static void attnPackRowsBf16(attn_state *p, const float *aRows, int64_t ld,
+                             const int64_t *aSlot, int64_t j0, int64_t n){
+  int64_t i;
+  int g, d;
+  for(i=0; i<n; i++){
+    for(g=0; g<p->nKvHead; g++){
+      const float *k = aRows + i*ld + (int64_t)g*p->nDimK;
+      uint16_t *row = p->aKB + ((int64_t)g*p->nPanel*p->nGrain
+                                + aSlot[j0+i])*p->ldk;
+      for(d=0; d<p->nDimK; d++) row[d] = attn_bf16(k[d]);
+    }
+  }
+}
+
+/* V of n sorted keys from j0 as bf16, transposed: each sequence's block of
+** aVtB holds nDvPad rows of its padded key count (kernels.h). */
+static void attnPackValuesBf16(attn_state *p, const AttnProject *t,
+                               const float *aRows, int64_t ld, int64_t j0,
+                               int64_t n){
+  int64_t i, nPerHead = p->nPanel*p->nGrain*p->nDvPad;
+  int g, d;
+  for(i=0; i<n; i++){
+    int64_t j = j0+i, j1 = t->aKFirst[j];
+    int64_t nPad = attn_round_up(t->aKLen[j], p->nGrain);
+    int64_t iStart = t->aSlot[j1];           /* slot of its first key */
+    for(g=0; g<p->nKvHead; g++){
+      const float *v = aRows + i*ld + (int64_t)g*p->nDimV;
+      uint16_t *col = p->aVtB + g*nPerHead + iStart*p->nDvPad + (j-j1);
+      for(d=0; d<p->nDimV; d++) col[d*nPad] = attn_bf16(v[d]);
+    }
+  }
+}
+
 /* Does projection t apply RoPE (Q and K, when rope is set)? */
 static int attnProjRope(const attn_state *p, const AttnProject *t){
   return t->eKind!=ATTN_PROJ_V && p->opt.rRopeBase!=0.0;
@@ -798,7 +879,7 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
   int64_t i0 = t->iFirst + iTask*ATTN_BLOCK_Q;
   int64_t n = t->iFirst + t->nRow - i0, i, j;
   float *aGather = attnWork(p, iWorker, 0);
-  int bPlanes = t->eKind==ATTN_PROJ_V && p->nKvHead>1;
+  int bPlanes = t->eKind==ATTN_PROJ_V && (p->nKvHead>1 || p->bBf16);
   int bRope = attnProjRope(p, t);
   float *aOut = (t->eKind==ATTN_PROJ_K || bPlanes) ? attnWork(p, iWorker, 1)
                                                   : t->aOut + i0*t->nCol;
@@ -817,8 +898,8 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
   /* aRes: the projected rows, nCol apart.  Without a weight, a bias or
   ** RoPE they are the input rows themselves, read where they are. */
   if( t->pW->a ){
-    p->pKern->xGemm(n, t->nCol, t->nIn, aIn, t->nIn, t->pW->a, t->nCol,
-                    aOut, t->nCol, 0);
+    (p->bBf16 ? p->pKern->xGemmBf16 : p->pKern->xGemm)(n, t->nCol, t->nIn,
+        aIn, t->nIn, t->pW->a, t->nCol, aOut, t->nCol, 0);
     aRes = aOut;
   }else if( t->pB->a || bRope ){
     memcpy(aOut, aIn, sizeof(float)*(size_t)(n*t->nIn));
@@ -846,8 +927,15 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
   }
   if( t->eKind==ATTN_PROJ_Q ){
     for(i=0; i<n*t->nCol; i++) aOut[i] = (float)(aRes[i]*t->rScale);
+    /* bf16: the q the kernels and the score rows use */
+    if( p->bBf16 ){
+      for(i=0; i<n*t->nCol; i++) aOut[i] = attn_bf16_f32(attn_bf16(aOut[i]));
+    }
   }else if( t->eKind==ATTN_PROJ_K ){
-    attnPackRows(p, aRes, t->nCol, t->aSlot, i0, n);
+    if( p->bBf16 ) attnPackRowsBf16(p, aRes, t->nCol, t->aSlot, i0, n);
+    else attnPackRows(p, aRes, t->nCol, t->aSlot, i0, n);
+  }else if( p->bBf16 ){
+    attnPackValuesBf16(p, t, aRes, t->nCol, i0, n);
   }else if( bPlanes ){
     int g;
     for(g=0; g<p->nKvHead; g++){
@@ -883,18 +971,23 @@ static int attnProjectRows(attn_state *p, AttnProject *t, int64_t nRow,
   return ATTN_OK;
 }
 
-/* The panel slot (panel·ATTN_PANEL + lane, panels counted per kv head) of
-** every sorted key: each key sequence starts a new panel. */
+/* The panel slot (panel·nGrain + lane, panels counted per kv head) of
+** every sorted key: each key sequence starts a new panel.  With aFirst
+** (bf16), also each key's sequence: its first key and its length. */
 static void attnKeySlots(const attn_state *p, const int64_t *aKSeq,
-                         int64_t *aSlot){
-  int64_t j = 0, iPanel = 0;
+                         int64_t *aSlot, int64_t *aFirst, int64_t *aLen){
+  int64_t j = 0, iPanel = 0, i;
   while( j<p->nK ){
     int64_t j0 = j;
     while( j<p->nK && aKSeq[j]==aKSeq[j0] ){
-      aSlot[j] = iPanel*ATTN_PANEL + (j-j0);
+      aSlot[j] = iPanel*p->nGrain + (j-j0);
       j++;
     }
-    iPanel += (j-j0 + ATTN_PANEL-1)/ATTN_PANEL;
+    for(i=j0; aFirst && i<j; i++){
+      aFirst[i] = j0;
+      aLen[i] = j-j0;
+    }
+    iPanel += (j-j0 + p->nGrain-1)/p->nGrain;
   }
 }
 
@@ -929,7 +1022,7 @@ static void attnAlibiRefs(attn_state *p){
 
 static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   int rc = ATTN_OK;
-  int64_t *aKSeq = 0, *aSlot = 0;
+  int64_t *aKSeq = 0, *aSlot = 0, *aKFirst = 0, *aKLen = 0;
   int64_t nThread = p->opt.nThread;
   AttnProject t;
 
@@ -972,6 +1065,10 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
                          *sizeof(double), &rc, pErr);
   }
   aSlot = attnAlloc((uint64_t)p->nK, sizeof(int64_t), &rc, pErr);
+  if( p->bBf16 ){
+    aKFirst = attnAlloc((uint64_t)p->nK, sizeof(int64_t), &rc, pErr);
+    aKLen = attnAlloc((uint64_t)p->nK, sizeof(int64_t), &rc, pErr);
+  }
   if( !p->opt.bNoValues ){
     if( pIn->wo.a ){
       p->aWo = attnAlloc((uint64_t)pIn->wo.n, sizeof(float), &rc, pErr);
@@ -1026,10 +1123,17 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
                  *sizeof(float), &rc, pErr);
     attnArenaAdd(&a, 2, (uint64_t)p->nQ, (uint64_t)p->nQDim*sizeof(float),
                  &rc, pErr);
-    attnArenaAdd(&a, 3, (uint64_t)p->nPanel*p->nKvHead,
-                 (uint64_t)p->nDimK*ATTN_PANEL*sizeof(float), &rc, pErr);
-    attnArenaAdd(&a, 4, bV ? (uint64_t)p->nK : 0,
-                 (uint64_t)p->nVDim*sizeof(float), &rc, pErr);
+    if( p->bBf16 ){
+      uint64_t nSlot = (uint64_t)p->nPanel*p->nGrain*p->nKvHead;
+      attnArenaAdd(&a, 3, nSlot, (uint64_t)p->ldk*sizeof(uint16_t), &rc, pErr);
+      attnArenaAdd(&a, 4, bV ? nSlot : 0,
+                   (uint64_t)p->nDvPad*sizeof(uint16_t), &rc, pErr);
+    }else{
+      attnArenaAdd(&a, 3, (uint64_t)p->nPanel*p->nKvHead,
+                   (uint64_t)p->nDimK*ATTN_PANEL*sizeof(float), &rc, pErr);
+      attnArenaAdd(&a, 4, bV ? (uint64_t)p->nK : 0,
+                   (uint64_t)p->nVDim*sizeof(float), &rc, pErr);
+    }
     attnArenaAdd(&a, 5, bV ? (uint64_t)p->nQ : 0,
                  (uint64_t)p->nOut*sizeof(float), &rc, pErr);
     attnArenaAdd(&a, 6, bV ? (uint64_t)p->nQ : 0,
@@ -1040,9 +1144,19 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
     p->aWork    = (float*)attnArenaGet(p->pArena, &a, 0, &rc, pErr);
     p->aScratch = (float*)attnArenaGet(p->pArena, &a, 1, &rc, pErr);
     p->aQ       = (float*)attnArenaGet(p->pArena, &a, 2, &rc, pErr);
-    p->aKPacked = (float*)attnArenaGet(p->pArena, &a, 3, &rc, pErr);
+    if( p->bBf16 ){
+      /* zero: the padding of every row and sequence */
+      p->aKB = (uint16_t*)attnArenaGet(p->pArena, &a, 3, &rc, pErr);
+      if( p->aKB ) memset(p->aKB, 0, (size_t)a.aByte[3]);
+      if( bV ){
+        p->aVtB = (uint16_t*)attnArenaGet(p->pArena, &a, 4, &rc, pErr);
+        if( p->aVtB ) memset(p->aVtB, 0, (size_t)a.aByte[4]);
+      }
+    }else{
+      p->aKPacked = (float*)attnArenaGet(p->pArena, &a, 3, &rc, pErr);
+      if( bV ) p->aV = (float*)attnArenaGet(p->pArena, &a, 4, &rc, pErr);
+    }
     if( bV ){
-      p->aV      = (float*)attnArenaGet(p->pArena, &a, 4, &rc, pErr);
       p->aOut    = (float*)attnArenaGet(p->pArena, &a, 5, &rc, pErr);
       p->aLse    = (float*)attnArenaGet(p->pArena, &a, 6, &rc, pErr);
       p->aDone   = (unsigned char*)attnArenaGet(p->pArena, &a, 7, &rc, pErr);
@@ -1071,7 +1185,7 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   t.rScale = p->opt.bScale ? p->opt.rScale : 1.0/sqrt((double)p->nDimK);
   rc = attnProjectRows(p, &t, p->nQ, pErr);
   if( rc ) goto done;
-  attnKeySlots(p, aKSeq, aSlot);
+  attnKeySlots(p, aKSeq, aSlot, aKFirst, aKLen);
   t.eKind = ATTN_PROJ_K;
   t.aX = pIn->aXk; t.apX = pIn->apXk; t.nIn = pIn->nXk;
   t.aOrder = p->aKOrder; t.aPos = p->aKPos;
@@ -1082,7 +1196,8 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   if( !p->opt.bNoValues ){
     t.eKind = ATTN_PROJ_V;
     t.aX = pIn->aXv; t.apX = pIn->apXv; t.nIn = pIn->nXv;
-    t.aPos = 0; t.aSlot = 0;
+    t.aPos = 0;
+    t.aSlot = aSlot; t.aKFirst = aKFirst; t.aKLen = aKLen;
     t.pW = &pIn->wv; t.pB = &pIn->bv; t.aOut = p->aV; t.nCol = p->nVDim;
     rc = attnProjectRows(p, &t, p->nK, pErr);
   }
@@ -1090,6 +1205,8 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
 done:
   attn_free_aligned(aSlot);
   attn_free_aligned(aKSeq);
+  attn_free_aligned(aKFirst);
+  attn_free_aligned(aKLen);
   return rc;
 }
 
@@ -1109,6 +1226,12 @@ int attn_state_new(const attn_input *pIn, const attn_options *pOpt,
   if( p->opt.nWindow>=ATTN_WINDOW_ALL ) p->opt.nWindow = 0;
   attn_softcap_init(&p->cap, p->opt.rSoftcap);
   rc = attnConfigure(p, pIn, pErr);
+  /* K and V layouts: panels of ATTN_PANEL keys for the float32 kernels, or
+  ** bf16 rows and transposed values padded to whole tiles (kernels.h). */
+  p->bBf16 = p->opt.ePrecision==ATTN_PRECISION_BF16;
+  p->nGrain = p->bBf16 ? ATTN_TILE_K : ATTN_PANEL;
+  p->ldk = attn_round_up(p->nDimK, ATTN_BF16_DIM_PAD);
+  p->nDvPad = (int)attn_round_up(p->nDimV, ATTN_BF16_VROW_PAD);
   if( rc==ATTN_OK ) rc = attnPrepare(p, pIn, pErr);
   if( rc ){
     attn_state_free(p);
@@ -1135,6 +1258,8 @@ void attn_state_free(attn_state *p){
     attn_free_aligned(p->aScratch);
     attn_free_aligned(p->aQ);
     attn_free_aligned(p->aKPacked);
+    attn_free_aligned(p->aKB);
+    attn_free_aligned(p->aVtB);
     attn_free_aligned(p->aV);
     attn_free_aligned(p->aOut);
     attn_free_aligned(p->aLse);
@@ -1220,10 +1345,24 @@ static void attnFlashUnit(AttnChunk *c, int64_t iSlot, int nSlot, int h,
   a.nDimV = p->nDimV;
   a.q = p->aQ + b->iRow*p->nQDim + (int64_t)h*p->nDimK;
   a.ldq = p->nQDim;
-  a.kPacked = p->aKPacked + ((int64_t)g*p->nPanel + b->iPanel)
-                            *p->nDimK*ATTN_PANEL;
-  a.v = p->aV + ((int64_t)g*p->nK + b->iKey)*p->nDimV;
-  a.ldv = p->nDimV;
+  if( p->bBf16 ){
+    a.kPacked = 0;
+    a.v = 0;
+    a.ldv = 0;
+    a.kBf16 = p->aKB + ((int64_t)g*p->nPanel + b->iPanel)*p->nGrain*p->ldk;
+    a.ldk = p->ldk;
+    a.vtBf16 = p->aVtB + ((int64_t)g*p->nPanel + b->iPanel)*p->nGrain
+                         *p->nDvPad;
+    a.ldvt = attn_round_up(b->nKey, p->nGrain);
+  }else{
+    a.kPacked = p->aKPacked + ((int64_t)g*p->nPanel + b->iPanel)
+                              *p->nDimK*ATTN_PANEL;
+    a.v = p->aV + ((int64_t)g*p->nK + b->iKey)*p->nDimV;
+    a.ldv = p->nDimV;
+    a.kBf16 = 0;
+    a.vtBf16 = 0;
+    a.ldk = a.ldvt = 0;
+  }
   a.aQPos = p->aQPos + b->iRow;
   a.aKPos = p->aKPos + b->iKey;
   a.bCausal = p->opt.bCausal;
@@ -1238,7 +1377,7 @@ static void attnFlashUnit(AttnChunk *c, int64_t iSlot, int nSlot, int h,
   a.ldLse = p->nHead;
   a.ldLseBlock = (int64_t)ATTN_BLOCK_Q*p->nHead;
   a.aScratch = p->aScratch + (int64_t)iWorker*p->nScratch;
-  p->pKern->xFlash(&a);
+  (p->bBf16 ? p->pKern->xFlashBf16 : p->pKern->xFlash)(&a);
   for(i=0; i<nSlot; i++) attnHeadDone(c, iSlot+i, iWorker);
 }
 
@@ -1332,8 +1471,8 @@ static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker){
     }
   }
   if( p->aWo ){
-    p->pKern->xGemm(b->nRow, p->nOut, p->nCat, aCat, p->nCat, p->aWo, p->nOut,
-                    aTmp, p->nOut, 0);
+    (p->bBf16 ? p->pKern->xGemmBf16 : p->pKern->xGemm)(b->nRow, p->nOut,
+        p->nCat, aCat, p->nCat, p->aWo, p->nOut, aTmp, p->nOut, 0);
     aRes = aTmp;
     ld = p->nOut;
   }
@@ -1447,12 +1586,18 @@ static double attnScore64(const attn_state *p, int64_t s, int h,
                           const AttnBlock *b, int64_t j){
   int g = h / (p->nHead/p->nKvHead), d;
   const float *q = p->aQ + s*p->nQDim + (int64_t)h*p->nDimK;
-  const float *kp = p->aKPacked + ((int64_t)g*p->nPanel + b->iPanel)
-                    *p->nDimK*ATTN_PANEL
-                  + (j/ATTN_PANEL)*p->nDimK*ATTN_PANEL + j%ATTN_PANEL;
   int64_t qpos = p->aQPos[s], kpos = p->aKPos[b->iKey + j];
   double x = 0.0;
-  for(d=0; d<p->nDimK; d++) x += (double)q[d]*(double)kp[d*ATTN_PANEL];
+  if( p->bBf16 ){
+    const uint16_t *k = p->aKB + (((int64_t)g*p->nPanel + b->iPanel)
+                                  *p->nGrain + j)*p->ldk;
+    for(d=0; d<p->nDimK; d++) x += (double)q[d]*(double)attn_bf16_f32(k[d]);
+  }else{
+    const float *kp = p->aKPacked + ((int64_t)g*p->nPanel + b->iPanel)
+                      *p->nDimK*ATTN_PANEL
+                    + (j/ATTN_PANEL)*p->nDimK*ATTN_PANEL + j%ATTN_PANEL;
+    for(d=0; d<p->nDimK; d++) x += (double)q[d]*(double)kp[d*ATTN_PANEL];
+  }
   if( p->opt.rSoftcap>0.0 ) x = p->opt.rSoftcap*tanh(x/p->opt.rSoftcap);
   if( p->aSlope ){
     /* Relative to the row's nearest allowed key, as the kernels (the
@@ -1461,6 +1606,21 @@ static double attnScore64(const attn_state *p, int64_t s, int h,
                                - p->aQRef[s]);
   }
   return x;
+}
+
+/* The value row of key j of block b for kv head g: in place, or (bf16)
+** gathered from the transposed values into aBuf. */
+static const float *attnValueRow(const attn_state *p, int g,
+                                 const AttnBlock *b, int64_t j, float *aBuf){
+  if( p->bBf16 ){
+    const uint16_t *vt = p->aVtB + ((int64_t)g*p->nPanel + b->iPanel)
+                                   *p->nGrain*p->nDvPad + j;
+    int64_t nPad = attn_round_up(b->nKey, p->nGrain);
+    int d;
+    for(d=0; d<p->nDimV; d++) aBuf[d] = attn_bf16_f32(vt[d*nPad]);
+    return aBuf;
+  }
+  return p->aV + ((int64_t)g*p->nK + b->iKey + j)*p->nDimV;
 }
 
 /* Are the n floats at a, d apart, all finite? */
@@ -1479,6 +1639,7 @@ static int attnFixRow(attn_state *p, int64_t iRow, attn_err *pErr){
   const AttnBlock *b = &p->aBlock[attnBlockOf(p, s)];
   float *aOut = p->aOut + iRow*p->nOut, *aLse = p->aLse + iRow*p->nHead;
   double *aCat, *aRes, *aAcc;
+  float *aVb = 0;
   int rc = ATTN_OK, h;
   if( !attnRowHasKey(p, s, b) ){
     p->aFix[iRow] = ATTN_ROW_NONE;
@@ -1486,7 +1647,11 @@ static int attnFixRow(attn_state *p, int64_t iRow, attn_err *pErr){
   }
   aCat = attnAlloc((uint64_t)p->nCat + (uint64_t)p->nOut + (uint64_t)p->nDimV,
                    sizeof(double), &rc, pErr);
-  if( aCat==0 ) return rc;
+  aVb = attnAlloc((uint64_t)p->nDimV, sizeof(float), &rc, pErr);
+  if( rc ){
+    attn_free_aligned(aCat);
+    return rc;
+  }
   aRes = aCat + p->nCat;
   aAcc = aRes + p->nOut;
   for(h=0; rc==ATTN_OK && h<p->nHead; h++){
@@ -1501,7 +1666,7 @@ static int attnFixRow(attn_state *p, int64_t iRow, attn_err *pErr){
     }
     attn_softmax_start(&acc, 1.0, aAcc, p->nDimV);
     for(j=0; j<b->nKey; j++){
-      const float *v = p->aV + ((int64_t)g*p->nK + b->iKey + j)*p->nDimV;
+      const float *v = attnValueRow(p, g, b, j, aVb);
       int64_t iKey = p->aKOrder[b->iKey + j];
       double x;
       if( !attn_pair_allowed(p->opt.bCausal, p->opt.nWindow, p->aQPos[s],
@@ -1552,6 +1717,7 @@ static int attnFixRow(attn_state *p, int64_t iRow, attn_err *pErr){
     p->aFix[iRow] = ATTN_ROW_OK;
   }
   attn_free_aligned(aCat);
+  attn_free_aligned(aVb);
   return rc;
 }
 

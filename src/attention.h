@@ -87,6 +87,9 @@ struct attn_options {
   double rRopeBase;          /* RoPE base; 0 = off */
   int eRopeStyle;            /* ATTN_ROPE_NEOX or ATTN_ROPE_INTERLEAVED */
   double rSoftcap;           /* softcap·tanh(s/softcap); 0 = off */
+  int ePrecision;            /* ATTN_PRECISION_FP32 (0) or _BF16: Q, K, P,
+                             ** V and the projections' operands rounded to
+                             ** bfloat16, float32 sums and softmax */
   int nThread;               /* threads in all (default 1 when 0) */
   attn_threads *pThreads;    /* workers to run on (threads.h), kept by the
                              ** caller; states may share them as long as no
@@ -124,7 +127,11 @@ struct attn_options {
 #define ATTN_OPT_ROPE_STYLE  7
 #define ATTN_OPT_SOFTCAP     8
 #define ATTN_OPT_THREADS     9
-#define ATTN_OPT_COUNT      10
+#define ATTN_OPT_PRECISION  10
+#define ATTN_OPT_COUNT      11
+
+#define ATTN_PRECISION_FP32  0
+#define ATTN_PRECISION_BF16  1
 
 #define ATTN_OPT_INT   0
 #define ATTN_OPT_BOOL  1
