@@ -27,7 +27,9 @@
 #define KD_GE_MR   6
 #define KD_GE_NZ   4
 #define KD_DC      96
-#define KD_NO_INLINE       /* keep the code and compile time small */
+#ifndef KD_NO_INLINE
+# define KD_NO_INLINE      /* keep the code and compile time small */
+#endif
 
 /* Each primitive is one out-of-line function: inlined everywhere, 16-lane
 ** loops make the driver's unrolled tiles take minutes to compile. */
