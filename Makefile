@@ -72,7 +72,7 @@ Q    = $(if $(filter 1,$(V)),,@)
 
 .PHONY: all static unit test demo asan asan-build valgrind tsan fuzz fuzz-quick \
         fuzz-build bench deps clean amalgamation amalgamation-build python npm \
-        packages install uninstall
+        packages install uninstall test-build
 
 all: $(DIST)/attention.$(SO)
 
@@ -236,10 +236,15 @@ $(INSTALL_ROOT).done: $(DIST)/attention.$(SO) $(DIST)/libattention.a $(ENGINE_HD
 ASAN_RUN = ATTN_ASAN_EXT=$(abspath $(BUILD)/asan/dist/attention.$(SO)) \
   ATTN_ASAN_UNIT_DIR=$(abspath $(BUILD)/asan/unit) \
   ATTN_ASAN_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)"
-test: deps all unit packages $(if $(NO_ASAN),,asan-build)
+# The builds run in parallel, one job per core (JOBS=1 for one at a time).
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+test:
+	$(Q)$(SUBMAKE) -j$(JOBS) --output-sync=target test-build
 	$(call say,TEST,test/all.tcl)ATTN_EXT=$(abspath $(DIST)/attention.$(SO)) ATTN_UNIT_DIR=$(abspath $(BUILD)/unit) \
 	  ATTN_DIST=$(abspath $(DIST)) ATTN_BUILD=$(abspath $(BUILD)) \
 	  $(if $(NO_ASAN),,$(ASAN_RUN)) tclsh test/all.tcl
+
+test-build: deps all unit packages $(if $(NO_ASAN),,asan-build)
 
 deps:
 	@sh test/deps.sh test

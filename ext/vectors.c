@@ -63,12 +63,13 @@ static void vectorsDebug(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       "sqlite-attention %s\n"
       "sqlite %s\n"
       "kernel %s\n"
+      "bf16 kernel: %s\n"
       "kernels available: %s\n"
       "kernels built: %s\n"
       "compiler: %s\n"
       "build flags: %s",
       ATTN_VERSION, sqlite3_libversion(), attn_kernels()->zName,
-      attn_kernels_available(), attn_kernels_built(),
+      attn_kernels_bf16(), attn_kernels_available(), attn_kernels_built(),
 #if defined(__clang__)
       "clang " __clang_version__,
 #elif defined(__GNUC__)

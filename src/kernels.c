@@ -154,6 +154,23 @@ const char *attn_kernels_built(void){
   return kernBuilt;
 }
 
+const char *attn_kernels_bf16(void){
+  static const struct { const char *zLevel, *zDesc; } aBf16[] = {
+    { "amx",        "amx (AMX tiles: TDPBF16PS)" },
+    { "amxemu",     "amxemu (the AMX tiling on C tile operations)" },
+    { "avx512bf16", "avx512bf16 (VDPBF16PS)" },
+    { "avx512",     "avx512 (emulated: operands rounded to bf16, float32 FMAs)" },
+    { "avx2",       "avx2 (emulated: operands rounded to bf16, float32 FMAs)" },
+    { "emu16",      "emu16 (emulated: operands rounded to bf16, float32 FMAs)" },
+  };
+  const char *zName = attn_kernels()->zName;
+  int i;
+  for(i=0; i<(int)(sizeof(aBf16)/sizeof(aBf16[0])); i++){
+    if( strcmp(aBf16[i].zLevel, zName)==0 ) return aBf16[i].zDesc;
+  }
+  return "scalar (emulated: operands rounded to bf16, float32 FMAs)";
+}
+
 const attn_kernel_set *attn_kernels_level(const char *zName){
   int i;
   attn_kernels_init();

@@ -256,6 +256,11 @@ const char *attn_kernels_available(void);
 ** CPU can run it. */
 const char *attn_kernels_built(void);
 
+/* How the chosen level computes precision = 'bf16', for attn_debug(): its
+** name and the instructions ("amx (AMX tiles: TDPBF16PS)", ..., "avx2
+** (emulated: operands rounded to bf16, float32 FMAs)"). */
+const char *attn_kernels_bf16(void);
+
 /* The kernel set of one level by name, if this CPU can run it; else NULL.
 ** For tests and benchmarks that compare levels in one process. */
 const attn_kernel_set *attn_kernels_level(const char *zName);

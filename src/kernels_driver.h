@@ -89,7 +89,7 @@
 ** are not single instructions (emu16) may define KD_NO_INLINE to keep its
 ** code, and its compile time, small. */
 #ifdef KD_NO_INLINE
-# define KD_INLINE static KD_TARGET
+# define KD_INLINE static __attribute__((unused)) KD_TARGET
 #else
 # define KD_INLINE static inline __attribute__((always_inline)) KD_TARGET
 #endif

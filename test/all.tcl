@@ -167,15 +167,16 @@ proc run_child {label cmd {envset {}} {wrap ""}} {
 }
 
 # Run every test file and unit program once, prefixing labels with PREFIX
-# and setting the environment of PASSENV in each child.
-proc run_pass {prefix unitdir passenv} {
+# and setting the environment of PASSENV in each child; those marked
+# "kernels: all" once per level of BUILT (a level the CPU lacks: skipped).
+proc run_pass {prefix unitdir passenv built} {
   global testdir pattern levels tclsh
   foreach f [lsort [glob -directory $testdir *.test]] {
     set name [file tail $f]
     if {![string match $pattern $name]} continue
     set fd [open $f]; set head [read $fd 2000]; close $fd
     if {[string match "*# kernels: all*" $head]} {
-      foreach lvl $::built {
+      foreach lvl $built {
         if {$lvl ni $levels} { skip_level $prefix$name $lvl; continue }
         if {$lvl ni $::levels_run} { lappend ::levels_run $lvl }
         run_child "$prefix$name \[$lvl\]" [list $tclsh $f] [list {*}$passenv ATTN_KERNEL $lvl]
@@ -195,7 +196,7 @@ proc run_pass {prefix unitdir passenv} {
       set head ""
       if {[file exists $src]} { set fd [open $src]; set head [read $fd 2000]; close $fd }
       if {[string match "*kernels: all*" $head]} {
-        foreach lvl $::built {
+        foreach lvl $built {
           if {$lvl ni $levels} { skip_level $name $lvl; continue }
           if {$lvl ni $::levels_run} { lappend ::levels_run $lvl }
           run_child "$name \[$lvl\]" [list $bin] [list {*}$passenv ATTN_KERNEL $lvl] $::wrapunit
@@ -221,8 +222,15 @@ proc pass_subtotal {label before} {
 set unitdir [expr {[info exists env(ATTN_UNIT_DIR)] ? $env(ATTN_UNIT_DIR) : ""}]
 set asan [expr {[info exists env(ATTN_ASAN_EXT)] && $env(ATTN_ASAN_EXT) ne ""}]
 set before [array get total]
-run_pass "" $unitdir {}
+run_pass "" $unitdir {} $built
 if {$asan} {
+  # The sanitizer pass runs the level files at the reference level and at
+  # the one this CPU picks; the other levels (the emulations, and levels
+  # chosen only by ATTN_KERNEL) share the driver and the engine with them,
+  # ran in the plain pass, and unit/kernels checks every level's kernels
+  # under the sanitizers too.
+  set asanlevels [lsort -unique [list scalar $chosen]]
+  puts "NOTE asan pass: the level files at [join $asanlevels {, }] (every level ran in the plain pass)"
   pass_subtotal plain $before
   set before [array get total]
   set asanunit [expr {[info exists env(ATTN_ASAN_UNIT_DIR)] ? $env(ATTN_ASAN_UNIT_DIR) : ""}]
@@ -230,7 +238,7 @@ if {$asan} {
       ATTN_EXT $env(ATTN_ASAN_EXT) ATTN_SANITIZER asan \
       LD_PRELOAD [expr {[info exists env(ATTN_ASAN_PRELOAD)] ? $env(ATTN_ASAN_PRELOAD) : ""}] \
       ASAN_OPTIONS detect_leaks=0:abort_on_error=1 \
-      UBSAN_OPTIONS print_stacktrace=1:halt_on_error=1]
+      UBSAN_OPTIONS print_stacktrace=1:halt_on_error=1] $asanlevels
   pass_subtotal asan $before
 }
 

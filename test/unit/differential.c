@@ -29,6 +29,15 @@
 ** make fuzz does (under ASan and UBSan, for FUZZ_SECONDS).  DIFF_WIDE adds the classes the kernel
 ** rewrite fixed (ALiBi at distances to 2^54, softcaps from 1e-50 to 1e300,
 ** windows to INT64_MAX); it is on (ATTN_DIFF_WIDE=0 turns it off).
+**
+** precision = 'bf16' (docs/sql-attention.md): every case runs again in
+** bf16, with one and two threads (the same bits), against the same float64
+** reference within the bound of the same model with a unit roundoff of
+** 2^-8 instead of 2^-24 (it covers each operand's rounding to bf16, 2^-9,
+** and the float32 arithmetic after it); rows with no key are NULL as in
+** fp32, and the weights of the score rows sum to 1 within float64's
+** rounding.  The worst error is printed against its bound and against the
+** output scale (the case's largest |output|).
 */
 #include "unit.h"
 #include <sqlite3.h>
@@ -40,7 +49,12 @@
 
 int sqlite3_attention_init(sqlite3*, char**, const sqlite3_api_routines*);
 
-#define U      (1.0/16777216.0)          /* 2^-24, float32's unit roundoff */
+/* The unit roundoff of the bounds: float32's 2^-24, or 2^-8 for the bf16
+** path (every operand rounding, 2^-9, and each float32 operation inside
+** one 2^-8: the same model, a coarser unit). */
+#define U_FP32 (1.0/16777216.0)
+#define U_BF16 (1.0/256.0)
+static double U = U_FP32;
 #define U64    (1.0/1125899906842624.0)  /* 2^-50, room for float64's own */
 #define SAFETY 2.0                       /* bounds are doubled */
 #define MAXH   16
@@ -790,6 +804,95 @@ sql_done:
   sqlite3_close(db);
 }
 
+/* precision = 'bf16': the outputs within the bf16 bounds of rb, NULL
+** exactly where fp32 is, the weights of a few score rows summing to 1.
+** Returns the outputs (NaN for NULL) to compare across thread counts. */
+static double dWorstBf16 = 0.0;      /* the largest error / output scale */
+static double dWorstBf16Bound = 0.0; /* the largest error / its bound */
+
+static float *runBf16(const Case *c, const Ref *r, const Ref *rb, int iCase,
+                      int nThread){
+  attn_input in;
+  attn_options opt = c->opt;
+  attn_state *st = 0;
+  attn_err err;
+  int64_t i, j, nQ = c->q.n, nOut = c->nOut;
+  float *res = malloc(sizeof(float)*(size_t)(nQ*nOut));
+  double rScale = 0.0;
+  char z[800];
+  int bBad = 0;
+  for(i=0; i<nQ*nOut; i++){
+    if( !r->none[i/nOut] && fabs(r->out[i])>rScale ) rScale = fabs(r->out[i]);
+  }
+  caseInput(c, &in);
+  opt.nThread = nThread;
+  opt.ePrecision = ATTN_PRECISION_BF16;
+  if( attn_state_new(&in, &opt, &st, &err) ){
+    snprintf(z, sizeof(z), "bf16 attn_state_new: %s", err.zMsg);
+    dReport(c, iCase, z);
+    free(res);
+    return 0;
+  }
+  for(i=0; i<nQ && !bBad; i++){
+    const float *o, *l;
+    if( attn_output(st, i, &o, &l, &err) ){
+      snprintf(z, sizeof(z), "bf16 row %lld: %s", (long long)i, err.zMsg);
+      dReport(c, iCase, z); bBad = 1; break;
+    }
+    if( (o==0)!=(r->none[i]!=0) ){
+      snprintf(z, sizeof(z), "bf16 row %lld: output %s, but the row has %s "
+               "key", (long long)i, o ? "given" : "NULL",
+               r->none[i] ? "no" : "a");
+      dReport(c, iCase, z); bBad = 1; break;
+    }
+    for(j=0; j<nOut; j++){
+      double e;
+      res[i*nOut+j] = o ? o[j] : NAN;
+      if( o==0 ) continue;
+      e = fabs(o[j] - r->out[i*nOut+j]);
+      if( rScale>0 && e/rScale>dWorstBf16 ) dWorstBf16 = e/rScale;
+      if( e/rb->outE[i*nOut+j]>dWorstBf16Bound ){
+        dWorstBf16Bound = e/rb->outE[i*nOut+j];
+      }
+      dCompared++;
+      if( !(e<=SAFETY*rb->outE[i*nOut+j]) ){
+        snprintf(z, sizeof(z), "bf16 row %lld output %lld: %.9g, reference "
+                 "%.9g, bound %.3g (output scale %.3g)", (long long)i,
+                 (long long)j, o[j], r->out[i*nOut+j],
+                 SAFETY*rb->outE[i*nOut+j], rScale);
+        dReport(c, iCase, z); bBad = 1; break;
+      }
+    }
+  }
+  for(i=0; i<nQ && !bBad; i += 1 + nQ/3){
+    attn_score_iter *it;
+    attn_score sc;
+    double aSum[MAXH] = {0};
+    int h, bAny[MAXH] = {0};
+    if( attn_scores_open(st, i, -1, &it, &err) ){
+      snprintf(z, sizeof(z), "bf16 scores of row %lld: %s", (long long)i,
+               err.zMsg);
+      dReport(c, iCase, z); bBad = 1; break;
+    }
+    while( attn_scores_next(it, &sc) ){
+      aSum[sc.iHead] += sc.rWeight;
+      bAny[sc.iHead] = 1;
+    }
+    attn_scores_close(it);
+    for(h=0; h<c->H && !bBad; h++){
+      if( bAny[h] && !(fabs(aSum[h]-1.0)<=(double)c->k.n*1.2e-16) ){
+        snprintf(z, sizeof(z), "bf16 row %lld head %d: the weights sum to "
+                 "%.17g", (long long)i, h, aSum[h]);
+        dReport(c, iCase, z); bBad = 1;
+      }
+    }
+  }
+  attn_state_free(st);
+  if( bBad ){ free(res); return 0; }
+  unitPass++;
+  return res;
+}
+
 int main(void){
   const char *zCases = getenv("ATTN_DIFF_CASES");
   const char *zSeed = getenv("ATTN_DIFF_SEED");
@@ -805,7 +908,7 @@ int main(void){
   sqlite3_auto_extension((void(*)(void))sqlite3_attention_init);
   for(i=0; i<nCase || difftime(time(0), t0)<rSecs; i++){
     Case c;
-    Ref r;
+    Ref r, rb;
     float *a1, *a2;
     caseDraw(&c, bWide);
     refCompute(&c, &r);
@@ -817,13 +920,26 @@ int main(void){
     }
     free(a1);
     free(a2);
+    U = U_BF16;
+    refCompute(&c, &rb);
+    U = U_FP32;
+    a1 = runBf16(&c, &r, &rb, i, 1);
+    a2 = a1 ? runBf16(&c, &r, &rb, i, 2) : 0;
+    if( a1 && a2 ){
+      if( memcmp(a1, a2, sizeof(float)*(size_t)(c.q.n*c.nOut))==0 ) unitPass++;
+      else dReport(&c, i, "bf16: one and two threads give different bits");
+    }
+    free(a1);
+    free(a2);
     if( i%3==0 ) runSql(&c, &r, i);
     refFree(&r);
+    refFree(&rb);
     caseFree(&c);
   }
   printf("NOTE differential: %d cases (seed %llu%s), %lld values, worst error "
-         "%.3f of its bound\n", i, (unsigned long long)(zSeed ?
+         "%.3f of its bound; bf16: worst error %.3f of its bound, %.2e of "
+         "the output scale\n", i, (unsigned long long)(zSeed ?
          strtoull(zSeed, 0, 10) : 20261202ull), bWide ? ", wide classes" : "",
-         dCompared, dWorst);
+         dCompared, dWorst, dWorstBf16Bound, dWorstBf16);
   return UNIT_DONE();
 }
