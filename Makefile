@@ -227,7 +227,7 @@ packages: amalgamation-build python $(if $(shell command -v npm),npm) $(INSTALL_
 $(INSTALL_ROOT).done: $(DIST)/attention.$(SO) $(DIST)/libattention.a $(ENGINE_HDR) \
                       packaging/sqlite-attention.pc.in Makefile
 	@rm -rf $(INSTALL_ROOT)
-	$(Q)$(SUBMAKE) install DESTDIR=$(abspath $(INSTALL_ROOT)) PREFIX=/opt/sqlite-attention
+	+$(Q)$(SUBMAKE) install DESTDIR=$(abspath $(INSTALL_ROOT)) PREFIX=/opt/sqlite-attention
 	@touch $@
 
 # The test command of the README: every test, then every test again under
@@ -239,7 +239,7 @@ ASAN_RUN = ATTN_ASAN_EXT=$(abspath $(BUILD)/asan/dist/attention.$(SO)) \
 # The builds run in parallel, one job per core (JOBS=1 for one at a time).
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 test:
-	$(Q)$(SUBMAKE) -j$(JOBS) --output-sync=target test-build
+	+$(Q)$(SUBMAKE) -j$(JOBS) --output-sync=target test-build
 	$(call say,TEST,test/all.tcl)ATTN_EXT=$(abspath $(DIST)/attention.$(SO)) ATTN_UNIT_DIR=$(abspath $(BUILD)/unit) \
 	  ATTN_DIST=$(abspath $(DIST)) ATTN_BUILD=$(abspath $(BUILD)) \
 	  $(if $(NO_ASAN),,$(ASAN_RUN)) tclsh test/all.tcl
@@ -262,7 +262,7 @@ demo: deps all
 ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=undefined -DKD_NO_INLINE
 asan-build:
-	$(Q)$(SUBMAKE) all unit BUILD=$(BUILD)/asan DIST=$(BUILD)/asan/dist TAG=asan \
+	+$(Q)$(SUBMAKE) all unit BUILD=$(BUILD)/asan DIST=$(BUILD)/asan/dist TAG=asan \
 	  CFLAGS="$(ASAN_FLAGS)" LIBS="$(LIBS) -fsanitize=address,undefined"
 asan: deps asan-build
 	$(call say,TEST,test/all.tcl,asan)LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
@@ -293,7 +293,7 @@ TSAN_UNITS = concurrency attention_engine interrupt threads
 TSAN_ENV   = TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(abspath test/tsan.supp)" \
              ATTN_SANITIZER=tsan
 tsan: deps
-	$(Q)$(SUBMAKE) all $(addprefix $(BUILD)/tsan/unit/,$(TSAN_UNITS)) BUILD=$(BUILD)/tsan TAG=tsan \
+	+$(Q)$(SUBMAKE) all $(addprefix $(BUILD)/tsan/unit/,$(TSAN_UNITS)) BUILD=$(BUILD)/tsan TAG=tsan \
 	  DIST=$(BUILD)/tsan/dist CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
 	  LIBS="$(LIBS) -fsanitize=thread"
 	@for t in $(TSAN_UNITS); do \
@@ -331,7 +331,7 @@ $(BUILD)/fuzz/bin/%: test/fuzz/%.c $(FUZZ_OBJ) $(FUZZ_HDR)
 
 fuzz-build:
 	@sh test/deps.sh fuzz
-	$(Q)$(SUBMAKE) $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_TARGETS)) TAG=fuzz
+	+$(Q)$(SUBMAKE) $(addprefix $(BUILD)/fuzz/bin/,$(FUZZ_TARGETS)) TAG=fuzz
 
 # The random differential test of attention against its float64 reference
 # (test/unit/differential.c), built like the targets (ASan+UBSan), drawing
@@ -342,12 +342,12 @@ $(BUILD)/fuzz/bin/differential: test/unit/differential.c $(FUZZ_OBJ) test/unit/u
 	  -lsqlite3 $(LIBS)
 
 fuzz: fuzz-build
-	$(Q)$(SUBMAKE) $(BUILD)/fuzz/bin/differential TAG=fuzz
+	+$(Q)$(SUBMAKE) $(BUILD)/fuzz/bin/differential TAG=fuzz
 	sh test/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 	ATTN_DIFF_SECONDS=$(FUZZ_SECONDS) $(BUILD)/fuzz/bin/differential
 
 fuzz-quick:
-	$(Q)$(SUBMAKE) fuzz FUZZ_SECONDS=10
+	+$(Q)$(SUBMAKE) fuzz FUZZ_SECONDS=10
 
 # The benchmark (test/bench/): our attention through SQL and the C API
 # against ONNX Runtime, NumPy and PyTorch on the same data and against the

@@ -108,6 +108,7 @@ struct Cfg {
   int bMha;            /* x with projections and heads; else q, k, v */
   int n, d, nHead, bCausal, nThread;
   int bQuick;          /* part of --quick */
+  int bBf16;           /* precision = 'bf16' (against our fp32 and ORT) */
 };
 
 /* The references, in the order of the tables. */
@@ -139,6 +140,7 @@ struct Row {
                        ** many threads, timed in the same rounds */
   /* The other kernel level (--also-kernel), in a child. */
   double msLvlApi, msLvlFlash, diffLvl, rLvlPeak;
+  double rBf16Err;     /* bf16 rows: max |bf16 − fp32| / max |fp32| */
   int bWrong;
 };
 
@@ -280,11 +282,12 @@ static void benchInputsFree(Inputs *p){
 /* The rows whose kernel is also timed alone: one head, one thread, no
 ** mask (what the FMA-peak targets are about). */
 static int benchHasFlash(const Cfg *c){
-  return !c->bMha && !c->bCausal && c->nThread==1;
+  return !c->bMha && !c->bCausal && c->nThread==1 && !c->bBf16;
 }
-/* The rows whose speed-up baseline is timed in their rounds. */
+/* The rows whose speed-up baseline is timed in their rounds: causal (vs
+** full), two threads (vs one), bf16 (vs fp32). */
 static int benchHasBase(const Cfg *c){
-  return c->bCausal || (c->nThread>1 && c->n<=4096);
+  return c->bCausal || (c->nThread>1 && c->n<=4096) || c->bBf16;
 }
 
 static double benchFlop(const Cfg *c);
@@ -502,6 +505,7 @@ static attn_state *benchApiState(const Cfg *c, const Inputs *p, int nThread){
   opt.nHead = c->nHead;
   opt.bCausal = c->bCausal;
   opt.nThread = nThread;
+  opt.ePrecision = c->bBf16 ? ATTN_PRECISION_BF16 : ATTN_PRECISION_FP32;
   if( nThread>1 && pBenchThreads==0 ){
     pBenchThreads = attn_threads_new();
     if( pBenchThreads==0 ) benchDie("out of memory");
@@ -580,12 +584,12 @@ static void benchSqlRun(const Cfg *c, sqlite3 *db, const Inputs *p,
     snprintf(zSql, sizeof(zSql), "SELECT output FROM attention('SELECT x FROM "
              "t ORDER BY id') WHERE wq = ?1 AND wk = ?2 AND wv = ?3 AND wo = ?4"
              " AND bq = ?5 AND bk = ?6 AND bv = ?7 AND bo = ?8 AND heads = %d"
-             " AND causal = %d AND threads = %d", c->nHead, c->bCausal,
-             nThread);
+             " AND causal = %d AND threads = %d%s", c->nHead, c->bCausal,
+             nThread, c->bBf16 ? " AND precision = 'bf16'" : "");
   }else{
     snprintf(zSql, sizeof(zSql), "SELECT output FROM attention('SELECT q, k, "
-             "v FROM t ORDER BY id') WHERE causal = %d AND threads = %d",
-             c->bCausal, nThread);
+             "v FROM t ORDER BY id') WHERE causal = %d AND threads = %d%s",
+             c->bCausal, nThread, c->bBf16 ? " AND precision = 'bf16'" : "");
   }
   if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) ){
     benchDie("%s: %s", zSql, sqlite3_errmsg(db));
@@ -1144,7 +1148,7 @@ static void benchRefsLoad(const Cfg *c, const char *zDir, RefSet *s){
   int i, j;
   memset(s, 0, sizeof(*s));
   aCo[0] = benchOrt();
-  aCo[1] = benchPy(c->nThread);
+  aCo[1] = c->bBf16 ? 0 : benchPy(c->nThread);  /* bf16: against ORT only */
   for(i=0; i<2; i++){
     if( aCo[i]==0 ) continue;
     if( !benchCoAsk(aCo[i], zLine, sizeof(zLine), "load %s %s %d %d %d %d %d",
@@ -1246,7 +1250,7 @@ static void benchConfig(const Cfg *c, int iCfg, Row *pRow){
     pRow->msPauseRef[j] = NAN;
   }
   pRow->msLvlApi = pRow->msLvlFlash = pRow->diffLvl = pRow->rLvlPeak = NAN;
-  pRow->rPeak = NAN;
+  pRow->rPeak = pRow->rBf16Err = NAN;
   benchInputs(c, &in);
   snprintf(zDir, sizeof(zDir), "%s/cfg%d", zTmpDir, iCfg);
   if( mkdir(zDir, 0700) && errno!=EEXIST ) benchDie("mkdir %s", zDir);
@@ -1270,7 +1274,9 @@ static void benchConfig(const Cfg *c, int iCfg, Row *pRow){
 
   /* Everything timed, in the same rounds. */
   db = benchDb(c, &in);
-  if( c->nThread>1 ) base.nThread = 1; else base.bCausal = 0;
+  if( c->bBf16 ) base.bBf16 = 0;
+  else if( c->nThread>1 ) base.nThread = 1;
+  else base.bCausal = 0;
   for(j=0; j<6; j++){
     ra[j].c = j<4 ? c : &base;
     ra[j].p = &in;
@@ -1331,6 +1337,15 @@ static void benchConfig(const Cfg *c, int iCfg, Row *pRow){
   if( aOne ){
     pRow->msApi1 = aJob[iJob[J_API1]].ms;
     pRow->msSql1 = aJob[iJob[J_SQL1]].ms;
+    if( c->bBf16 ){
+      double rMax = 0.0, rDiff = 0.0;
+      int64_t t;
+      for(t=0; t<nOut; t++){
+        if( fabs(aOne[t])>rMax ) rMax = fabs(aOne[t]);
+        if( fabs(aApi[t]-aOne[t])>rDiff ) rDiff = fabs(aApi[t]-aOne[t]);
+      }
+      pRow->rBf16Err = rMax>0 ? rDiff/rMax : rDiff;
+    }
     if( c->nThread>1 ){
       pRow->msPair = aJob[iJob[J_PAIR]].ms;
       pRow->bThreadSame = memcmp(aApi, aOne, sizeof(float)*(size_t)nOut)==0
@@ -1359,8 +1374,9 @@ static void benchConfig(const Cfg *c, int iCfg, Row *pRow){
     double rMax = NAN, tol;
     for(j=0; j<N_REF; j++) if( !isnan(pRow->maxRef[j]) ){ rMax = pRow->maxRef[j]; break; }
     tol = 1e-4 + 1e-4*(isnan(rMax) ? 1.0 : rMax);
+    if( c->bBf16 ) tol = 1e-2*(isnan(rMax) ? 1.0 : rMax);  /* bf16's bound */
     pRow->bWrong = !pRow->bSqlSame || pRow->bThreadSame==0 || pRow->bFlashSame==0
-                || pRow->diffLvl>tol;
+                || pRow->diffLvl>tol || pRow->rBf16Err>1e-2;
     for(j=0; j<N_REF; j++){
       if( !isnan(pRow->msRef[j]) && !(pRow->diffRef[j]<=tol) ) pRow->bWrong = 1;
     }
@@ -1410,7 +1426,7 @@ static const Row *benchFind(const Row *aRow, int nRow, int bMha, int n, int d,
   for(i=0; i<nRow; i++){
     const Cfg *c = aRow[i].pCfg;
     if( c->bMha==bMha && c->n==n && c->d==d && c->bCausal==bCausal
-     && c->nThread==nThread ) return &aRow[i];
+     && c->nThread==nThread && !c->bBf16 ) return &aRow[i];
   }
   return 0;
 }
@@ -1546,7 +1562,8 @@ static void benchTables(const Row *aRow, int nRow, const char *zLevel){
     benchPair2(zUp, sizeof(zUp), "%.2f×", r->msSql1/r->msSql, r->msApi1/r->msApi);
     if( strcmp(zUp, "–") ){
       size_t n = strlen(zUp);
-      snprintf(zUp+n, sizeof(zUp)-n, " %s", c->bCausal ? "vs full" : "vs 1 thread");
+      snprintf(zUp+n, sizeof(zUp)-n, " %s", c->bBf16 ? "vs fp32" :
+               c->bCausal ? "vs full" : "vs 1 thread");
     }
     benchOut("| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | "
              "%s | %s | %s | %s | %s%s |\n",
@@ -1603,6 +1620,36 @@ static void benchTables(const Row *aRow, int nRow, const char *zLevel){
              benchCell(a[5], 80, "%.1e", r->diffRef[REF_NP]),
              benchCell(a[6], 80, "%.1e", r->diffRef[REF_TORCH]),
              r->bWrong ? "WRONG" : "ok", zWhy);
+  }
+
+  /* precision = 'bf16' against our fp32 path and ONNX Runtime (fp32). */
+  for(i=0; i<nRow && !aRow[i].pCfg->bBf16; i++){}
+  if( i<nRow ){
+    benchOut("\n### precision = 'bf16' (bf16 kernel: %s)\n\n"
+      "| configuration | N | d | SQL (ms) | C API (ms) | GFLOP/s | our fp32, C API "
+      "(ms) | × our fp32: SQL / C API | ONNX Runtime fp32 (ms) | × ORT: SQL / C "
+      "API | max error (of the output scale) |\n"
+      "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n", attn_kernels_bf16());
+    for(; i<nRow; i++){
+      const Row *r = &aRow[i];
+      const Cfg *c = r->pCfg;
+      if( !c->bBf16 ) continue;
+      benchOut("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+               c->zName, c->n, c->d,
+               benchCell(a[0], 80, "%.1f", r->msSql),
+               benchCell(a[1], 80, "%.1f", r->msApi),
+               benchCell(a[2], 80, "%.0f", benchGflops(c, r->msApi)),
+               benchCell(a[3], 80, "%.1f", r->msApi1),
+               benchPair2(a[4], 80, "%.2f", r->msSql1/r->msSql,
+                          r->msApi1/r->msApi),
+               benchCell(a[5], 80, "%.1f", r->msRef[REF_ORT]),
+               benchPair2(a[6], 80, "%.2f", r->msRef[REF_ORT]/r->msSql,
+                          r->msRef[REF_ORT]/r->msApi),
+               benchCell(a[7], 80, "%.1e", r->rBf16Err));
+    }
+    benchOut("\nThe error is max |bf16 − fp32| / max |fp32| over every output "
+             "element, our fp32 being within 1e-6 of float64 (make test); "
+             "the bound is 1e-2.\n");
   }
 
   /* The kernel alone, at each level against its own peak. */
@@ -1820,29 +1867,37 @@ static void benchTsv(const char *zPath, const Row *aRow, int nRow,
 
 int main(int argc, char **argv){
   static const Cfg aCfg[] = {
-    /* name              mha  n      d    H  causal T  quick */
-    { "one head",          0, 1024,  64,  1, 0, 1, 1 },
-    { "one head",          0, 1024,  128, 1, 0, 1, 0 },
-    { "one head",          0, 1024,  384, 1, 0, 1, 0 },
-    { "one head",          0, 4096,  64,  1, 0, 1, 1 },
-    { "one head",          0, 4096,  128, 1, 0, 1, 0 },
-    { "one head",          0, 4096,  384, 1, 0, 1, 0 },
-    { "one head",          0, 16384, 64,  1, 0, 1, 0 },
-    { "one head",          0, 16384, 128, 1, 0, 1, 0 },
-    { "one head",          0, 16384, 384, 1, 0, 1, 0 },
-    { "one head, causal",  0, 4096,  64,  1, 1, 1, 1 },
-    { "6 heads + proj",    1, 4096,  384, 6, 0, 1, 1 },
-    { "6 heads + proj, causal", 1, 4096, 384, 6, 1, 1, 0 },
-    { "one head",          0, 1024,  64,  1, 0, 2, 0 },
-    { "one head",          0, 1024,  128, 1, 0, 2, 0 },
-    { "one head",          0, 1024,  384, 1, 0, 2, 0 },
-    { "one head",          0, 4096,  64,  1, 0, 2, 1 },
-    { "one head",          0, 4096,  128, 1, 0, 2, 0 },
-    { "one head",          0, 4096,  384, 1, 0, 2, 0 },
-    { "one head",          0, 16384, 64,  1, 0, 2, 0 },
-    { "one head",          0, 16384, 128, 1, 0, 2, 0 },
-    { "one head",          0, 16384, 384, 1, 0, 2, 0 },
-    { "6 heads + proj",    1, 4096,  384, 6, 0, 2, 0 },
+    /* name              mha  n      d    H  causal T  quick bf16 */
+    { "one head",          0, 1024,  64,  1, 0, 1, 1, 0 },
+    { "one head",          0, 1024,  128, 1, 0, 1, 0, 0 },
+    { "one head",          0, 1024,  384, 1, 0, 1, 0, 0 },
+    { "one head",          0, 4096,  64,  1, 0, 1, 1, 0 },
+    { "one head",          0, 4096,  128, 1, 0, 1, 0, 0 },
+    { "one head",          0, 4096,  384, 1, 0, 1, 0, 0 },
+    { "one head",          0, 16384, 64,  1, 0, 1, 0, 0 },
+    { "one head",          0, 16384, 128, 1, 0, 1, 0, 0 },
+    { "one head",          0, 16384, 384, 1, 0, 1, 0, 0 },
+    { "one head, causal",  0, 4096,  64,  1, 1, 1, 1, 0 },
+    { "6 heads + proj",    1, 4096,  384, 6, 0, 1, 1, 0 },
+    { "6 heads + proj, causal", 1, 4096, 384, 6, 1, 1, 0, 0 },
+    { "one head",          0, 1024,  64,  1, 0, 2, 0, 0 },
+    { "one head",          0, 1024,  128, 1, 0, 2, 0, 0 },
+    { "one head",          0, 1024,  384, 1, 0, 2, 0, 0 },
+    { "one head",          0, 4096,  64,  1, 0, 2, 1, 0 },
+    { "one head",          0, 4096,  128, 1, 0, 2, 0, 0 },
+    { "one head",          0, 4096,  384, 1, 0, 2, 0, 0 },
+    { "one head",          0, 16384, 64,  1, 0, 2, 0, 0 },
+    { "one head",          0, 16384, 128, 1, 0, 2, 0, 0 },
+    { "one head",          0, 16384, 384, 1, 0, 2, 0, 0 },
+    { "6 heads + proj",    1, 4096,  384, 6, 0, 2, 0, 0 },
+    /* name              mha  n      d    H  causal T  quick bf16 */
+    { "bf16 one head",     0, 4096,  64,  1, 0, 1, 1, 1 },
+    { "bf16 one head",     0, 4096,  128, 1, 0, 1, 0, 1 },
+    { "bf16 one head",     0, 4096,  384, 1, 0, 1, 0, 1 },
+    { "bf16 one head",     0, 16384, 64,  1, 0, 1, 0, 1 },
+    { "bf16 one head",     0, 16384, 128, 1, 0, 1, 0, 1 },
+    { "bf16 one head",     0, 16384, 384, 1, 0, 1, 0, 1 },
+    { "bf16 6 heads + proj", 1, 4096, 384, 6, 0, 1, 0, 1 },
   };
   const int nCfg = (int)(sizeof(aCfg)/sizeof(aCfg[0]));
   Row aRow[sizeof(aCfg)/sizeof(aCfg[0])];
