@@ -2,11 +2,14 @@
 # tester.tcl).
 #
 #   node_modules_dir    the node_modules folder that holds better-sqlite3 12,
-#                       installed with npm into test/.cache/node (git-ignored)
-#                       the first time and reused afterwards, so a run needs
-#                       the network only once; "" when it cannot be had, with
-#                       the reason (and the command that fixes it) in
-#                       ::node_skip_reason
+#                       installed with npm the first time into the user's
+#                       cache, $ATTN_CACHE or $XDG_CACHE_HOME/sqlite-attention
+#                       or ~/.cache/sqlite-attention (test/.cache without a
+#                       home), in node<major> (the native module is built for
+#                       one Node.js), and reused afterwards by every checkout,
+#                       so a clean checkout neither downloads nor compiles it
+#                       again; "" when it cannot be had, with the reason (and
+#                       the command that fixes it) in ::node_skip_reason
 #   run_clean ARGS...   exec ARGS without the sanitizer runtime (make asan
 #                       preloads it; npm and the compilers it starts load no
 #                       extension); returns {exitcode output}
@@ -37,6 +40,20 @@ proc node_better_sqlite3_version {dir} {
   return $v
 }
 
+# The folder the tests' downloads are kept in, across checkouts.
+proc attn_cache_dir {} {
+  if {[info exists ::env(ATTN_CACHE)] && $::env(ATTN_CACHE) ne ""} {
+    return $::env(ATTN_CACHE)
+  }
+  if {[info exists ::env(XDG_CACHE_HOME)] && $::env(XDG_CACHE_HOME) ne ""} {
+    return [file join $::env(XDG_CACHE_HOME) sqlite-attention]
+  }
+  if {[info exists ::env(HOME)] && [file isdirectory $::env(HOME)]} {
+    return [file join $::env(HOME) .cache sqlite-attention]
+  }
+  return [file join $::testdir .cache]
+}
+
 set ::node_skip_reason ""
 proc node_modules_dir {} {
   set nodesource "Node.js 20 or later: see https://github.com/nodesource/distributions (Debian 12's nodejs is 18), then apt-get install nodejs"
@@ -49,12 +66,12 @@ proc node_modules_dir {} {
     set ::node_skip_reason "Node.js [string trim $major] is too old for better-sqlite3 12, which needs $nodesource"
     return ""
   }
-  set cache [file join $::testdir .cache node]
+  set cache [file join [attn_cache_dir] node$major]
   set modules [file join $cache node_modules]
   # Install into a folder of our own, then rename it into place: several
   # test runs may start at once, and none may see another's half install.
   if {![string match 12.* [node_better_sqlite3_version $modules]]} {
-    set tmp [file join $::testdir .cache node-install-[pid]]
+    set tmp [file join [attn_cache_dir] node-install-[pid]]
     file delete -force $tmp
     file mkdir $tmp
     puts "node.tcl: installing better-sqlite3@12 into $cache (once; takes a minute or two)"
