@@ -283,7 +283,7 @@ static int rowsReadVector(const AttnRowsCtx *c, const char *zSide,
   attn_err_clear(&err);
   if( sqlite3_value_type(pVal)==SQLITE_NULL ){
     attn_err_set(&err, ATTN_ERROR, "is NULL, expected a vector");
-  }else if( attnValueDim(pVal, &nDim, &err)==ATTN_OK ){
+  }else if( attnValueDim(pVal, c->eDtype, &nDim, &err)==ATTN_OK ){
     if( p->n==0 ){
       if( attn_check_dim(nDim, &err)==ATTN_OK ){   /* the engine's limit */
         v->nDim = nDim;
@@ -297,7 +297,7 @@ static int rowsReadVector(const AttnRowsCtx *c, const char *zSide,
       /* Row n is in the last block, which holds rows up to nAlloc. */
       float *a = v->apBlock[v->nBlock-1] + (p->n - v->iBlockRow)*v->nDim;
       v->apRow[p->n] = a;
-      attnValueDecode(pVal, a, nDim, &err);
+      attnValueDecode(pVal, c->eDtype, a, nDim, &err);
     }
   }
   if( err.rc==ATTN_OK ) return SQLITE_OK;

@@ -6,7 +6,8 @@
 ** text: src/sqltext.h), finds its columns by name (id, seq, pos, x, q, k,
 ** v), and reads every row before returning: ids as values, seq and pos as
 ** integers, the vector columns into blocks that never move (so growing
-** copies no vector and the engine can read the rows in place).  A position
+** copies no vector and the engine can read the rows in place), their BLOBs
+** decoded as c->eDtype says (float32, float16 or bfloat16).  A position
 ** is checked as it is read (attn_check_pos); without a pos column the
 ** positions are not computed here: the engine computes the defaults, or
 ** attnRowsDefaultPositions() does when the caller needs them first.
@@ -34,6 +35,8 @@ struct AttnRowsCtx {
   sqlite3 *db;
   sqlite3_vtab *pVtab;
   const char *zFunc;        /* "attention" or "attention_scores" */
+  int eDtype;               /* how vector BLOBs are stored: ATTN_VEC_F32,
+                            ** _F16 or _BF16 (src/vector.h) */
 };
 
 /* The rows of one SELECT. */

@@ -21,8 +21,10 @@
 ** keys): wq wk wv wo (matrix BLOBs or JSON; a missing one is the identity),
 ** bq bk bv bo (bias vectors), then the engine's options (src/attention.h):
 ** heads, kv_heads, scale, causal, window, alibi, rope (the RoPE base; NULL
-** = off), rope_style ('neox' or 'interleaved'), softcap, threads.  NULL for
-** any of them is the default.
+** = off), rope_style ('neox' or 'interleaved'), softcap, threads, precision,
+** dtype (how the vector BLOBs of the source and keys SELECTs are stored:
+** 'f32', 'f16' or 'bf16'; src/vector.h decodes them).  NULL for any of them
+** is the default.
 **
 ** Results.  attention() returns id, seq, pos, output, lse: one row per
 ** source row, in source order; output is the concatenated heads times W_O
@@ -169,6 +171,7 @@ static AttnRowsCtx tvfRowsCtx(TvfVtab *pTab){
   c.db = pTab->db;
   c.pVtab = &pTab->base;
   c.zFunc = pTab->zName;
+  c.eDtype = ATTN_VEC_F32;
   return c;
 }
 
@@ -580,10 +583,12 @@ static int tvfOptions(TvfCursor *pCur, attn_options *pOpt){
   return SQLITE_OK;
 }
 
-/* Step 3: the rows of the source and keys SELECTs. */
-static int tvfReadInputs(TvfCursor *pCur){
+/* Step 3: the rows of the source and keys SELECTs, their vector BLOBs
+** read as the dtype option says. */
+static int tvfReadInputs(TvfCursor *pCur, const attn_options *pOpt){
   TvfVtab *pTab = (TvfVtab*)pCur->base.pVtab;
   AttnRowsCtx c = tvfRowsCtx(pTab);
+  c.eDtype = pOpt->eDtype;
   pCur->bKeys = tvfArgGiven(pCur, ARG_KEYS);
   return attnRowsRead(&c, pCur->apArg[ARG_SOURCE],
                       pCur->bKeys ? pCur->apArg[ARG_KEYS] : 0, &pCur->src,
@@ -625,10 +630,10 @@ static int tvfArgVector(TvfVtab *pTab, sqlite3_value *pVal, int iArg,
   int64_t n = 0;
   float *a;
   attn_err_clear(&err);
-  if( attnValueDim(pVal, &n, &err)==ATTN_OK ){
+  if( attnValueDim(pVal, ATTN_VEC_F32, &n, &err)==ATTN_OK ){
     a = sqlite3_malloc64(4*(sqlite3_uint64)n);
     if( a==0 ) return tvfError(pTab, SQLITE_NOMEM, "out of memory");
-    if( attnValueDecode(pVal, a, n, &err)==ATTN_OK ){
+    if( attnValueDecode(pVal, ATTN_VEC_F32, a, n, &err)==ATTN_OK ){
       *paOwn = a;
       pT->a = a;
       pT->n = n;
@@ -733,7 +738,7 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     return SQLITE_OK;                  /* NULL source: no rows */
   }
   if( rc==SQLITE_OK ) rc = tvfOptions(pCur, &opt);
-  if( rc==SQLITE_OK ) rc = tvfReadInputs(pCur);
+  if( rc==SQLITE_OK ) rc = tvfReadInputs(pCur, &opt);
   if( rc==SQLITE_OK ) rc = tvfSelectRows(pCur, pQid, pQpos);
   if( rc==SQLITE_OK ) rc = tvfStart(pCur, &opt);
   if( rc==SQLITE_OK ){

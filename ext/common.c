@@ -100,13 +100,24 @@ static const char *attnTypeName(int eType){
   }
 }
 
-int attnValueDim(sqlite3_value *pVal, int64_t *pnDim, attn_err *pErr){
+/* The dtype a subtype tags a BLOB with, or -1 for none of ours. */
+static int attnSubtypeDtype(int eSub){
+  switch( eSub ){
+    case ATTN_SUBTYPE_F32:  return ATTN_VEC_F32;
+    case ATTN_SUBTYPE_F16:  return ATTN_VEC_F16;
+    case ATTN_SUBTYPE_BF16: return ATTN_VEC_BF16;
+  }
+  return -1;
+}
+
+int attnValueDim(sqlite3_value *pVal, int eDtype, int64_t *pnDim,
+                 attn_err *pErr){
   int eType = sqlite3_value_type(pVal);
-  int eSub;
+  int eSub, eTag;
   if( eType!=SQLITE_BLOB && eType!=SQLITE_TEXT ){
     return attn_err_set(pErr, ATTN_ERROR,
-        "is %s, expected a float32 BLOB or JSON text such as '[1, 2.5]'",
-        attnTypeName(eType));
+        "is %s, expected a %s BLOB or JSON text such as '[1, 2.5]'",
+        attnTypeName(eType), attn_vec_dtype_long_name(eDtype));
   }
   eSub = (int)sqlite3_value_subtype(pVal);
   if( eSub==ATTN_SUBTYPE_INT8 || eSub==ATTN_SUBTYPE_BIT ){
@@ -117,18 +128,41 @@ int attnValueDim(sqlite3_value *pVal, int64_t *pnDim, attn_err *pErr){
   if( eType==SQLITE_TEXT ){
     const unsigned char *z = sqlite3_value_text(pVal);
     if( z==0 ) return attn_err_nomem(pErr);
-    return attn_vec_dim(z, sqlite3_value_bytes(pVal), 1, pnDim, pErr);
+    return attn_vec_dim(z, sqlite3_value_bytes(pVal), ATTN_VEC_JSON, pnDim,
+                        pErr);
   }
-  return attn_vec_dim(0, sqlite3_value_bytes(pVal), 0, pnDim, pErr);
+  eTag = attnSubtypeDtype(eSub);
+  if( eTag>=0 && eTag!=eDtype ){
+    if( eDtype==ATTN_VEC_F32 ){
+      return attn_err_set(pErr, ATTN_ERROR,
+          "is a %s BLOB (subtype %d, from attn_vec(x, '%s')), read here as "
+          "float32: convert it with attn_f32(v, '%s')",
+          attn_vec_dtype_long_name(eTag), eSub, attn_vec_dtype_name(eTag),
+          attn_vec_dtype_name(eTag));
+    }
+    return attn_err_set(pErr, ATTN_ERROR,
+        "is a %s BLOB (subtype %d), read here as %s (dtype '%s')",
+        attn_vec_dtype_long_name(eTag), eSub,
+        attn_vec_dtype_long_name(eDtype), attn_vec_dtype_name(eDtype));
+  }
+  return attn_vec_dim(0, sqlite3_value_bytes(pVal), eDtype, pnDim, pErr);
 }
 
-int attnValueDecode(sqlite3_value *pVal, float *a, int64_t nDim,
-                    attn_err *pErr){
+/* Decode as attn_vec_decode_as() does. */
+static int attnValueDecodeAs(sqlite3_value *pVal, int eDtype, int eAs,
+                             float *a, int64_t nDim, attn_err *pErr){
   const void *z;
   int isText = sqlite3_value_type(pVal)==SQLITE_TEXT;
   z = isText ? (const void*)sqlite3_value_text(pVal) : sqlite3_value_blob(pVal);
   if( z==0 ) return attn_err_nomem(pErr);
-  return attn_vec_decode(z, sqlite3_value_bytes(pVal), isText, a, nDim, pErr);
+  return attn_vec_decode_as(z, sqlite3_value_bytes(pVal),
+                            isText ? ATTN_VEC_JSON : eDtype, eAs, a, nDim,
+                            pErr);
+}
+
+int attnValueDecode(sqlite3_value *pVal, int eDtype, float *a, int64_t nDim,
+                    attn_err *pErr){
+  return attnValueDecodeAs(pVal, eDtype, ATTN_VEC_F32, a, nDim, pErr);
 }
 
 int attnValueNumber(sqlite3_value *pVal, double *pOut, attn_err *pErr){
@@ -226,14 +260,14 @@ float *attnAllocVector(sqlite3_context *ctx, int64_t n){
   return a;
 }
 
-int attnArgVector(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
-                  AttnVec *pVec){
+int attnArgVectorAs(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
+                    int eDtype, int eAs, AttnVec *pVec){
   attn_err err;
   pVec->a = 0;
   pVec->n = 0;
   if( sqlite3_value_type(argv[iArg])==SQLITE_NULL ) return 0;
   attn_err_clear(&err);
-  if( attnValueDim(argv[iArg], &pVec->n, &err)==ATTN_OK ){
+  if( attnValueDim(argv[iArg], eDtype, &pVec->n, &err)==ATTN_OK ){
     char zWhat[48];
     sqlite3_snprintf(sizeof(zWhat), zWhat, "argument %d as a float32 vector",
                      iArg+1);
@@ -241,12 +275,40 @@ int attnArgVector(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
     pVec->a = sqlite3_malloc64(4*(sqlite3_uint64)pVec->n);
     if( pVec->a==0 ){
       attn_err_nomem(&err);
-    }else if( attnValueDecode(argv[iArg], pVec->a, pVec->n, &err) ){
+    }else if( attnValueDecodeAs(argv[iArg], eDtype, eAs, pVec->a, pVec->n,
+                                &err) ){
       sqlite3_free(pVec->a);
       pVec->a = 0;
     }
   }
   if( err.rc==ATTN_OK ) return 0;
+  return attnArgReport(ctx, iArg, &err);
+}
+
+int attnArgVector(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
+                  AttnVec *pVec){
+  return attnArgVectorAs(ctx, argv, iArg, ATTN_VEC_F32, ATTN_VEC_F32, pVec);
+}
+
+int attnArgDtype(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
+                 int *peDtype){
+  sqlite3_value *pVal = argv[iArg];
+  int eType = sqlite3_value_type(pVal);
+  attn_err err;
+  attn_err_clear(&err);
+  if( eType!=SQLITE_TEXT ){
+    attn_err_set(&err, ATTN_ERROR, "is %s, expected 'f32', 'f16' or 'bf16'",
+                 attnTypeName(eType));
+  }else{
+    const char *z = (const char*)sqlite3_value_text(pVal);
+    if( z==0 ){
+      sqlite3_result_error_nomem(ctx);
+      return 1;
+    }
+    if( attn_vec_dtype(z, sqlite3_value_bytes(pVal), peDtype, &err)==0 ){
+      return 0;
+    }
+  }
   return attnArgReport(ctx, iArg, &err);
 }
 
@@ -262,4 +324,24 @@ void attnResultVector(sqlite3_context *ctx, float *a, int64_t n){
   attn_vec_to_blob(a, n, a);
   sqlite3_result_blob64(ctx, a, 4*(sqlite3_uint64)n, sqlite3_free);
   sqlite3_result_subtype(ctx, ATTN_SUBTYPE_F32);
+}
+
+void attnResultVectorAs(sqlite3_context *ctx, float *a, int64_t n,
+                        int eDtype){
+  attn_err err;
+  int w = attn_vec_dtype_size(eDtype);
+  if( eDtype==ATTN_VEC_F32 ){
+    attnResultVector(ctx, a, n);
+    return;
+  }
+  attn_err_clear(&err);
+  if( attn_vec_encode(a, n, eDtype, a, &err) ){
+    sqlite3_free(a);
+    attnErrorFrom(ctx, "result ", &err);
+    return;
+  }
+  sqlite3_result_blob64(ctx, a, (sqlite3_uint64)w*(sqlite3_uint64)n,
+                        sqlite3_free);
+  sqlite3_result_subtype(ctx, eDtype==ATTN_VEC_F16 ? ATTN_SUBTYPE_F16
+                                                   : ATTN_SUBTYPE_BF16);
 }

@@ -5,12 +5,21 @@
 **     which loops over such a table (scalar, aggregate and window functions);
 **   - attnError() and attnErrorFrom(), the one way a SQL function reports an
 **     error: "<function>(): <sentence>", with the SQLite result code;
-**   - attnValueVector(), the one reader of vector arguments and column values
-**     (float32 BLOB or JSON text, through src/vector.h), and attnArgVector(),
-**     its use for function arguments;
+**   - attnValueDim() and attnValueDecode(), the one reader of vector
+**     arguments and column values (a BLOB of the dtype the caller names, or
+**     JSON text, through src/vector.h), and attnArgVector(), its use for
+**     function arguments;
 **   - attnResultVector(), which returns a float32 BLOB tagged with subtype
 **     223 (sqlite-vec's float32 tag), after checking it is finite and fits
-**     SQLITE_LIMIT_LENGTH.
+**     SQLITE_LIMIT_LENGTH, and attnResultVectorAs() for half BLOBs.
+**
+** The dtype rule.  A BLOB's bytes never say whether it holds float32,
+** float16 or bfloat16 elements: the reader is told (a dtype argument or
+** option, default 'f32').  JSON text is always decimal numbers, whatever
+** the dtype.  As a safety net, the half BLOBs attn_vec() returns carry a
+** subtype (ATTN_SUBTYPE_F16, _BF16), and a value whose subtype names
+** another type than the one it is read as is refused; subtypes do not
+** survive storage in a table, so the rule is the dtype, not the tag.
 **
 ** Only ext/ includes sqlite3ext.h (here, with SQLITE_EXTENSION_INIT3, so no
 ** file of ext/ declares the API table again); src/ is plain C.
@@ -36,6 +45,9 @@ SQLITE_EXTENSION_INIT3
 #define ATTN_SUBTYPE_F32   223
 #define ATTN_SUBTYPE_BIT   224
 #define ATTN_SUBTYPE_INT8  225
+/* Ours, on the half BLOBs attn_vec(x, 'f16' | 'bf16') returns. */
+#define ATTN_SUBTYPE_F16   226
+#define ATTN_SUBTYPE_BF16  227
 
 /* Flags of pure functions of their arguments that read and set subtypes. */
 #define ATTN_PURE (SQLITE_UTF8|SQLITE_DETERMINISTIC|SQLITE_INNOCUOUS \
@@ -99,12 +111,16 @@ int attnVtabErrorV(sqlite3_vtab *pVtab, const char *zFunc, int rc,
 void attnErrorFrom(sqlite3_context *ctx, const char *zSubject, attn_err *pErr);
 
 /* Validate value pVal as a vector and set *pnDim; on error fill pErr with a
-** predicate ("is an integer, expected ...").  Accepts float32 BLOBs and JSON
-** text; refuses other types and sqlite-vec int8/bit vectors. */
-int attnValueDim(sqlite3_value *pVal, int64_t *pnDim, attn_err *pErr);
+** predicate ("is an integer, expected ...").  Accepts BLOBs of dtype eDtype
+** (ATTN_VEC_F32, _F16 or _BF16 of src/vector.h) and JSON text; refuses
+** other types, sqlite-vec int8/bit vectors, and BLOBs tagged with the
+** subtype of another dtype. */
+int attnValueDim(sqlite3_value *pVal, int eDtype, int64_t *pnDim,
+                 attn_err *pErr);
 
-/* Decode vector pVal, which has nDim elements, into a[0..nDim). */
-int attnValueDecode(sqlite3_value *pVal, float *a, int64_t nDim,
+/* Decode vector pVal (a BLOB of dtype eDtype, or JSON), which has nDim
+** elements, into a[0..nDim). */
+int attnValueDecode(sqlite3_value *pVal, int eDtype, float *a, int64_t nDim,
                     attn_err *pErr);
 
 /* Read pVal as a finite number (INTEGER or REAL) / as an integer (INTEGER,
@@ -135,6 +151,16 @@ struct AttnVec {
 int attnArgVector(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
                   AttnVec *pVec);
 
+/* The same for a BLOB of dtype eDtype; each element is rounded to dtype
+** eAs (ATTN_VEC_F32: no rounding), as attn_vec_decode_as() does. */
+int attnArgVectorAs(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
+                    int eDtype, int eAs, AttnVec *pVec);
+
+/* Read argument iArg as a dtype name ('f32', 'f16', 'bf16') into *peDtype.
+** Returns non-zero after reporting the error.  The caller handles NULL. */
+int attnArgDtype(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
+                 int *peDtype);
+
 /* Check that a result of nByte bytes fits SQLITE_LIMIT_LENGTH; if not,
 ** report SQLITE_TOOBIG on ctx (naming zWhat) and return non-zero. */
 int attnCheckLength(sqlite3_context *ctx, uint64_t nByte, const char *zWhat);
@@ -147,6 +173,12 @@ float *attnAllocVector(sqlite3_context *ctx, int64_t n);
 ** which must come from attnAllocVector() or sqlite3_malloc64().  A result
 ** element that is not finite becomes an error naming it. */
 void attnResultVector(sqlite3_context *ctx, float *a, int64_t n);
+
+/* The same as a BLOB of dtype eDtype (2 bytes an element for the half
+** types, tagged ATTN_SUBTYPE_F16 or _BF16), rounded to nearest even; an
+** element the type cannot hold becomes an error naming it. */
+void attnResultVectorAs(sqlite3_context *ctx, float *a, int64_t n,
+                        int eDtype);
 
 /* Registration of each SQL family (one per file of ext/). */
 int attnRegisterVectors(sqlite3 *db);

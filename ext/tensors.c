@@ -11,8 +11,15 @@
 **   shape  TEXT   a JSON array of sizes, outermost first: '[768,3072]';
 **                 '[]' for a 0-d scalar
 **   data   BLOB   the values as float32, little-endian, row-major
-**                 (4 x elements bytes; zero bytes for an empty tensor)
+**                 (4 x elements bytes; zero bytes for an empty tensor); with
+**                 keep_half = 1, a float16 or bfloat16 tensor's own 2-byte
+**                 values instead, unconverted (2 x elements bytes)
 **   path   HIDDEN the argument
+**   keep_half HIDDEN  second argument, 0 (default, or NULL) or 1
+**   data_dtype HIDDEN how data is stored, as a dtype of the vector
+**                 functions: 'f32', or with keep_half 'f16' or 'bf16'
+**
+**   SELECT name, data_dtype, data FROM attn_tensors('model.safetensors', 1);
 **
 ** Trained weights load with one statement:
 **
@@ -47,6 +54,8 @@
 #define TENSORS_SHAPE  2
 #define TENSORS_DATA   3
 #define TENSORS_PATH   4
+#define TENSORS_KEEP   5
+#define TENSORS_DDTYPE 6
 
 typedef struct TensorsCursor TensorsCursor;
 struct TensorsCursor {
@@ -54,7 +63,14 @@ struct TensorsCursor {
   attn_tensorfile *pFile;        /* the open file, NULL before xFilter */
   char *zPath;                   /* the path argument (sqlite3_malloc) */
   int iRow;                      /* current tensor */
+  int bKeepHalf;                 /* keep_half = 1 */
 };
+
+/* How tensor iRow's data column is stored (ATTN_VEC_*). */
+static int tensorsDataDtype(TensorsCursor *pCur){
+  return pCur->bKeepHalf ? attn_tensorfile_half(pCur->pFile, pCur->iRow)
+                         : ATTN_VEC_F32;
+}
 
 
 static int tensorsConnect(
@@ -69,7 +85,7 @@ static int tensorsConnect(
   (void)pAux; (void)argc; (void)argv; (void)pzErr;
   rc = sqlite3_declare_vtab(db,
       "CREATE TABLE x(name TEXT, dtype TEXT, shape TEXT, data BLOB, "
-      "path HIDDEN)");
+      "path HIDDEN, keep_half HIDDEN, data_dtype HIDDEN)");
   if( rc!=SQLITE_OK ) return rc;
   pVtab = sqlite3_malloc(sizeof(*pVtab));
   if( pVtab==0 ) return SQLITE_NOMEM;
@@ -122,22 +138,27 @@ static void tensorsColumnError(sqlite3_context *ctx, int rc, const char *zMsg){
   attnErrorNamed(ctx, "attn_tensors", rc, "%s", zMsg);
 }
 
-/* The data column: read the tensor, as a float32 little-endian BLOB. */
+/* The data column: read the tensor, as a float32 little-endian BLOB, or
+** with keep_half as its own float16 / bfloat16 values (read as float32,
+** which widens them exactly, then narrowed back exactly). */
 static void tensorsData(TensorsCursor *pCur, sqlite3_context *ctx){
   const attn_tensor_info *pInfo = attn_tensorfile_info(pCur->pFile, pCur->iRow);
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   int mx = sqlite3_limit(db, SQLITE_LIMIT_LENGTH, -1);
+  int eDtype = tensorsDataDtype(pCur);
+  int w = attn_vec_dtype_size(eDtype);
   attn_err err;
   float *a;
   if( pInfo->nElem==0 ){
     sqlite3_result_zeroblob(ctx, 0);
     return;
   }
-  if( pInfo->nElem>mx/4 ){
+  if( pInfo->nElem>mx/w ){
     char *z = sqlite3_mprintf("%s: tensor '%s' has %lld elements, whose "
-        "float32 data (%lld bytes) is more than SQLITE_LIMIT_LENGTH (%d bytes)",
+        "%s data (%lld bytes) is more than SQLITE_LIMIT_LENGTH (%d bytes)",
         attn_tensorfile_name(pCur->pFile), pInfo->zName,
-        (long long)pInfo->nElem, 4*(long long)pInfo->nElem, mx);
+        (long long)pInfo->nElem, attn_vec_dtype_long_name(eDtype),
+        w*(long long)pInfo->nElem, mx);
     tensorsColumnError(ctx, z ? SQLITE_TOOBIG : SQLITE_NOMEM, z);
     sqlite3_free(z);
     return;
@@ -148,13 +169,14 @@ static void tensorsData(TensorsCursor *pCur, sqlite3_context *ctx){
     return;
   }
   attn_err_clear(&err);
-  if( attn_tensorfile_read(pCur->pFile, pCur->iRow, a, &err) ){
+  if( attn_tensorfile_read(pCur->pFile, pCur->iRow, a, &err)
+   || attn_vec_encode(a, pInfo->nElem, eDtype, a, &err) ){
     sqlite3_free(a);
     tensorsColumnError(ctx, err.rc, err.zMsg);
     return;
   }
-  attn_vec_to_blob(a, pInfo->nElem, a);
-  sqlite3_result_blob64(ctx, a, 4*(sqlite3_uint64)pInfo->nElem, sqlite3_free);
+  sqlite3_result_blob64(ctx, a, (sqlite3_uint64)w*(sqlite3_uint64)pInfo->nElem,
+                        sqlite3_free);
 }
 
 static int tensorsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
@@ -177,6 +199,13 @@ static int tensorsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
     case TENSORS_DATA:
       tensorsData(pCur, ctx);
       break;
+    case TENSORS_KEEP:
+      sqlite3_result_int(ctx, pCur->bKeepHalf);
+      break;
+    case TENSORS_DDTYPE:
+      sqlite3_result_text(ctx, attn_vec_dtype_name(tensorsDataDtype(pCur)),
+                          -1, SQLITE_STATIC);
+      break;
     default: /* TENSORS_PATH */
       sqlite3_result_text(ctx, pCur->zPath, -1, SQLITE_TRANSIENT);
       break;
@@ -184,7 +213,8 @@ static int tensorsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
   return SQLITE_OK;
 }
 
-/* idxNum 1: argv[0] is the path; 0: the plan has no path (an error). */
+/* idxNum bit 1: argv[0] is the path (0: the plan has no path, an error);
+** bit 2: argv[1] is keep_half. */
 static int tensorsFilter(
   sqlite3_vtab_cursor *cur,
   int idxNum, const char *idxStr,
@@ -201,7 +231,8 @@ static int tensorsFilter(
   pCur->pFile = 0;
   pCur->zPath = 0;
   pCur->iRow = 0;
-  if( idxNum==0 || argc<1 ){
+  pCur->bKeepHalf = 0;
+  if( (idxNum & 1)==0 || argc<1 ){
     return attnVtabError(pVtab, "attn_tensors", SQLITE_ERROR,
                          "missing the file path argument");
   }
@@ -211,6 +242,20 @@ static int tensorsFilter(
         "the file path is %s, expected text",
         eType==SQLITE_NULL ? "NULL" : eType==SQLITE_BLOB ? "a blob"
         : eType==SQLITE_INTEGER ? "an integer" : "a real number");
+  }
+  if( (idxNum & 2) && argc>1 && sqlite3_value_type(argv[1])!=SQLITE_NULL ){
+    int64_t v = -1;
+    attn_err e;
+    attn_err_clear(&e);
+    if( attnValueInteger(argv[1], &v, &e) ){
+      return attnVtabError(pVtab, "attn_tensors", SQLITE_ERROR,
+                           "keep_half %s", e.zMsg);
+    }
+    if( v!=0 && v!=1 ){
+      return attnVtabError(pVtab, "attn_tensors", SQLITE_ERROR,
+          "keep_half is %lld, expected 0 or 1", (long long)v);
+    }
+    pCur->bKeepHalf = (int)v;
   }
   zPath = (const char*)sqlite3_value_text(argv[0]);
   if( zPath==0 ) return SQLITE_NOMEM;
@@ -231,17 +276,19 @@ static int tensorsFilter(
 ** none, the plan costs more than any with the path, and if SQLite still
 ** runs it (there is no path at all), xFilter says so. */
 static int tensorsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
-  int i, iUsable = -1, bSeen = 0;
+  int i, iUsable = -1, bSeen = 0, iKeep = -1, bKeepSeen = 0;
   for(i=0; i<pIdx->nConstraint; i++){
     const struct sqlite3_index_constraint *pC = &pIdx->aConstraint[i];
+    if( pC->iColumn==TENSORS_KEEP && pC->op==SQLITE_INDEX_CONSTRAINT_EQ ){
+      bKeepSeen = 1;
+      if( pC->usable && iKeep<0 ) iKeep = i;
+      continue;
+    }
     if( pC->iColumn!=TENSORS_PATH || pC->op!=SQLITE_INDEX_CONSTRAINT_EQ ){
       continue;
     }
     bSeen = 1;
-    if( pC->usable ){
-      iUsable = i;
-      break;
-    }
+    if( pC->usable && iUsable<0 ) iUsable = i;
   }
   if( iUsable<0 ){
     if( bSeen ) return SQLITE_CONSTRAINT;
@@ -255,9 +302,15 @@ static int tensorsBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
     pIdx->estimatedRows = 2147483647;
     return SQLITE_OK;
   }
+  if( bKeepSeen && iKeep<0 ) return SQLITE_CONSTRAINT;
   pIdx->aConstraintUsage[iUsable].argvIndex = 1;
   pIdx->aConstraintUsage[iUsable].omit = 1;
   pIdx->idxNum = 1;
+  if( iKeep>=0 ){
+    pIdx->aConstraintUsage[iKeep].argvIndex = 2;
+    pIdx->aConstraintUsage[iKeep].omit = 1;
+    pIdx->idxNum |= 2;
+  }
   pIdx->estimatedCost = 100.0;
   pIdx->estimatedRows = 100;
   return SQLITE_OK;

@@ -3,9 +3,13 @@
 **
 **   attn_version()                 text, e.g. '0.1.0'
 **   attn_debug()                   version, SQLite, kernel, build flags
-**   attn_vec(x)                    x (BLOB or JSON) as a float32 BLOB
-**   attn_json(v)                   v as JSON text that round-trips exactly
-**   attn_dim(v)                    number of elements
+**   attn_vec(x [, dtype])          x (BLOB or JSON) as a float32 BLOB, or
+**                                  as a float16 / bfloat16 BLOB (dtype 'f16'
+**                                  or 'bf16'), rounded to nearest even
+**   attn_f32(v, dtype)             v, a BLOB of dtype 'f16', 'bf16' (or
+**                                  'f32'), as a float32 BLOB, exactly
+**   attn_json(v [, dtype])         v as JSON text that round-trips exactly
+**   attn_dim(v [, dtype])          number of elements
 **   attn_dot(a, b)                 Σ a·b (REAL, float64 accumulation)
 **   attn_add(a, b), attn_sub(a, b) element-wise a+b, a−b
 **   attn_scale(v, s)               s·v
@@ -26,7 +30,10 @@
 ** Vectors are read by attnArgVector() (float32 BLOB or JSON text) and
 ** returned by attnResultVector() (float32 BLOB, subtype 223).  A NULL
 ** argument gives NULL.  Errors name the function, the argument, and the
-** expected and found values.
+** expected and found values.  The functions with a dtype argument read a
+** BLOB argument as that type (JSON text is JSON whatever the dtype; see
+** common.h for the rule); the others read float32 BLOBs only, and refuse a
+** half BLOB that still carries attn_vec()'s subtype.
 */
 #include "common.h"
 #include <math.h>
@@ -85,26 +92,56 @@ static void vectorsDebug(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
 }
 
+/* Read the optional dtype argument iArg (default 'f32').  Returns 0 when
+** it was read, 1 after an error, 2 when it is NULL (the result is NULL). */
+static int vectorsArgDtype(sqlite3_context *ctx, int argc,
+                           sqlite3_value **argv, int iArg, int *peDtype){
+  *peDtype = ATTN_VEC_F32;
+  if( argc<=iArg ) return 0;
+  if( sqlite3_value_type(argv[iArg])==SQLITE_NULL ) return 2;
+  return attnArgDtype(ctx, argv, iArg, peDtype);
+}
+
 /*
-** attn_vec(x): validate and convert to a float32 BLOB.
+** attn_vec(x [, dtype]): validate and convert to a BLOB of dtype.  x is a
+** float32 BLOB or JSON; each element is rounded once, from its stored
+** value (from the decimal text for JSON).
 */
 static void vectorsVec(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   AttnVec v;
-  (void)argc;
-  if( attnArgVector(ctx, argv, 0, &v) || v.a==0 ) return;
+  int eDtype;
+  if( vectorsArgDtype(ctx, argc, argv, 1, &eDtype) ) return;
+  if( attnArgVectorAs(ctx, argv, 0, ATTN_VEC_F32, eDtype, &v) || v.a==0 ){
+    return;
+  }
+  attnResultVectorAs(ctx, v.a, v.n, eDtype);
+}
+
+/*
+** attn_f32(v, dtype): a BLOB of dtype (or JSON) as a float32 BLOB.
+*/
+static void vectorsF32(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  AttnVec v;
+  int eDtype;
+  if( vectorsArgDtype(ctx, argc, argv, 1, &eDtype) ) return;
+  if( attnArgVectorAs(ctx, argv, 0, eDtype, ATTN_VEC_F32, &v) || v.a==0 ){
+    return;
+  }
   attnResultVector(ctx, v.a, v.n);
 }
 
 /*
-** attn_json(v)
+** attn_json(v [, dtype])
 */
 static void vectorsJson(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   AttnVec v;
   int64_t nByte;
   char *z;
-  int mx;
-  (void)argc;
-  if( attnArgVector(ctx, argv, 0, &v) || v.a==0 ) return;
+  int mx, eDtype;
+  if( vectorsArgDtype(ctx, argc, argv, 1, &eDtype) ) return;
+  if( attnArgVectorAs(ctx, argv, 0, eDtype, ATTN_VEC_F32, &v) || v.a==0 ){
+    return;
+  }
   nByte = attn_vec_json_size(v.n);   /* an upper bound, with the NUL */
   mx = sqlite3_limit(sqlite3_context_db_handle(ctx), SQLITE_LIMIT_LENGTH, -1);
   if( nByte-1>mx ){
@@ -133,15 +170,18 @@ static void vectorsJson(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 /*
-** attn_dim(v)
+** attn_dim(v [, dtype])
 */
 static void vectorsDim(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   AttnVec v;
-  (void)argc;
+  int eDtype;
+  if( vectorsArgDtype(ctx, argc, argv, 1, &eDtype) ) return;
   /* Decode in full (not only count the bytes or the JSON numbers), so
   ** attn_dim() accepts exactly what the other functions accept: no NaN or
   ** Inf in a blob, no JSON number outside the float32 range. */
-  if( attnArgVector(ctx, argv, 0, &v) || v.a==0 ) return;
+  if( attnArgVectorAs(ctx, argv, 0, eDtype, ATTN_VEC_F32, &v) || v.a==0 ){
+    return;
+  }
   sqlite3_result_int64(ctx, v.n);
   sqlite3_free(v.a);
 }
@@ -291,7 +331,7 @@ static void vectorsConcat(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     attn_err err;
     int64_t n;
     attn_err_clear(&err);
-    if( attnValueDim(argv[i], &n, &err) ){
+    if( attnValueDim(argv[i], ATTN_VEC_F32, &n, &err) ){
       char zSubject[32];
       sqlite3_snprintf(sizeof(zSubject), zSubject, "argument %d ", i+1);
       attnErrorFrom(ctx, zSubject, &err);
@@ -522,8 +562,12 @@ int attnRegisterVectors(sqlite3 *db){
     ATTN_SCALAR("attn_version",    0, SQLITE_UTF8|SQLITE_INNOCUOUS, 0, vectorsVersion),
     ATTN_SCALAR("attn_debug",      0, SQLITE_UTF8|SQLITE_INNOCUOUS, 0, vectorsDebug),
     ATTN_SCALAR("attn_vec",        1, ATTN_PURE,  0, vectorsVec),
+    ATTN_SCALAR("attn_vec",        2, ATTN_PURE,  0, vectorsVec),
+    ATTN_SCALAR("attn_f32",        2, ATTN_PURE,  0, vectorsF32),
     ATTN_SCALAR("attn_json",       1, ATTN_PURE,  0, vectorsJson),
+    ATTN_SCALAR("attn_json",       2, ATTN_PURE,  0, vectorsJson),
     ATTN_SCALAR("attn_dim",        1, ATTN_PURE,  0, vectorsDim),
+    ATTN_SCALAR("attn_dim",        2, ATTN_PURE,  0, vectorsDim),
     ATTN_SCALAR("attn_dot",        2, ATTN_PURE,  0, vectorsDot),
     ATTN_SCALAR("attn_add",        2, ATTN_PURE, +1, vectorsAddSub),
     ATTN_SCALAR("attn_sub",        2, ATTN_PURE, -1, vectorsAddSub),

@@ -37,6 +37,7 @@
 #include "position.h"
 #include "threads.h"
 #include "utf8.h"
+#include "vector.h"
 #include <float.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -298,6 +299,7 @@ static const struct AttnOptionDef {
   { "softcap",    ATTN_OPT_REAL },
   { "threads",    ATTN_OPT_INT  },
   { "precision",  ATTN_OPT_TEXT },
+  { "dtype",      ATTN_OPT_TEXT },
 };
 
 const char *attn_option_name(int iOpt){
@@ -398,33 +400,29 @@ int attn_option_set_real(attn_options *o, int iOpt, double r, attn_err *pErr){
                       attn_option_name(iOpt) ? attn_option_name(iOpt) : "?");
 }
 
-/* Is z[0..n) the word zWord, in any case? */
-static int attnWordIs(const char *z, int64_t n, const char *zWord){
-  int64_t i;
-  if( n!=(int64_t)strlen(zWord) ) return 0;
-  for(i=0; i<n; i++){
-    char c = z[i];
-    if( c>='A' && c<='Z' ) c = (char)(c-'A'+'a');
-    if( c!=zWord[i] ) return 0;
-  }
-  return 1;
-}
-
 int attn_option_set_text(attn_options *o, int iOpt, const char *z, int64_t n,
                          attn_err *pErr){
   if( iOpt==ATTN_OPT_PRECISION ){
     int nShow;
-    if( attnWordIs(z, n, "fp32") ){
+    if( attn_word_is(z, n, "fp32") ){
       o->ePrecision = ATTN_PRECISION_FP32;
       return ATTN_OK;
     }
-    if( attnWordIs(z, n, "bf16") ){
+    if( attn_word_is(z, n, "bf16") ){
       o->ePrecision = ATTN_PRECISION_BF16;
       return ATTN_OK;
     }
     nShow = attn_utf8_prefix(z, n, 40);
     return attn_err_set(pErr, ATTN_ERROR, "precision is '%.*s%s', expected "
                         "'fp32' or 'bf16'", nShow, z, nShow<n ? "..." : "");
+  }
+  if( iOpt==ATTN_OPT_DTYPE ){
+    int rc = attn_vec_dtype(z, n, &o->eDtype, pErr);
+    if( rc ){
+      attn_err e = *pErr;
+      return attn_err_set(pErr, rc, "dtype %s", e.zMsg);
+    }
+    return ATTN_OK;
   }
   if( iOpt==ATTN_OPT_ROPE_STYLE ){
     int rc = attn_rope_style(z, n, &o->eRopeStyle, pErr);
@@ -553,6 +551,12 @@ static int attnConfigure(attn_state *p, const attn_input *pIn, attn_err *pErr){
     return attn_err_set(pErr, ATTN_ERROR, "precision is %d, expected %d "
         "(fp32) or %d (bf16)", o->ePrecision, ATTN_PRECISION_FP32,
         ATTN_PRECISION_BF16);
+  }
+  if( o->eDtype!=ATTN_VEC_F32 && o->eDtype!=ATTN_VEC_F16
+   && o->eDtype!=ATTN_VEC_BF16 ){
+    return attn_err_set(pErr, ATTN_ERROR, "dtype is %d, expected %d (f32), "
+        "%d (f16) or %d (bf16)", o->eDtype, ATTN_VEC_F32, ATTN_VEC_F16,
+        ATTN_VEC_BF16);
   }
   if( o->eRopeStyle!=ATTN_ROPE_NEOX && o->eRopeStyle!=ATTN_ROPE_INTERLEAVED ){
     return attn_err_set(pErr, ATTN_ERROR, "rope style %d is unknown, expected "

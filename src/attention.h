@@ -90,6 +90,10 @@ struct attn_options {
   int ePrecision;            /* ATTN_PRECISION_FP32 (0) or _BF16: Q, K, P,
                              ** V and the projections' operands rounded to
                              ** bfloat16, float32 sums and softmax */
+  int eDtype;                /* how the SQL binding reads the source and keys
+                             ** vector BLOBs: ATTN_VEC_F32 (0), _F16 or _BF16
+                             ** (vector.h); the engine's inputs are float
+                             ** arrays whatever it is */
   int nThread;               /* threads in all (default 1 when 0) */
   attn_threads *pThreads;    /* workers to run on (threads.h), kept by the
                              ** caller; states may share them as long as no
@@ -128,7 +132,8 @@ struct attn_options {
 #define ATTN_OPT_SOFTCAP     8
 #define ATTN_OPT_THREADS     9
 #define ATTN_OPT_PRECISION  10
-#define ATTN_OPT_COUNT      11
+#define ATTN_OPT_DTYPE      11
+#define ATTN_OPT_COUNT      12
 
 #define ATTN_PRECISION_FP32  0
 #define ATTN_PRECISION_BF16  1

@@ -6,25 +6,13 @@
 #include <math.h>
 #include <string.h>
 
-/* Does z[0..n) equal the lower-case ASCII word zWord, ignoring case? */
-static int positionWordIs(const char *z, int64_t n, const char *zWord){
-  int64_t i;
-  if( n!=(int64_t)strlen(zWord) ) return 0;
-  for(i=0; i<n; i++){
-    char c = z[i];
-    if( c>='A' && c<='Z' ) c = (char)(c-'A'+'a');
-    if( c!=zWord[i] ) return 0;
-  }
-  return 1;
-}
-
 int attn_rope_style(const char *z, int64_t n, int *peStyle, attn_err *pErr){
   int nShow;
-  if( positionWordIs(z, n, "neox") ){
+  if( attn_word_is(z, n, "neox") ){
     *peStyle = ATTN_ROPE_NEOX;
     return ATTN_OK;
   }
-  if( positionWordIs(z, n, "interleaved") ){
+  if( attn_word_is(z, n, "interleaved") ){
     *peStyle = ATTN_ROPE_INTERLEAVED;
     return ATTN_OK;
   }

@@ -1580,6 +1580,15 @@ static int tensorCheckFinite(attn_tensorfile *p, const TensorEntry *pT,
       isnan(a[k]) ? "NaN" : (a[k]>0 ? "Infinity" : "-Infinity"));
 }
 
+int attn_tensorfile_half(const attn_tensorfile *p, int i){
+  if( i<0 || i>=p->nTensor ) return ATTN_VEC_F32;
+  switch( p->aTensor[i].eType ){
+    case TENSOR_F16:  return ATTN_VEC_F16;
+    case TENSOR_BF16: return ATTN_VEC_BF16;
+  }
+  return ATTN_VEC_F32;
+}
+
 int attn_tensorfile_read(attn_tensorfile *p, int i, float *a, attn_err *pErr){
   const TensorEntry *pT;
   TensorOdometer odo;

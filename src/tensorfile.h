@@ -104,6 +104,13 @@ const attn_tensor_info *attn_tensorfile_info(const attn_tensorfile *p, int i);
 ** and on values that are not finite float32 numbers. */
 int attn_tensorfile_read(attn_tensorfile *p, int i, float *a, attn_err *pErr);
 
+/* The dtype (src/vector.h) tensor i's elements keep unconverted:
+** ATTN_VEC_F16 for float16 (safetensors F16, numpy '<f2' or '>f2'),
+** ATTN_VEC_BF16 for bfloat16, ATTN_VEC_F32 for every other type.  Its
+** data, read as float32 by attn_tensorfile_read(), then encodes to that
+** type exactly (attn_vec_encode), the original 2-byte values. */
+int attn_tensorfile_half(const attn_tensorfile *p, int i);
+
 /* Write a shape as a JSON array, "[2,3]" ("[]" for a scalar), into z, which
 ** has room for ATTN_TENSOR_SHAPE_JSON_MAX bytes.  Returns the length. */
 int attn_tensor_shape_json(const int64_t *aShape, int nDim, char *z);

@@ -84,3 +84,14 @@ void attn_utf8_repair(char *z){
     }
   }
 }
+
+int attn_word_is(const char *z, int64_t n, const char *zWord){
+  int64_t i;
+  if( n!=(int64_t)strlen(zWord) ) return 0;
+  for(i=0; i<n; i++){
+    char c = z[i];
+    if( c>='A' && c<='Z' ) c = (char)(c-'A'+'a');
+    if( c!=zWord[i] ) return 0;
+  }
+  return 1;
+}

@@ -7,7 +7,8 @@
 ** (a BLOB cast to TEXT, a tensor file's header); they quote a prefix cut at
 ** a character boundary (attn_utf8_prefix), and the error paths repair what
 ** they are given (attn_utf8_repair), so a client that decodes messages
-** strictly (Python does) always gets the message.
+** strictly (Python does) always gets the message.  Also the one
+** case-insensitive compare of keyword arguments (attn_word_is).
 */
 #ifndef ATTN_UTF8_H
 #define ATTN_UTF8_H
@@ -31,5 +32,9 @@ int attn_utf8_prefix(const char *z, int64_t n, int nMax);
 /* Make the NUL-terminated z valid UTF-8 in place: each byte that does not
 ** start a valid character becomes '?'. */
 void attn_utf8_repair(char *z);
+
+/* Does z[0..n) equal zWord, a lower-case ASCII word, in any case (the
+** keyword arguments: dtype, rope_style, precision)? */
+int attn_word_is(const char *z, int64_t n, const char *zWord);
 
 #endif /* ATTN_UTF8_H */

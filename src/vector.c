@@ -1,6 +1,7 @@
 /*
-** vector.c: the vector codec (see vector.h): float32 blobs, JSON text,
-** and the half-precision conversions used by the tensor-file readers.
+** vector.c: the vector codec (see vector.h): float32 blobs, float16 and
+** bfloat16 blobs, JSON text, and the half-precision conversions (also used
+** by the tensor-file readers and attn_tensors).
 **
 ** The JSON reader is a small recursive-descent parser for exactly what a
 ** vector can be: an array of numbers, or an array of equal-length arrays of
@@ -10,10 +11,14 @@
 */
 #include "vector.h"
 #include "kernels.h"
+#include "utf8.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+# include <emmintrin.h>
+#endif
 
 /*
 ** Float32 blobs.
@@ -50,17 +55,20 @@ int attn_vec_check_finite(const float *a, int64_t n, attn_err *pErr){
   return ATTN_OK;
 }
 
-static int vecBlobDim(int64_t n, int64_t *pnDim, attn_err *pErr){
+static int vecBlobDim(int64_t n, int eDtype, int64_t *pnDim, attn_err *pErr){
+  int w = attn_vec_dtype_size(eDtype);
+  const char *zType = attn_vec_dtype_long_name(eDtype);
   if( n==0 ){
     return attn_err_set(pErr, ATTN_ERROR,
-        "is an empty blob, expected at least one float32 element (4 bytes)");
+        "is an empty blob, expected at least one %s element (%d bytes)",
+        zType, w);
   }
-  if( n%4!=0 ){
+  if( n%w!=0 ){
     return attn_err_set(pErr, ATTN_ERROR,
-        "is a blob of %lld bytes, expected a multiple of 4 (float32 elements)",
-        (long long)n);
+        "is a blob of %lld bytes, expected a multiple of %d (%s elements)",
+        (long long)n, w, zType);
   }
-  *pnDim = n/4;
+  *pnDim = n/w;
   return ATTN_OK;
 }
 
@@ -77,6 +85,208 @@ static int vecBlobDecode(const unsigned char *z, float *a, int64_t nDim,
 }
 
 /*
+** Dtypes.
+*/
+int attn_vec_dtype_size(int eDtype){
+  return eDtype==ATTN_VEC_F16 || eDtype==ATTN_VEC_BF16 ? 2 : 4;
+}
+const char *attn_vec_dtype_name(int eDtype){
+  return eDtype==ATTN_VEC_F16 ? "f16" : eDtype==ATTN_VEC_BF16 ? "bf16" : "f32";
+}
+const char *attn_vec_dtype_long_name(int eDtype){
+  return eDtype==ATTN_VEC_F16 ? "float16"
+       : eDtype==ATTN_VEC_BF16 ? "bfloat16" : "float32";
+}
+
+int attn_vec_dtype(const char *z, int64_t n, int *peDtype, attn_err *pErr){
+  static const int aType[] = { ATTN_VEC_F32, ATTN_VEC_F16, ATTN_VEC_BF16 };
+  int i, nShow;
+  for(i=0; i<3; i++){
+    if( attn_word_is(z, n, attn_vec_dtype_name(aType[i])) ){
+      *peDtype = aType[i];
+      return ATTN_OK;
+    }
+  }
+  nShow = attn_utf8_prefix(z, n, 40);
+  return attn_err_set(pErr, ATTN_ERROR, "is '%.*s%s', expected 'f32', 'f16' "
+                      "or 'bf16'", nShow, z, nShow<n ? "..." : "");
+}
+
+/*
+** Half-precision rounding.  x = m·2^q with m an integer below 2^(nMan+1):
+** q is the quantum of x's binade (or of the denormals), y = x/2^q is exact
+** in double, and m is y rounded to nearest, ties to even, in integer
+** arithmetic (so the FPU's rounding mode does not matter).
+*/
+int attn_vec_round_half(double x, int eDtype, uint16_t *pBits){
+  int bF16 = eDtype==ATTN_VEC_F16;
+  int nMan = bF16 ? 10 : 7;               /* stored mantissa bits */
+  int nBias = bF16 ? 15 : 127;
+  int nExpInf = bF16 ? 31 : 255;          /* the exponent of Inf and NaN */
+  int qMin = 1 - nBias - nMan;            /* the smallest denormal: 2^qMin */
+  uint16_t sign;
+  double y, r;
+  uint64_t m;
+  int e, q, E;
+  if( !isfinite(x) ) return ATTN_ERROR;
+  sign = signbit(x) ? 0x8000 : 0;
+  x = fabs(x);
+  if( x==0.0 ){
+    *pBits = sign;                        /* +0 and -0 */
+    return ATTN_OK;
+  }
+  (void)frexp(x, &e);                     /* 2^(e-1) <= x < 2^e */
+  q = e - 1 - nMan;
+  if( q<qMin ) q = qMin;
+  y = ldexp(x, -q);                       /* exact: a power-of-two scaling */
+  r = floor(y);
+  m = (uint64_t)r;
+  if( y-r>0.5 || (y-r==0.5 && (m&1)) ) m++;
+  if( m>=((uint64_t)2<<nMan) ){           /* rounded up into the next binade */
+    m >>= 1;
+    q++;
+  }
+  if( m<((uint64_t)1<<nMan) ){            /* a denormal (q is qMin) */
+    *pBits = sign | (uint16_t)m;
+    return ATTN_OK;
+  }
+  E = q + nMan + nBias;
+  if( E>=nExpInf ) return ATTN_ERROR;     /* rounds to infinity */
+  *pBits = (uint16_t)(sign | (uint32_t)E<<nMan | (uint32_t)(m - (1u<<nMan)));
+  return ATTN_OK;
+}
+
+static float vecHalfToF32(uint16_t h, int eDtype){
+  return eDtype==ATTN_VEC_F16 ? attn_f16_to_f32(h) : attn_bf16_to_f32(h);
+}
+
+/* The predicate for element i, value zVal, that rounds out of eDtype. */
+static int vecRangeError(attn_err *pErr, int64_t i, const char *zVal,
+                         const char *zWhere, int eDtype){
+  return attn_err_set(pErr, ATTN_ERROR,
+      "has element %lld equal to %s%s, which rounds to infinity in %s "
+      "(its largest finite value is %s)", (long long)i, zVal, zWhere,
+      attn_vec_dtype_long_name(eDtype),
+      eDtype==ATTN_VEC_F16 ? "65504" : "3.38953139e+38");
+}
+
+static int vecFormatFloat(float f, char *z);
+
+/* The shortest text of f (NUL-terminated) in zBuf[32]. */
+static const char *vecFloatText(float f, char *zBuf){
+  zBuf[vecFormatFloat(f, zBuf)] = 0;
+  return zBuf;
+}
+
+/*
+** Half-precision blobs.
+*/
+static uint16_t vecLoad16(const unsigned char *p){
+  return (uint16_t)(p[0] | p[1]<<8);
+}
+
+/* Is half h (of eDtype) an infinity or a NaN? */
+static int vecHalfNonFinite(uint16_t h, int eDtype){
+  return eDtype==ATTN_VEC_F16 ? (h & 0x7c00)==0x7c00 : (h & 0x7f80)==0x7f80;
+}
+
+#if defined(__SSE2__)
+/* The first elements of vecHalfDecode(), 8 at a time, with SSE2 (part of
+** every x86-64, so there is nothing to dispatch): float16 as Giesen's
+** exponent rebias, its denormals renormalised by one exact float
+** subtraction (2^-14·(1 + m/1024) − 2^-14 = m·2^-24, no denormal floats
+** involved, so FTZ/DAZ modes do not matter); bfloat16 as a 16-bit shift.
+** Returns how many elements it did; *pBad is set if one is Inf or NaN. */
+static int64_t vecHalfDecodeSse2(const unsigned char *z, int eDtype, float *a,
+                                 int64_t nDim, uint32_t *pBad){
+  const __m128i zero = _mm_setzero_si128();
+  const __m128i mExp16 = _mm_set1_epi16(eDtype==ATTN_VEC_F16 ? 0x7c00 : 0x7f80);
+  __m128i bad = zero;
+  int64_t i = 0;
+  if( eDtype==ATTN_VEC_BF16 ){
+    for(; i+8<=nDim; i+=8){
+      __m128i h = _mm_loadu_si128((const __m128i*)(z+2*i));
+      bad = _mm_or_si128(bad, _mm_cmpeq_epi16(_mm_and_si128(h, mExp16), mExp16));
+      _mm_storeu_si128((__m128i*)(a+i), _mm_unpacklo_epi16(zero, h));
+      _mm_storeu_si128((__m128i*)(a+i+4), _mm_unpackhi_epi16(zero, h));
+    }
+  }else{
+    const __m128i mLow = _mm_set1_epi16(0x7fff);
+    const __m128i mSign = _mm_set1_epi16((short)0x8000);
+    const __m128i rebias = _mm_set1_epi32(112<<23), one = _mm_set1_epi32(1<<23);
+    const __m128i two14 = _mm_castps_si128(_mm_set1_ps(6.103515625e-05f));
+    for(; i+8<=nDim; i+=8){
+      __m128i h = _mm_loadu_si128((const __m128i*)(z+2*i));
+      __m128i e = _mm_and_si128(h, mExp16);
+      __m128i m = _mm_and_si128(h, mLow), sg = _mm_and_si128(h, mSign);
+      __m128i den = _mm_cmpeq_epi16(e, zero);      /* zero or denormal */
+      int k;
+      bad = _mm_or_si128(bad, _mm_cmpeq_epi16(e, mExp16));
+      for(k=0; k<2; k++){
+        __m128i x = k ? _mm_unpackhi_epi16(m, zero) : _mm_unpacklo_epi16(m, zero);
+        __m128i s = k ? _mm_unpackhi_epi16(zero, sg) : _mm_unpacklo_epi16(zero, sg);
+        __m128i d = k ? _mm_unpackhi_epi16(den, den) : _mm_unpacklo_epi16(den, den);
+        /* (x<<13) + (112<<23) rebiases a normal; a denormal gets one more
+        ** exponent step, then loses 2^-14 (a subtraction of 0 elsewhere) */
+        __m128i o = _mm_add_epi32(_mm_add_epi32(_mm_slli_epi32(x, 13), rebias),
+                                  _mm_and_si128(d, one));
+        __m128 f = _mm_sub_ps(_mm_castsi128_ps(o),
+                              _mm_castsi128_ps(_mm_and_si128(d, two14)));
+        _mm_storeu_si128((__m128i*)(a+i+4*k),
+                         _mm_or_si128(_mm_castps_si128(f), s));
+      }
+    }
+  }
+  *pBad = _mm_movemask_epi8(bad)!=0;
+  return i;
+}
+#endif
+
+/* Widen nDim half elements of z (SSE2 where there is, then a loop without
+** branches for the rest); a NaN or Inf is found after the loops and named
+** then. */
+static int vecHalfDecode(const unsigned char *z, int eDtype, float *a,
+                         int64_t nDim, attn_err *pErr){
+  int64_t i = 0;
+  uint32_t bad = 0;
+#if defined(__SSE2__)
+  i = vecHalfDecodeSse2(z, eDtype, a, nDim, &bad);
+#endif
+  if( eDtype==ATTN_VEC_BF16 ){
+    for(; i<nDim; i++){
+      uint32_t h = vecLoad16(z+2*i);
+      uint32_t u = h<<16;
+      bad |= (h & 0x7f80)==0x7f80;
+      memcpy(&a[i], &u, 4);
+    }
+  }else{
+    for(; i<nDim; i++){
+      uint32_t h = vecLoad16(z+2*i);
+      uint32_t e = (h>>10) & 0x1f, man = h & 0x3ff;
+      uint32_t uNorm = ((e+112)<<23) | (man<<13), uDen, u;
+      float fDen = (float)man * 5.9604644775390625e-8f;  /* man·2^-24, exact */
+      memcpy(&uDen, &fDen, 4);
+      u = (e ? uNorm : uDen) | (h & 0x8000)<<16;
+      bad |= e==0x1f;
+      memcpy(&a[i], &u, 4);
+    }
+  }
+  if( bad ){
+    for(i=0; i<nDim; i++){
+      uint16_t h = vecLoad16(z+2*i);
+      if( vecHalfNonFinite(h, eDtype) ){
+        float f = vecHalfToF32(h, eDtype);
+        return attn_err_set(pErr, ATTN_ERROR,
+            "has element %lld equal to %s (%s bits 0x%04x), expected a "
+            "finite number", (long long)i, vecNonFiniteName(f),
+            attn_vec_dtype_long_name(eDtype), h);
+      }
+    }
+  }
+  return ATTN_OK;
+}
+
+/*
 ** JSON text.
 */
 typedef struct VecJson VecJson;
@@ -85,6 +295,7 @@ struct VecJson {
   int64_t n;         /* its length in bytes */
   int64_t i;         /* current offset */
   float *a;          /* destination, or NULL when only counting */
+  int eAs;           /* ATTN_VEC_F16/BF16: round each number to that type */
   int64_t nOut;      /* numbers read so far */
   int64_t nCap;      /* capacity of a[] */
   attn_err *pErr;
@@ -166,7 +377,21 @@ static int vecJsonNumber(VecJson *p){
     }
     memcpy(zBuf, z+iStart, (size_t)nNum);
     zBuf[nNum] = 0;
-    f = strtof(zBuf, &zEnd);
+    if( p->eAs==ATTN_VEC_F16 || p->eAs==ATTN_VEC_BF16 ){
+      /* Round the decimal once, to the half type (double has 53 bits, so
+      ** decimal -> double -> half is what numpy does too). */
+      uint16_t h = 0;
+      double d = strtod(zBuf, &zEnd);
+      if( zEnd==zBuf+nNum && attn_vec_round_half(d, p->eAs, &h) ){
+        char zWhere[48];
+        snprintf(zWhere, sizeof(zWhere), " at character %lld",
+                 (long long)iStart+1);
+        return vecRangeError(p->pErr, p->nOut, zBuf, zWhere, p->eAs);
+      }
+      f = vecHalfToF32(h, p->eAs);
+    }else{
+      f = strtof(zBuf, &zEnd);
+    }
     if( zEnd!=zBuf+nNum ){
       return attn_err_set(p->pErr, ATTN_ERROR,
           "could not be read: the C library did not parse the number at "
@@ -267,9 +492,9 @@ static int vecJsonParse(VecJson *p){
   return ATTN_OK;
 }
 
-int attn_vec_dim(const void *z, int64_t n, int isText, int64_t *pnDim,
+int attn_vec_dim(const void *z, int64_t n, int eEnc, int64_t *pnDim,
                  attn_err *pErr){
-  if( !isText ) return vecBlobDim(n, pnDim, pErr);
+  if( eEnc!=ATTN_VEC_JSON ) return vecBlobDim(n, eEnc, pnDim, pErr);
   {
     VecJson x;
     int rc;
@@ -283,9 +508,15 @@ int attn_vec_dim(const void *z, int64_t n, int isText, int64_t *pnDim,
   }
 }
 
-int attn_vec_decode(const void *z, int64_t n, int isText, float *a,
-                    int64_t nDim, attn_err *pErr){
-  if( !isText ) return vecBlobDecode((const unsigned char*)z, a, nDim, pErr);
+/* Decode as attn_vec_decode_as() does; eAs F32 for no rounding. */
+static int vecDecode(const void *z, int64_t n, int eEnc, int eAs, float *a,
+                     int64_t nDim, attn_err *pErr){
+  if( eEnc==ATTN_VEC_F32 ){
+    return vecBlobDecode((const unsigned char*)z, a, nDim, pErr);
+  }
+  if( eEnc==ATTN_VEC_F16 || eEnc==ATTN_VEC_BF16 ){
+    return vecHalfDecode((const unsigned char*)z, eEnc, a, nDim, pErr);
+  }
   {
     VecJson x;
     int rc;
@@ -293,6 +524,7 @@ int attn_vec_decode(const void *z, int64_t n, int isText, float *a,
     x.z = (const char*)z;
     x.n = n;
     x.a = a;
+    x.eAs = eAs;
     x.nCap = nDim;
     x.pErr = pErr;
     rc = vecJsonParse(&x);
@@ -303,6 +535,60 @@ int attn_vec_decode(const void *z, int64_t n, int isText, float *a,
     }
     return rc;
   }
+}
+
+int attn_vec_decode(const void *z, int64_t n, int eEnc, float *a,
+                    int64_t nDim, attn_err *pErr){
+  return vecDecode(z, n, eEnc, ATTN_VEC_F32, a, nDim, pErr);
+}
+
+int attn_vec_decode_as(const void *z, int64_t n, int eEnc, int eAs, float *a,
+                       int64_t nDim, attn_err *pErr){
+  int64_t i;
+  int rc = vecDecode(z, n, eEnc, eAs, a, nDim, pErr);
+  if( rc || eEnc==ATTN_VEC_JSON || eAs==eEnc
+   || (eAs!=ATTN_VEC_F16 && eAs!=ATTN_VEC_BF16) ){
+    return rc;                   /* JSON was rounded as it was read */
+  }
+  for(i=0; i<nDim; i++){
+    uint16_t h;
+    if( attn_vec_round_half(a[i], eAs, &h) ){
+      char zBuf[32];
+      return vecRangeError(pErr, i, vecFloatText(a[i], zBuf), "", eAs);
+    }
+    a[i] = vecHalfToF32(h, eAs);
+  }
+  return ATTN_OK;
+}
+
+int attn_vec_encode(const float *a, int64_t n, int eDtype, void *z,
+                    attn_err *pErr){
+  unsigned char *p = (unsigned char*)z;
+  int64_t i;
+  int rc;
+  if( eDtype!=ATTN_VEC_F16 && eDtype!=ATTN_VEC_BF16 ){
+    rc = attn_vec_check_finite(a, n, pErr);
+    if( rc==ATTN_OK ) attn_vec_to_blob(a, n, z);
+    return rc;
+  }
+  /* Element i is read (bytes 4i..4i+3 of a) before bytes 2i and 2i+1 of z
+  ** are written, so z may be a. */
+  for(i=0; i<n; i++){
+    float f = a[i];
+    uint16_t h;
+    if( attn_vec_round_half(f, eDtype, &h) ){
+      char zBuf[32];
+      if( !isfinite(f) ){
+        return attn_err_set(pErr, ATTN_ERROR,
+            "has element %lld equal to %s, expected a finite number",
+            (long long)i, vecNonFiniteName(f));
+      }
+      return vecRangeError(pErr, i, vecFloatText(f, zBuf), "", eDtype);
+    }
+    p[2*i] = (unsigned char)h;
+    p[2*i+1] = (unsigned char)(h>>8);
+  }
+  return ATTN_OK;
 }
 
 /*

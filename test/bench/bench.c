@@ -61,6 +61,13 @@
 **   6. the other kernel level, if any (--also-kernel): a child process with
 **      ATTN_KERNEL set times the C API and the kernel alone in its own
 **      rounds and compares its output with ours (same tolerance).
+**   7. half BLOBs (issue 15): the floor of the SQL path for the same q, k,
+**      v rows stored as float32, float16 and bfloat16 BLOBs (one head, N in
+**      {4096, 16384}, d in {64, 384}): stepping SELECT q, k, v and decoding
+**      every blob into float32 with src/vector.c's decoder, which is what
+**      attention() runs on each row (dtype = 'f16' / 'bf16'; for float32
+**      the copy that also checks finiteness); the three in the same rounds,
+**      the half ones as a share of float32 (target: at most 0.6).
 ** Timing: round 0 is untimed (the references' second warm-up); then rounds
 ** until each function has run for 1 s and 5 rounds (at most 30); 2 rounds
 ** when round 0 took over 1.5 s per function; none when it took over 3 s,
@@ -98,6 +105,7 @@
 #endif
 #include "attention.h"
 #include "kernels.h"
+#include "vector.h"
 
 int sqlite3_attention_init(sqlite3*, char**, const sqlite3_api_routines*);
 
@@ -928,6 +936,180 @@ static void benchMedians(int nJob, Job *aJob){
     }
     aJob[f].ms = 1e3*(n%2 ? x[n/2] : 0.5*(x[n/2-1]+x[n/2]));
   }
+}
+
+/*
+** Half BLOBs: the floor of the SQL path by dtype.
+*/
+static const struct HalfCfg { int n, d; } aHalfCfg[] = {
+  { 4096, 64 }, { 4096, 384 }, { 16384, 64 }, { 16384, 384 },
+};
+#define N_HALF_CFG ((int)(sizeof(aHalfCfg)/sizeof(aHalfCfg[0])))
+static const int aHalfDtype[3] = { ATTN_VEC_F32, ATTN_VEC_F16, ATTN_VEC_BF16 };
+typedef struct HalfRow HalfRow;
+struct HalfRow {
+  int n, d;
+  double ms[2][3];       /* [copy, decode][f32, f16, bf16] */
+  int64_t nByte[3];      /* bytes of vector data read */
+};
+static HalfRow aHalfRow[N_HALF_CFG];
+static int nHalfRow = 0;
+
+/* A table t(id, q, k, v) of n rows, the vectors of q, k, v (n × d each)
+** stored as BLOBs of dtype eDtype. */
+static sqlite3 *benchHalfDb(int n, int d, int eDtype, float *const *aIn){
+  sqlite3 *db;
+  sqlite3_stmt *pIns;
+  int w = attn_vec_dtype_size(eDtype), i, j;
+  unsigned char *aBuf = benchMalloc((size_t)w*(size_t)d*3);
+  attn_err err;
+  if( sqlite3_open(":memory:", &db) ) benchDie("sqlite3_open failed");
+  sqlite3_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, q BLOB, k BLOB, "
+               "v BLOB); BEGIN", 0, 0, 0);
+  if( sqlite3_prepare_v2(db, "INSERT INTO t(q, k, v) VALUES(?1, ?2, ?3)", -1,
+                         &pIns, 0) ){
+    benchDie("%s", sqlite3_errmsg(db));
+  }
+  for(i=0; i<n; i++){
+    for(j=0; j<3; j++){
+      unsigned char *z = aBuf + (size_t)j*w*d;
+      if( attn_vec_encode(aIn[j] + (size_t)i*d, d, eDtype, z, &err) ){
+        benchDie("attn_vec_encode: %s", err.zMsg);
+      }
+      sqlite3_bind_blob(pIns, 1+j, z, w*d, SQLITE_STATIC);
+    }
+    if( sqlite3_step(pIns)!=SQLITE_DONE ) benchDie("%s", sqlite3_errmsg(db));
+    sqlite3_reset(pIns);
+  }
+  sqlite3_finalize(pIns);
+  sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  free(aBuf);
+  return db;
+}
+
+typedef struct HalfArg HalfArg;
+struct HalfArg {
+  sqlite3 *db; int n, d, eDtype, bDecode; float *aOut; int64_t nByte;
+};
+
+/* Step SELECT q, k, v and copy every blob's bytes into aOut, as the floor
+** of the float32 rows does, or (bDecode) decode it into aOut as float32
+** (3 × n × d floats), as attention() does. */
+static double benchHalfFn(void *pArg){
+  HalfArg *a = (HalfArg*)pArg;
+  sqlite3_stmt *pStmt;
+  size_t iAt = 0;
+  int j, rc;
+  attn_err err;
+  double t0 = benchNow();
+  a->nByte = 0;
+  if( sqlite3_prepare_v2(a->db, "SELECT q, k, v FROM t ORDER BY id", -1,
+                         &pStmt, 0) ){
+    benchDie("%s", sqlite3_errmsg(a->db));
+  }
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    for(j=0; j<3; j++){
+      const void *pBlob = sqlite3_column_blob(pStmt, j);
+      int nb = sqlite3_column_bytes(pStmt, j);
+      if( pBlob==0 ) benchDie("unexpected source row");
+      if( !a->bDecode ){
+        memcpy(a->aOut + iAt, pBlob, (size_t)nb);
+      }else if( attn_vec_decode(pBlob, nb, a->eDtype, a->aOut + iAt, a->d,
+                                &err) ){
+        benchDie("unexpected source row: %s", err.zMsg);
+      }
+      a->nByte += nb;
+      iAt += (size_t)a->d;
+    }
+  }
+  if( rc!=SQLITE_DONE ) benchDie("%s", sqlite3_errmsg(a->db));
+  sqlite3_finalize(pStmt);
+  return benchNow()-t0;
+}
+
+static void benchHalf(void){
+  int i, j;
+  for(i=0; i<N_HALF_CFG; i++){
+    int n = aHalfCfg[i].n, d = aHalfCfg[i].d;
+    float *aIn[3];
+    sqlite3 *aDb[3];
+    HalfArg arg[6];
+    Job job[6];
+    HalfRow *r = &aHalfRow[nHalfRow++];
+    fprintf(stderr, "bench: half BLOBs, the floor of the SQL path, N=%d d=%d "
+            "...\n", n, d);
+    for(j=0; j<3; j++) aIn[j] = benchGauss((int64_t)n*d, 1.0);
+    for(j=0; j<3; j++) aDb[j] = benchHalfDb(n, d, aHalfDtype[j], aIn);
+    for(j=0; j<6; j++){
+      arg[j].db = aDb[j%3];
+      arg[j].n = n;
+      arg[j].d = d;
+      arg[j].eDtype = aHalfDtype[j%3];
+      arg[j].bDecode = j>=3;
+      arg[j].aOut = benchMalloc(sizeof(float)*(size_t)n*(size_t)d*3);
+      job[j].x = benchHalfFn;
+      job[j].pArg = &arg[j];
+    }
+    benchMedians(6, job);
+    r->n = n;
+    r->d = d;
+    for(j=0; j<6; j++){
+      r->ms[j/3][j%3] = job[j].ms;
+      r->nByte[j%3] = arg[j].nByte;
+      free(arg[j].aOut);
+    }
+    for(j=0; j<3; j++){
+      sqlite3_close(aDb[j]);
+      free(aIn[j]);
+    }
+    fprintf(stderr, "bench:   copy: float32 %.2f ms, float16 %.2f ms, "
+            "bfloat16 %.2f ms; decode: %.2f, %.2f, %.2f ms\n", r->ms[0][0],
+            r->ms[0][1], r->ms[0][2], r->ms[1][0], r->ms[1][1], r->ms[1][2]);
+  }
+}
+
+static void benchTarget(const char *zWhat, const char *zWanted,
+                        const char *zMeasured, const char *zStatus);
+
+static void benchHalfReport(void){
+  double rWorst[2] = { 0.0, 0.0 };
+  char zM[160];
+  int i, j, k;
+  if( nHalfRow==0 ) return;
+  benchOut("\n### Half BLOBs: the floor of the SQL path by dtype\n\n"
+           "Stepping `SELECT q, k, v FROM t ORDER BY id` (one head, an "
+           "in-memory table) and copying every blob's bytes into one array "
+           "(the floor of the other rows), or decoding every blob into "
+           "float32 with the decoder attention() runs for dtype 'f32', "
+           "'f16', 'bf16' (what attention() cannot avoid), the six in the "
+           "same rounds; ratios to float32.\n\n"
+           "| N | d | MB (f32 / half) | copy: float32 | float16 | bfloat16 "
+           "| decode: float32 | float16 | bfloat16 |\n"
+           "|---|---|---|---|---|---|---|---|---|\n");
+  for(i=0; i<nHalfRow; i++){
+    const HalfRow *r = &aHalfRow[i];
+    benchOut("| %d | %d | %.1f / %.1f ", r->n, r->d, r->nByte[0]/1e6,
+             r->nByte[1]/1e6);
+    for(k=0; k<2; k++){
+      benchOut("| %.2f ms | %.2f ms (%.2f×) | %.2f ms (%.2f×) ", r->ms[k][0],
+               r->ms[k][1], r->ms[k][1]/r->ms[k][0], r->ms[k][2],
+               r->ms[k][2]/r->ms[k][0]);
+      for(j=1; j<3; j++){
+        if( r->ms[k][j]/r->ms[k][0]>rWorst[k] ) rWorst[k] = r->ms[k][j]/r->ms[k][0];
+      }
+    }
+    benchOut("|\n");
+  }
+  benchOut("\n| target | wanted | measured | status |\n|---|---|---|---|\n");
+  snprintf(zM, sizeof(zM), "%.2f× (the worst row and type)", rWorst[0]);
+  benchTarget("reading half BLOBs through SQL: the floor (copy) vs float32 "
+              "BLOBs", "≤ 0.6×", zM, isnan(rWorst[0]) ? "not measured"
+              : rWorst[0]<=0.6 ? "met" : "NOT MET");
+  snprintf(zM, sizeof(zM), "%.2f× (the worst row and type)", rWorst[1]);
+  benchTarget("reading half BLOBs through SQL: the floor with decoding to "
+              "float32 vs float32 BLOBs", "≤ 0.6×", zM,
+              isnan(rWorst[1]) ? "not measured"
+              : rWorst[1]<=0.6 ? "met" : "NOT MET");
 }
 
 typedef struct RunArg RunArg;
@@ -1993,6 +2175,7 @@ int main(int argc, char **argv){
     nWrong += r->bWrong;
     nRow++;
   }
+  if( zOnly==0 || strstr("half BLOBs", zOnly) ) benchHalf();
   benchCoStop(&aPy[0]);
   benchCoStop(&aPy[1]);
   benchCoStop(&coOrt);
@@ -2023,6 +2206,7 @@ int main(int argc, char **argv){
            zLoad0, zLoad1, benchNow()-t0);
   benchTables(aRow, nRow, zLevel);
   benchTargets(aRow, nRow, zLevel);
+  benchHalfReport();
   benchOut("\nTargets met: %d; not met: %d.\n", nTargetMet, nTargetNot);
   {
     double rPause[N_REF];
