@@ -246,6 +246,22 @@ static const Scenario aScenario[] = {
     "SELECT attn_sinusoid(5, 8), attn_sinusoid(5, 8, 100);",
     0
   },
+  { "half vectors",
+    PREP_TOKENS
+    "UPDATE tok SET x = attn_vec(x, 'f16');",
+    "SELECT attn_vec('[1, 2.5, -3]', 'f16'), attn_vec(x'0000803f', 'bf16');"
+    "SELECT attn_f32(x'003c00c0', 'f16'), attn_json(x'803f', 'bf16'),"
+    "       attn_dim(x'803f', 'bf16'), attn_json(attn_vec('[0.1, 1e-7]', 'f16'), 'f16');"
+    "SELECT id, output FROM attention('SELECT id, x, doc AS seq FROM tok')"
+    " WHERE dtype = 'f16' AND heads = 2;"
+    "SELECT name, data_dtype, data FROM attn_tensors(:dir || 'model.safetensors', 1);",
+    0
+  },
+  { "half errors",
+    "",
+    "SELECT attn_vec('[1, 70000]', 'f16');",
+    0
+  },
   { "vector errors",
     "",
     "SELECT attn_vec('[1,,2]');",
