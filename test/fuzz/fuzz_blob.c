@@ -9,7 +9,12 @@
 ** to the same bits; attn_f16_to_f32()/attn_bf16_to_f32() agree with an
 ** independent reference for every 16-bit pair of the input; attn_softmax()
 ** gives finite weights in [0, 1] summing to 1 at any temperature; attn_norm
-** and attn_dot are finite and consistent.
+** and attn_dot are finite and consistent.  The same bytes as a float16 and
+** a bfloat16 blob: they decode iff the length is even and positive and no
+** element is an Inf/NaN pattern, to the reference values, and encode back
+** to the same bytes; every finite float32 element rounds to a half value
+** that no neighbour is nearer to (ties: the even pattern), or is refused
+** exactly when it is at least half an ulp past the largest finite value.
 */
 #include "fuzz.h"
 #include <math.h>
@@ -23,6 +28,76 @@ static float fblobRefF16(uint16_t h){
   if( e==0 ) return s*ldexpf((float)m, -24);
   if( e==31 ) return m ? NAN : s*INFINITY;
   return s*ldexpf((float)(m | 0x400), e-25);
+}
+
+/* The half value of bits h (a finite pattern) of eDtype. */
+static double fblobHalf(uint16_t h, int eDtype){
+  return eDtype==ATTN_VEC_F16 ? (double)fblobRefF16(h)
+       : (double)ldexp((double)((h & 0x7f80) ? (h & 0x7f) | 0x80 : (h & 0x7f)),
+                       ((h & 0x7f80) ? (h>>7 & 0xff) : 1) - 134)
+         * ((h & 0x8000) ? -1.0 : 1.0);
+}
+
+/* x (finite) rounded to eDtype by attn_vec_round_half(): nearest, ties to
+** the even pattern, refused only at or past the overflow threshold. */
+static void fblobCheckRound(float x, int eDtype){
+  uint16_t h = 0, hMax = eDtype==ATTN_VEC_F16 ? 0x7bff : 0x7f7f;
+  double ax = fabs((double)x), top = fblobHalf(hMax, eDtype);
+  double lim = top + (eDtype==ATTN_VEC_F16 ? 16.0 : ldexp(1.0, 119));
+  int rc = attn_vec_round_half(x, eDtype, &h);
+  if( (rc!=ATTN_OK)!=(ax>=lim) ){
+    fuzzFail("round_half(%.9g, %d) returned %d", (double)x, eDtype, rc);
+  }
+  if( rc==ATTN_OK ){
+    uint16_t m = h & 0x7fff;
+    double d = fabs(fblobHalf(m, eDtype) - ax);
+    if( ((h & 0x8000)!=0)!=(signbit(x)!=0) ) fuzzFail("sign of %.9g", (double)x);
+    if( m<hMax && fabs(fblobHalf(m+1, eDtype) - ax)<d ) fuzzFail("up %.9g", (double)x);
+    if( m>0 && fabs(fblobHalf(m-1, eDtype) - ax)<d ) fuzzFail("down %.9g", (double)x);
+    if( m<hMax && fabs(fblobHalf(m+1, eDtype) - ax)==d && (m & 1) ) fuzzFail("tie up %.9g", (double)x);
+    if( m>0 && fabs(fblobHalf(m-1, eDtype) - ax)==d && (m & 1) ) fuzzFail("tie down %.9g", (double)x);
+  }
+}
+
+/* The bytes as a half blob of eDtype. */
+static void fblobHalfBlob(const uint8_t *data, size_t size, int eDtype){
+  attn_err err;
+  int64_t nDim = 0, i;
+  int bFinite = 1, rc;
+  float *a;
+  uint8_t *pBack;
+  attn_err_clear(&err);
+  rc = attn_vec_dim(data, (int64_t)size, eDtype, &nDim, &err);
+  if( (rc==ATTN_OK)!=(size>0 && size%2==0) ) fuzzFail("half dim %zu", size);
+  if( rc ) return;
+  for(i=0; i<nDim; i++){
+    uint16_t h = (uint16_t)(data[2*i] | data[2*i+1]<<8);
+    if( eDtype==ATTN_VEC_F16 ? (h & 0x7c00)==0x7c00 : (h & 0x7f80)==0x7f80 ){
+      bFinite = 0;
+    }
+  }
+  a = malloc(4*size/2);
+  pBack = malloc(size);
+  if( a && pBack ){
+    rc = attn_vec_decode(data, (int64_t)size, eDtype, a, nDim, &err);
+    if( (rc==ATTN_OK)!=bFinite ) fuzzFail("half decode returned %d", rc);
+    if( rc==ATTN_OK ){
+      for(i=0; i<nDim; i++){
+        uint16_t h = (uint16_t)(data[2*i] | data[2*i+1]<<8);
+        double r = fblobHalf(h, eDtype);
+        if( (double)a[i]!=r || !signbit(a[i])!=!signbit(r) ){
+          fuzzFail("half element %lld of 0x%04x: %g, expected %g",
+                   (long long)i, h, (double)a[i], r);
+        }
+      }
+      if( attn_vec_encode(a, nDim, eDtype, pBack, &err)
+       || memcmp(pBack, data, size)!=0 ){
+        fuzzFail("half round trip");
+      }
+    }
+  }
+  free(a);
+  free(pBack);
 }
 
 static float fblobLoad(const uint8_t *p){
@@ -51,6 +126,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
     }
     memcpy(&u, &g, 4);
     if( u!=(uint32_t)h<<16 ) fuzzFail("attn_bf16_to_f32(0x%04x)", h);
+  }
+
+  fblobHalfBlob(data, size, ATTN_VEC_F16);
+  fblobHalfBlob(data, size, ATTN_VEC_BF16);
+  for(k=0; k+3<size; k+=4){
+    float x = fblobLoad(data+k);
+    if( isfinite(x) ){
+      fblobCheckRound(x, ATTN_VEC_F16);
+      fblobCheckRound(x, ATTN_VEC_BF16);
+    }
   }
 
   attn_err_clear(&err);

@@ -75,6 +75,13 @@ def main():
         struct.pack("<8f", *[rnd.gauss(0, 1) for _ in range(8)]),
         struct.pack("<64f", *[rnd.gauss(0, 100) for _ in range(64)]),
         bytes(range(256)),
+        # the rounding boundaries of the half types: float16 ties (1 + 2^-11,
+        # 1 + 3·2^-11, 2^-25, -2^-25), 65520 (rounds to infinity) and the
+        # float32 below it, bfloat16 ties (1 + 2^-8, 1 + 3·2^-8, 2^-134) and
+        # its overflow tie 0x7f7f8000 and the float32 below it
+        struct.pack("<11I", 0x3f801000, 0x3f803000, 0x33000000, 0xb3000000,
+                    0x477ff000, 0x477fefff, 0x3f808000, 0x3f818000,
+                    0x00008000, 0x7f7f8000, 0x7f7f7fff),
     ]
     for i, b in enumerate(blobs):
         out("fuzz_blob", "seed%02d" % i, b)
