@@ -83,6 +83,8 @@ proc optional_tools {} {
     cc            {auto_execok cc}                               gcc \
     xmllint       {auto_execok xmllint}                          libxml2-utils \
     rsvg-convert  {auto_execok rsvg-convert}                     librsvg2-bin \
+    chromium      {auto_execok chromium}                         chromium \
+    firefox-esr   {auto_execok firefox-esr}                      firefox-esr \
   ] {
     set r [{*}$probe]
     if {$r ne "" && $r ne "0"} {

@@ -14,10 +14,11 @@
 #                              onnxruntime-node from npm into test/.cache/ort
 #                              (optional: prints a note and exits 0 when they
 #                              cannot be installed)
-#   sh test/deps.sh browser    Debian's chromium, the DejaVu fonts, node and npm,
-#                              and puppeteer-core from npm into test/.cache/browser
-#                              (which never downloads a browser of its own), for
-#                              test/explorer_browser.test (optional, like bench)
+#   sh test/deps.sh browser    Debian's chromium and firefox-esr, the DejaVu fonts,
+#                              node and npm, and puppeteer-core from npm into
+#                              test/.cache/browser (which never downloads a browser
+#                              of its own), for test/explorer_browser.test
+#                              (optional, like bench)
 #
 # Debian/Ubuntu package names.  As root with apt-get, missing packages are
 # installed; otherwise the script prints the apt-get command and fails.
@@ -79,6 +80,7 @@ case "$target" in
     ;;
   browser)
     need chromium command -v chromium
+    need firefox-esr command -v firefox-esr
     need fonts-dejavu-core test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
     need nodejs command -v node
     need npm command -v npm
