@@ -14,10 +14,15 @@
 ** float32, never has an Inf or NaN output element, and has an lse that is
 ** not finite only when its scores are beyond float32; for score rows, the weights of each head of a query row are in
 ** [0, 1] and sum to 1; the same state built with 1 thread and with 3
-** threads gives the same output bits; attn_transpose() twice is the
+** threads gives the same output bits; the output of the first rows is
+** Σ weight·v over their score rows, within the kernels' error bound
+** (fmatConsistent); attn_transpose() twice is the
 ** identity, and the GEMM of each kernel set the CPU runs (scalar,
 ** avx2, avx512) matches a float64 product for random shapes and leading
 ** dimensions.
+**
+** Options and positions reach the ends of their ranges: windows of 2^54
+** and INT64_MAX, softcaps of 1e-50 to 1e300, positions near ±2^53.
 **
 ** Sizes are capped (40 rows, 16 input dims, 8 heads) so one run is fast;
 ** on 1 input in 8, up to 200 rows of up to 4 input dims instead (at most
@@ -230,6 +235,142 @@ static uint64_t fmatOutputs(attn_state *pState, int64_t nQ){
   return h;
 }
 
+/* Row r of a projection x·W + b in float64 (W: nIn × nOut, row-major; NULL
+** W: y = x + b), into y[0..nOut), with Σ|x_i·W_ij| + |b_j| in yAbs. */
+static void fmatProject(const float *x, int64_t nIn, const attn_tensor *pW,
+                        const attn_tensor *pB, int64_t nOut, double *y,
+                        double *yAbs){
+  int64_t i, j;
+  for(j=0; j<nOut; j++){
+    double s = 0.0, a = 0.0;
+    if( pW->a ){
+      for(i=0; i<nIn; i++){
+        s += (double)x[i]*(double)pW->a[i*nOut + j];
+        a += fabs((double)x[i]*(double)pW->a[i*nOut + j]);
+      }
+    }else{
+      s = x[j];
+      a = fabs(s);
+    }
+    if( pB->a ){ s += pB->a[j]; a += fabs((double)pB->a[j]); }
+    y[j] = s;
+    yAbs[j] = a;
+  }
+}
+
+/* attention() against attention_scores() (issue 13, findings 4 and 5: a
+** softcap or an ALiBi bias read one way by the kernels and another by the
+** score rows): the output of query row i must be Σ weight·v over its score
+** rows, head by head, within the error the float32 kernels may make.  The
+** score rows are float64 from the same float32 Q and K, so the bound is
+** that of the kernel's scores against float64 ones (docs/testing.md:
+** g(d)·Σ|s·q·k|, here bounded by 2·|s|·Σ|q|·Σ|k| to allow for RoPE; the
+** softcap's 3u·|x| + 8u·|result|; ALiBi's 3u·slope·distance from the
+** nearest key + u·|result|, slope <= 1, the result relative to the nearest
+** key: the scores stay exact relative to each other), carried through the softmax and the sums of
+** the output, with V projected here in float64 and its float32 rounding
+** g(d_in + 1)·Σ|x·W|, all doubled.  Only without W_O and b_O (the heads'
+** outputs are then the output), and where the bound is below 10 %. */
+#define FMAT_U 0x1p-24
+static double fmatGamma(double n){ return n*FMAT_U/(1.0 - n*FMAT_U); }
+static void fmatConsistent(attn_state *pState, const attn_input *px,
+                           const attn_options *pOpt, int64_t i){
+  int nHead = attn_state_heads(pState), nKv = pOpt->nKvHead, h;
+  int64_t nQd = px->wq.a ? px->wq.n/px->nXq : px->nXq;
+  int64_t nVd = px->wv.a ? px->wv.n/px->nXv : px->nXv;
+  int64_t nK = px->nKey, dh, dvh, j, t, n;
+  double *q = 0, *qAbs = 0, *kk = 0, *kAbs = 0, *v = 0, *vAbs = 0;
+  double *aW = 0, *aS = 0, rScale;
+  int64_t *aKey = 0;
+  const float *aOut = 0, *aLse = 0;
+  attn_score_iter *pIter = 0;
+  attn_score sc;
+  attn_err err;
+  if( px->wo.a || px->bo.a || nHead<=0 || nKv<=0 || nK==0 ) return;
+  dh = nQd/nHead;
+  dvh = nVd/nKv;
+  if( dh<=0 || dvh<=0 || attn_state_out_dim(pState)!=(int64_t)nHead*dvh ) return;
+  attn_err_clear(&err);
+  if( attn_output(pState, i, &aOut, &aLse, &err) || aOut==0 ) return;
+  rScale = pOpt->bScale ? pOpt->rScale : 1.0/sqrt((double)dh);
+  q = malloc(8*(size_t)nQd); qAbs = malloc(8*(size_t)nQd);
+  kk = malloc(8*(size_t)(nQd*nK/nHead*nKv + 1));
+  kAbs = malloc(8*(size_t)(nQd*nK/nHead*nKv + 1));
+  v = malloc(8*(size_t)(nVd*nK)); vAbs = malloc(8*(size_t)(nVd*nK));
+  aW = malloc(8*(size_t)nK); aS = malloc(8*(size_t)nK);
+  aKey = malloc(8*(size_t)nK);
+  if( !q || !qAbs || !kk || !kAbs || !v || !vAbs || !aW || !aS || !aKey ) goto done;
+  fmatProject(px->aXq + i*px->nXq, px->nXq, &px->wq, &px->bq, nQd, q, qAbs);
+  for(t=0; t<nK; t++){
+    fmatProject(px->aXk + t*px->nXk, px->nXk, &px->wk, &px->bk, dh*nKv,
+                kk + t*dh*nKv, kAbs + t*dh*nKv);
+    fmatProject(px->aXv + t*px->nXv, px->nXv, &px->wv, &px->bv, nVd,
+                v + t*nVd, vAbs + t*nVd);
+  }
+  for(h=0; h<nHead; h++){
+    int g = h/(nHead/nKv);
+    double qa = 0.0, mx = -INFINITY, rMaxE = 0.0;
+    int64_t dMin = INT64_MAX, dI;
+    int64_t qpos = attn_query_pos(pState, i);
+    for(t=0; t<dh; t++) qa += qAbs[h*dh + t];
+    if( attn_scores_open(pState, i, h, &pIter, &err) ) goto done;
+    n = 0;
+    while( attn_scores_next(pIter, &sc) ){
+      if( sc.iHead!=h || n>=nK ) fuzzFail("score rows of head %d", h);
+      aKey[n] = sc.iKey; aW[n] = sc.rWeight; aS[n] = sc.rScore;
+      if( sc.rScore>mx ) mx = sc.rScore;
+      dI = attn_key_pos(pState, sc.iKey) - qpos;
+      if( dI<0 ) dI = -dI;
+      if( dI<dMin ) dMin = dI;
+      n++;
+    }
+    attn_scores_close(pIter);
+    pIter = 0;
+    if( n==0 ) continue;
+    /* e_t: the relative error of the kernel's weight of key t. */
+    for(t=0; t<n; t++){
+      double ka = 0.0, M, e;
+      int64_t c;
+      for(c=0; c<dh; c++) ka += kAbs[aKey[t]*dh*nKv + g*dh + c];
+      M = 2.0*fabs(rScale)*qa*ka;
+      e = (fmatGamma((double)dh) + FMAT_U)*M;
+      /* |softcap(x)| <= |x| <= M; the biased score, relative to the
+      ** nearest key, is at most M + distance beyond the nearest. */
+      if( pOpt->rSoftcap>0.0 ) e += 11*FMAT_U*M;
+      if( pOpt->bAlibi ){
+        dI = attn_key_pos(pState, aKey[t]) - qpos;
+        if( dI<0 ) dI = -dI;
+        e += 4*FMAT_U*(double)(dI - dMin) + FMAT_U*M;
+      }
+      e += FMAT_U*(mx - aS[t]) + 5*FMAT_U*(double)(n + 1);
+      aS[t] = e;                       /* from here on, the error */
+      if( e>rMaxE ) rMaxE = e;
+    }
+    if( !(rMaxE<0.1) ) continue;
+    for(j=0; j<dvh; j++){
+      double ref = 0.0, A = 0.0, P = 0.0, EV = 0.0, o = aOut[h*dvh + j], E;
+      int64_t c = g*dvh + j;
+      for(t=0; t<n; t++) ref += aW[t]*v[aKey[t]*nVd + c];
+      for(t=0; t<n; t++){
+        double vt = v[aKey[t]*nVd + c];
+        A += aW[t]*fabs(vt);
+        P += aW[t]*aS[t]*fabs(vt - ref);
+        EV += aW[t]*fmatGamma((double)px->nXv + 1)*vAbs[aKey[t]*nVd + c];
+      }
+      E = 2.0*(fmatGamma(2.0*(double)n)*(A + fabs(o)) + 2*FMAT_U*fabs(o) + P + EV)
+          + 1e-30;
+      if( !(fabs(o - ref)<=E) ){
+        fuzzFail("row %lld head %d: attention() output %d is %.9g, the score "
+                 "rows give %.9g (bound %.3g)", (long long)i, h, (int)j, o,
+                 ref, E);
+      }
+    }
+  }
+done:
+  free(q); free(qAbs); free(kk); free(kAbs); free(v); free(vAbs);
+  free(aW); free(aS); free(aKey);
+}
+
 /* The most heads to choose from: 8, fewer with many rows (at most
 ** FMAT_BIG_SCORES scores, at least one head). */
 static unsigned fmatHeadMax(int bBig, int64_t nQ, int64_t nK){
@@ -295,12 +436,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   if( fuzzByte(&in)==255 && !bBig ) opt.nHead = (int)fuzzRange(&in, 2000) - 10;
   opt.bCausal = fuzzByte(&in)&1;
   opt.nWindow = (fuzzByte(&in)&3)==0 ? (int64_t)fuzzRange(&in, 12) : 0;
+  /* Windows at the ends of their range (finding 8: qpos + window
+  ** overflowed int64): wider than any two positions are apart. */
+  if( opt.nWindow==11 ) opt.nWindow = INT64_MAX;
+  if( opt.nWindow==10 ) opt.nWindow = (int64_t)1<<54;
   opt.bAlibi = (fuzzByte(&in)&3)==0;
   if( (fuzzByte(&in)&3)==0 ){
     opt.rRopeBase = (fuzzByte(&in)&1) ? 10000.0 : (double)fuzzFloat(&in);
     opt.eRopeStyle = fuzzByte(&in)&1;
   }
-  if( (fuzzByte(&in)&3)==0 ) opt.rSoftcap = fuzzByte(&in)&1 ? 30.0 : fuzzFloat(&in);
+  if( (fuzzByte(&in)&3)==0 ){
+    /* Softcaps at the ends of their range too (findings 4 and 7: 1e-50
+    ** read as off, 1e39 as Infinity), which no float32 can hold. */
+    static const double aWideCap[] = { 1e-50, 1e-10, 1e39, 1e300 };
+    t = (int)fuzzByte(&in);
+    opt.rSoftcap = (t&1) ? 30.0 : (t&6)==6 ? aWideCap[(t>>3)&3] : fuzzFloat(&in);
+  }
   if( (fuzzByte(&in)&3)==0 ){ opt.bScale = 1; opt.rScale = fuzzFloat(&in); }
   opt.nThread = 1;
   opt.bNoValues = (fuzzByte(&in)&7)==0;
@@ -335,9 +486,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   for(i=0; i<nK*x.nXk; i++) aXk[i] = ((float)(int)fuzzByte(&in) - 128.0f)/32.0f;
   for(i=0; i<nK*x.nXv; i++) aXv[i] = ((float)(int)fuzzByte(&in) - 128.0f)/32.0f;
   {
-    int bSeq = fuzzByte(&in)&1, bPos = fuzzByte(&in)&1;
-    for(i=0; i<nQ; i++){ aSeqQ[i] = fuzzRange(&in, 3); aPosQ[i] = (int64_t)fuzzRange(&in, 20) - 3; }
-    for(i=0; i<nK; i++){ aSeqK[i] = fuzzRange(&in, 3); aPosK[i] = (int64_t)fuzzRange(&in, 20) - 3; }
+    int bSeq = fuzzByte(&in)&1, kPos = (int)fuzzByte(&in), bPos = kPos&1;
+    /* Positions near ±2^53 (finding 5: ALiBi at distant positions; 8:
+    ** position arithmetic at the ends): on 1 input in 8, keys near 2^53,
+    ** and queries there too or (cross-attention) near -2^53, 2^54 away. */
+    int64_t nFar = ((int64_t)1<<53) - 24, nFarQ = nFar, nFarK = nFar;
+    if( (kPos&0x0e)!=0x0e ) nFarQ = nFarK = 0;
+    else if( bCross && (kPos&0x10) ) nFarQ = -nFar;
+    for(i=0; i<nQ; i++){ aSeqQ[i] = fuzzRange(&in, 3); aPosQ[i] = nFarQ + (int64_t)fuzzRange(&in, 20) - 3; }
+    for(i=0; i<nK; i++){ aSeqK[i] = fuzzRange(&in, 3); aPosK[i] = nFarK + (int64_t)fuzzRange(&in, 20) - 3; }
     if( fuzzByte(&in)==7 ) aPosQ[0] = ((int64_t)1<<53) + 5;   /* out of range */
     if( !bCross ){ memcpy(aSeqK, aSeqQ, 8*(size_t)nQ); memcpy(aPosK, aPosQ, 8*(size_t)nQ); }
     x.aSeqQ = bSeq ? aSeqQ : 0;
@@ -362,6 +519,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   if( !opt.bNoValues ){
     uint64_t h1 = fmatOutputs(pState, nQ), h3;
     attn_state *p3 = 0;
+    for(i=0; i<nQ && i<3; i++) fmatConsistent(pState, &x, &opt, i);
     opt.nThread = 3;
     if( attn_state_new(&x, &opt, &p3, &err) ) fuzzFail("threads=3: %s", err.zMsg);
     h3 = fmatOutputs(p3, nQ);

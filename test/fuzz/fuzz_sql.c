@@ -27,9 +27,12 @@
 ** text given to attention() (PRAGMA and EXPLAIN forms, pragma_ tables,
 ** second statements, raw input bytes), after which every connection
 ** setting must read back as before; OR on qid or qpos, which must give
-** the rows of the IN form; attn_pool over every kind of window frame.
+** the rows of the IN form; attn_pool over every kind of window frame,
+** whose every value must be the row's own q over its frame (an aggregate
+** over the rows the frame holds, computed in SQL), or an error.
 */
 #include "fuzz.h"
+#include <math.h>
 #include <sqlite3.h>
 
 int sqlite3_attention_init(sqlite3*, char**, const sqlite3_api_routines*);
@@ -333,6 +336,61 @@ static void fsqlState(sqlite3 *db, char *z, size_t n){
   }
 }
 
+/* Are the float32 blobs (or NULLs) of columns i and j of pStmt the same
+** result, within a relative 2^-20 of their largest element?  The two are
+** means of the same v rows with weights computed in float64 by the same
+** rule, in another order at most: any wrong row or frame is far off. */
+static int fsqlSameVector(sqlite3_stmt *pStmt, int i, int j){
+  int n = sqlite3_column_bytes(pStmt, i), t;
+  const float *a, *b;
+  double rMax = 0.0;
+  if( sqlite3_column_type(pStmt, i)==SQLITE_NULL
+   || sqlite3_column_type(pStmt, j)==SQLITE_NULL ){
+    return sqlite3_column_type(pStmt, i)==sqlite3_column_type(pStmt, j);
+  }
+  if( n!=sqlite3_column_bytes(pStmt, j) || n%4 ) return 0;
+  a = (const float*)sqlite3_column_blob(pStmt, i);
+  b = (const float*)sqlite3_column_blob(pStmt, j);
+  for(t=0; t<n/4; t++){
+    if( fabs(a[t])>rMax ) rMax = fabs(a[t]);
+    if( fabs(b[t])>rMax ) rMax = fabs(b[t]);
+  }
+  for(t=0; t<n/4; t++){
+    if( !(fabs((double)a[t] - (double)b[t])<=rMax*0x1p-20) ) return 0;
+  }
+  return 1;
+}
+
+/* attn_pool(x, x, x [, pos]) over FRAME, against the same q (and scale) of
+** each row as an aggregate over the rows zRows says its frame holds.  The
+** statement may fail (a frame attn_pool refuses, a bad row), which part 3
+** checks; when it gives rows, each must agree. */
+static void fsqlPoolOracle(sqlite3 *db, const char *zFrame, const char *zRows,
+                           int bScale){
+  char zSql[1200];
+  sqlite3_stmt *pStmt = 0;
+  int bRows = strncmp(zFrame, "ROWS", 4)==0;
+  snprintf(zSql, sizeof(zSql),
+    "WITH r AS (SELECT id, x, seq, pos,"
+    " row_number() OVER (PARTITION BY seq ORDER BY pos, id) AS rn,"
+    " dense_rank() OVER (PARTITION BY seq ORDER BY pos) AS dr FROM t)"
+    " SELECT c.id, c.w, (SELECT attn_pool(c.x, f.x, f.x%s) FROM r f"
+    " WHERE f.seq IS c.seq AND %s) FROM (SELECT *, attn_pool(x, x, x%s)"
+    " OVER (PARTITION BY seq ORDER BY pos%s %s) AS w FROM r) c",
+    bScale ? ", c.pos" : "", zRows, bScale ? ", pos" : "",
+    bRows ? ", id" : "", zFrame);
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
+    fuzzFail("prepare: %s", sqlite3_errmsg(db));
+  }
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( !fsqlSameVector(pStmt, 1, 2) ){
+      fuzzFail("attn_pool OVER (... %s): row id %lld is not its own q over "
+               "its frame", zFrame, (long long)sqlite3_column_int64(pStmt, 0));
+    }
+  }
+  sqlite3_finalize(pStmt);
+}
+
 static void fsqlSafety(sqlite3 *db, FuzzIn *in, int nDim){
   static const char *const azPrefix[] = {
     "PRAGMA ", "EXPLAIN PRAGMA ", "EXPLAIN QUERY PLAN PRAGMA ",
@@ -345,19 +403,26 @@ static void fsqlSafety(sqlite3 *db, FuzzIn *in, int nDim){
     "busy_timeout = 99", "case_sensitive_like = 1", "threads = 3",
     "temp_store = 2", "user_version = 5", "optimize",
   };
-  static const char *const azFrame[] = {
-    "ROWS BETWEEN 1 PRECEDING AND CURRENT ROW", "", "RANGE CURRENT ROW",
-    "GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW",
-    "ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING",
-    "ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING",
-    "ROWS BETWEEN 1 FOLLOWING AND 2 FOLLOWING",
-    "ROWS UNBOUNDED PRECEDING EXCLUDE CURRENT ROW",
-    "ROWS BETWEEN 1 PRECEDING AND CURRENT ROW EXCLUDE TIES",
+  /* Each frame, and which rows it holds, for the oracle of part 4: a test
+  ** of the frame row f against the current row c, by their row numbers rn
+  ** (ORDER BY pos, id) for ROWS frames and their dense ranks dr (ORDER BY
+  ** pos: peers share one) for RANGE and GROUPS; NULL for EXCLUDE, whose
+  ** documented limit (docs/sql-aggregates.md) the oracle would flag. */
+  static const char *const azFrame[][2] = {
+    { "ROWS BETWEEN 1 PRECEDING AND CURRENT ROW", "f.rn BETWEEN c.rn-1 AND c.rn" },
+    { "", "f.dr <= c.dr" },
+    { "RANGE CURRENT ROW", "f.dr = c.dr" },
+    { "GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW", "f.dr BETWEEN c.dr-1 AND c.dr" },
+    { "ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING", "f.rn BETWEEN c.rn-2 AND c.rn-1" },
+    { "ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING", "f.rn BETWEEN c.rn-1 AND c.rn+1" },
+    { "ROWS BETWEEN 1 FOLLOWING AND 2 FOLLOWING", "f.rn BETWEEN c.rn+1 AND c.rn+2" },
+    { "ROWS UNBOUNDED PRECEDING EXCLUDE CURRENT ROW", 0 },
+    { "ROWS BETWEEN 1 PRECEDING AND CURRENT ROW EXCLUDE TIES", 0 },
   };
   char zBefore[1200], zAfter[1200], zText[200], zSql[600];
   sqlite3_stmt *pStmt = 0;
   size_t m;
-  unsigned k, nRaw;
+  unsigned k, nRaw, iFrame;
   int i;
   if( !fuzzLeft(in) ) return;
   /* 1. SQL text given to attention(): a prefix, a setting, raw input bytes;
@@ -416,13 +481,19 @@ static void fsqlSafety(sqlite3 *db, FuzzIn *in, int nDim){
   /* 3. attn_pool over a frame of any kind (with a scale per row): the
   ** frames it cannot answer for are errors with a message (fsqlRun). */
   k = fuzzByte(in);
+  iFrame = k % (sizeof(azFrame)/sizeof(azFrame[0]));
   snprintf(zSql, sizeof(zSql), "SELECT attn_pool(x, x, x%s) OVER (PARTITION "
            "BY seq ORDER BY pos %s) FROM t%s", (k & 16) ? ", pos" : "",
-           azFrame[k % (sizeof(azFrame)/sizeof(azFrame[0]))],
-           (k & 32) ? " LIMIT 1" : "");
+           azFrame[iFrame][0], (k & 32) ? " LIMIT 1" : "");
   if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
     fsqlRun(db, pStmt, FSQL_ROWS_ANY);
   }
+  /* 4. What a window gives (issue 13, findings 1, 2 and 6: a peer given
+  ** another row's answer, a frame that ends before its row, a scale read
+  ** from one row): each row's value is its own q (and scale) over the rows
+  ** of its frame, computed as an aggregate (fsqlPoolOracle). */
+  if( azFrame[iFrame][1] ) fsqlPoolOracle(db, azFrame[iFrame][0],
+                                          azFrame[iFrame][1], k & 16);
   (void)nDim;
 }
 
