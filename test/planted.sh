@@ -35,7 +35,7 @@ cd "$tmp" || exit 2
 # (patterns for test/all.tcl, space separated)
 plants() {
 cat <<'EOF'
-scores-dot~src/attention.c~      for(d=0; d<p->nDimK; d++) x += (double)q[d]*(double)kp[d*ATTN_PANEL];~      for(d=0; d<p->nDimK; d++) x = (float)(x + q[d]*kp[d*ATTN_PANEL]);~-~attention_scores.test torch_parity.test attention_engine
+scores-dot~src/attention.c~    for(d=0; d<p->nDimK; d++) x += (double)q[d]*(double)kp[d*ATTN_PANEL];~    for(d=0; d<p->nDimK; d++) x = (float)(x + q[d]*kp[d*ATTN_PANEL]);~-~attention_scores.test torch_parity.test attention_engine
 scores-sum~src/attention.c~    for(j=0; mx>-INFINITY && j<nKey; j++) sum += exp(aS[j]-mx);~    for(j=0; mx>-INFINITY && j<nKey; j++) sum = (float)(sum + exp(aS[j]-mx));~-~attention_scores.test torch_parity.test attention_engine
 dot~src/vecops.c~  for(i=0; i<n; i++) s += (double)a[i]*(double)b[i];~  for(i=0; i<n; i++) s = (float)(s + a[i]*b[i]);~-~vectors.test pool.test
 norm~src/vecops.c~  for(i=0; i<n; i++) s += (double)a[i]*(double)a[i];~  for(i=0; i<n; i++) s = (float)(s + a[i]*a[i]);~-~vectors.test
