@@ -416,20 +416,13 @@ int attn_option_set_text(attn_options *o, int iOpt, const char *z, int64_t n,
     return attn_err_set(pErr, ATTN_ERROR, "precision is '%.*s%s', expected "
                         "'fp32' or 'bf16'", nShow, z, nShow<n ? "..." : "");
   }
-  if( iOpt==ATTN_OPT_DTYPE ){
-    int rc = attn_vec_dtype(z, n, &o->eDtype, pErr);
+  if( iOpt==ATTN_OPT_DTYPE || iOpt==ATTN_OPT_ROPE_STYLE ){
+    int rc = iOpt==ATTN_OPT_DTYPE ? attn_vec_dtype(z, n, &o->eDtype, pErr)
+                                  : attn_rope_style(z, n, &o->eRopeStyle, pErr);
     if( rc ){
+      /* Complete the parser's predicate with the option's name. */
       attn_err e = *pErr;
-      return attn_err_set(pErr, rc, "dtype %s", e.zMsg);
-    }
-    return ATTN_OK;
-  }
-  if( iOpt==ATTN_OPT_ROPE_STYLE ){
-    int rc = attn_rope_style(z, n, &o->eRopeStyle, pErr);
-    if( rc ){
-      /* Complete the predicate with the option's name. */
-      attn_err e = *pErr;
-      return attn_err_set(pErr, rc, "rope_style %s", e.zMsg);
+      return attn_err_set(pErr, rc, "%s %s", attn_option_name(iOpt), e.zMsg);
     }
     return ATTN_OK;
   }

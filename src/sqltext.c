@@ -86,21 +86,9 @@ static void sqlToken(const char *z, int64_t n, int64_t i, SqlTok *t){
   }
 }
 
-/* Does z[0..n) equal the ASCII word zWord, ignoring case? */
-static int sqlWordIs(const char *z, int64_t n, const char *zWord){
-  int64_t i;
-  if( n!=(int64_t)strlen(zWord) ) return 0;
-  for(i=0; i<n; i++){
-    char c = z[i];
-    if( c>='a' && c<='z' ) c = (char)(c-'a'+'A');
-    if( c!=zWord[i] ) return 0;
-  }
-  return 1;
-}
-
 /* Does z[0..n) start with "pragma_", ignoring case? */
 static int sqlIsPragmaName(const char *z, int64_t n){
-  return n>=7 && sqlWordIs(z, 6, "PRAGMA") && z[6]=='_';
+  return n>=7 && attn_word_is(z, 6, "PRAGMA") && z[6]=='_';
 }
 
 int attn_sql_blank(const char *z, int64_t n){
@@ -117,9 +105,9 @@ int attn_sql_query(const char *zArg, const char *z, int64_t n,
     return attn_err_set(pErr, ATTN_ERROR, "%s is empty, expected one SELECT "
                         "statement", zArg);
   }
-  if( t.eKind!=SQLTOK_WORD || !(sqlWordIs(z+t.iBody, t.nBody, "SELECT")
-       || sqlWordIs(z+t.iBody, t.nBody, "WITH")
-       || sqlWordIs(z+t.iBody, t.nBody, "VALUES")) ){
+  if( t.eKind!=SQLTOK_WORD || !(attn_word_is(z+t.iBody, t.nBody, "SELECT")
+       || attn_word_is(z+t.iBody, t.nBody, "WITH")
+       || attn_word_is(z+t.iBody, t.nBody, "VALUES")) ){
     /* Name the first word when it is a short ASCII word (a keyword). */
     int64_t k;
     int bWord = t.eKind==SQLTOK_WORD && t.nBody<(int64_t)sizeof(zWord);

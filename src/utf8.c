@@ -89,9 +89,10 @@ int attn_word_is(const char *z, int64_t n, const char *zWord){
   int64_t i;
   if( n!=(int64_t)strlen(zWord) ) return 0;
   for(i=0; i<n; i++){
-    char c = z[i];
+    char c = z[i], w = zWord[i];
     if( c>='A' && c<='Z' ) c = (char)(c-'A'+'a');
-    if( c!=zWord[i] ) return 0;
+    if( w>='A' && w<='Z' ) w = (char)(w-'A'+'a');
+    if( c!=w ) return 0;
   }
   return 1;
 }

@@ -33,8 +33,8 @@ int attn_utf8_prefix(const char *z, int64_t n, int nMax);
 ** start a valid character becomes '?'. */
 void attn_utf8_repair(char *z);
 
-/* Does z[0..n) equal zWord, a lower-case ASCII word, in any case (the
-** keyword arguments: dtype, rope_style, precision)? */
+/* Does z[0..n) equal the ASCII word zWord, ignoring the case of both (the
+** keyword arguments: dtype, rope_style, precision; SQL's leading words)? */
 int attn_word_is(const char *z, int64_t n, const char *zWord);
 
 #endif /* ATTN_UTF8_H */
