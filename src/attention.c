@@ -108,7 +108,7 @@ struct attn_state {
   /* precision = 'bf16' (kernels.h): K and V as bf16 in place of aKPacked
   ** and aV, every key sequence padded to a multiple of nGrain keys */
   int bBf16;
-  int nGrain;                  /* keys per panel: ATTN_PANEL, or ATTN_TILE_K */
+  int nGrain;                  /* keys per panel: ATTN_PANEL, or ATTN_BF16_KEY_PAD */
   int64_t ldk;                 /* bf16 K: elements per key row */
   int nDvPad;                  /* bf16 V: rows of each sequence's Vᵀ */
   uint16_t *aKB;               /* per kv head: nPanel·nGrain rows of ldk */
@@ -842,21 +842,26 @@ static void attnPackRowsBf16(attn_state *p, const float *aRows, int64_t ld,
   }
 }
 
-/* V of n sorted keys from j0 as bf16, transposed: each sequence's block of
-** aVtB holds nDvPad rows of its padded key count (kernels.h). */
+/* V of n (at most ATTN_BLOCK_Q) sorted keys from j0 as bf16, transposed:
+** each sequence's block of aVtB holds nDvPad rows of its padded key count
+** (kernels.h).  Dimension by dimension, so consecutive keys of a sequence
+** are written next to each other rather than a row of V apart. */
 static void attnPackValuesBf16(attn_state *p, const AttnProject *t,
                                const float *aRows, int64_t ld, int64_t j0,
                                int64_t n){
   int64_t i, nPerHead = p->nPanel*p->nGrain*p->nDvPad;
+  int64_t aOff[ATTN_BLOCK_Q], aPad[ATTN_BLOCK_Q];
   int g, d;
   for(i=0; i<n; i++){
     int64_t j = j0+i, j1 = t->aKFirst[j];
-    int64_t nPad = attn_round_up(t->aKLen[j], p->nGrain);
-    int64_t iStart = t->aSlot[j1];           /* slot of its first key */
-    for(g=0; g<p->nKvHead; g++){
-      const float *v = aRows + i*ld + (int64_t)g*p->nDimV;
-      uint16_t *col = p->aVtB + g*nPerHead + iStart*p->nDvPad + (j-j1);
-      for(d=0; d<p->nDimV; d++) col[d*nPad] = attn_bf16(v[d]);
+    aPad[i] = attn_round_up(t->aKLen[j], p->nGrain);
+    aOff[i] = t->aSlot[j1]*p->nDvPad + (j-j1);  /* slot of its first key */
+  }
+  for(g=0; g<p->nKvHead; g++){
+    uint16_t *aVt = p->aVtB + g*nPerHead;
+    for(d=0; d<p->nDimV; d++){
+      const float *v = aRows + (int64_t)g*p->nDimV + d;
+      for(i=0; i<n; i++) aVt[aOff[i] + d*aPad[i]] = attn_bf16(v[i*ld]);
     }
   }
 }
@@ -1226,7 +1231,7 @@ int attn_state_new(const attn_input *pIn, const attn_options *pOpt,
   /* K and V layouts: panels of ATTN_PANEL keys for the float32 kernels, or
   ** bf16 rows and transposed values padded to whole tiles (kernels.h). */
   p->bBf16 = p->opt.ePrecision==ATTN_PRECISION_BF16;
-  p->nGrain = p->bBf16 ? ATTN_TILE_K : ATTN_PANEL;
+  p->nGrain = p->bBf16 ? ATTN_BF16_KEY_PAD : ATTN_PANEL;
   p->ldk = attn_round_up(p->nDimK, ATTN_BF16_DIM_PAD);
   p->nDvPad = (int)attn_round_up(p->nDimV, ATTN_BF16_VROW_PAD);
   if( rc==ATTN_OK ) rc = attnPrepare(p, pIn, pErr);

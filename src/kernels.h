@@ -50,7 +50,7 @@
 ** boundaries, so the tiles are part of what makes the levels agree).
 */
 #define ATTN_BLOCK_Q   64
-#define ATTN_TILE_K    64
+#define ATTN_TILE_K    128
 #define ATTN_PANEL     16
 /* A call of the flash kernel takes up to ATTN_FLASH_BLOCKS consecutive
 ** blocks of one sequence and head, which then share each tile of keys as it
@@ -71,12 +71,14 @@
 ** nearest, ties to even), their products accumulated in float32, and the
 ** softmax is float32, as GPU FlashAttention kernels do.  The bf16 kernels
 ** read K as rows of ldk bf16 (dimensions zero-padded to a multiple of
-** ATTN_BF16_DIM_PAD, keys to a multiple of ATTN_TILE_K) and V transposed,
-** nDimV rows (zero-padded to a multiple of 16) of ldvt bf16 (keys
-** zero-padded to a multiple of ATTN_TILE_K): the layouts both the dot
-** product of bf16 pairs (VDPBF16PS and its emulation) and AMX tiles use.
+** ATTN_BF16_DIM_PAD, keys to a multiple of ATTN_BF16_KEY_PAD) and V
+** transposed, nDimV rows (zero-padded to a multiple of 16) of ldvt bf16
+** (keys zero-padded to a multiple of ATTN_BF16_KEY_PAD): the layouts both
+** the dot product of bf16 pairs (VDPBF16PS and its emulation) and AMX tiles
+** use (AMX reads keys in groups of 32: 16 rows of K, 16 pairs of V).
 */
 #define ATTN_BF16_DIM_PAD 32
+#define ATTN_BF16_KEY_PAD 32
 #define ATTN_BF16_VROW_PAD 16
 
 /* x rounded to bfloat16 bits (finite x), and back. */

@@ -403,7 +403,7 @@ KD_TARGET static void KD_FN(kdGemmBf16)(int64_t m, int64_t n, int64_t k,
 typedef struct KD_FN(KdFlash) KD_FN(KdFlash);
 struct KD_FN(KdFlash) {
   float *aQt;      /* dk × 64: q transposed, rows past nq zero */
-  float *aS;       /* 64 keys × 64 rows: scores, then P (shared) */
+  float *aS;       /* ATTN_TILE_K keys × 64 rows: scores, then P (shared) */
   float *aOt;      /* dv × 64: output transposed */
   float *aM;       /* 64: running max per row */
   float *aL;       /* 64: running sum per row */
@@ -412,8 +412,8 @@ struct KD_FN(KdFlash) {
   int nz;          /* row vectors: ceil(nq/KD_W) */
   int nq;          /* rows */
   uint32_t *aQt2;  /* bf16 calls: ldk/2 × 64 pairs of q (dims 2i, 2i+1) */
-  uint32_t *aP2;   /* bf16 calls: 32 × 64 pairs of P (keys 2i, 2i+1),
-                   ** shared */
+  uint32_t *aP2;   /* bf16 calls: ATTN_TILE_K/2 × 64 pairs of P (keys 2i,
+                   ** 2i+1), shared */
 };
 
 /* Scores of keys [c0, c0+MK) of the tile (in one panel, from lane iLane of
@@ -522,22 +522,30 @@ KD_INLINE void KD_FN(kdScores)(const attn_flash_args *p,
 }
 
 /* Step 2: softcap, ALiBi and the mask of keys [cLo, cHi), then the maxima.
-** eTile says whether the tile needs the per-pair mask. */
+** eTile says whether the tile needs the per-pair mask.  The rows allowed
+** to see each key are found first (as keys ascend, so do their bounds);
+** then each row vector walks the keys with its maximum in a register.
+** With nothing to apply (the AMX path takes every tile's maxima here) the
+** scores are only read. */
 KD_INLINE void KD_FN(kdTransform)(const attn_flash_args *p,
                                   const KD_FN(KdFlash) *f, int64_t k0,
                                   int cLo, int cHi, int eTile){
-  const int nq = p->nQuery;
-  const int64_t *aQPos = p->aQPos;
+  const int nq = p->nQuery, bCap = p->cap.bOn;
+  const int bMixed = eTile==ATTN_TILE_MIXED;
+  const float rSlope = p->rSlope;
+  const int bStore = bCap || rSlope!=0.0f || bMixed;
+  const int64_t *aQPos = p->aQPos, *aKPos = p->aKPos + k0;
   float *aQf = f->aTMax + KD_BQ;   /* ALiBi: (qpos − base) as floats */
   float *aRf = aQf + KD_BQ;        /*        the row's reference distance */
+  int aLo[ATTN_TILE_K], aHi[ATTN_TILE_K];
   int64_t base = aQPos[0];
   int bFloat = 0, rLo = 0, rHi = 0, c, z, r;
-  if( p->rSlope!=0.0f ){
+  if( rSlope!=0.0f ){
     /* Distances as floats are exact when every position of the block and
     ** of these keys is within 2^24 of the block's first (and so is each
     ** row's reference): then the vector path, else one score at a time in
     ** int64.  Both give the same bits. */
-    int64_t kLo = p->aKPos[k0+cLo], kHi = p->aKPos[k0+cHi-1];
+    int64_t kLo = aKPos[cLo], kHi = aKPos[cHi-1];
     const int64_t lim = (int64_t)1<<24;
     bFloat = aQPos[nq-1]-base<lim && kHi-base<lim && base-kLo<lim;
     for(r=0; bFloat && r<nq; r++) bFloat = p->aAlibiRef[r]<lim;
@@ -549,50 +557,71 @@ KD_INLINE void KD_FN(kdTransform)(const attn_flash_args *p,
       }
     }
   }
-  for(c=cLo; c<cHi; c++){
-    int64_t kpos = p->aKPos[k0+c];
-    float *s = f->aS + c*KD_BQ;
-    if( eTile==ATTN_TILE_MIXED ){
-      /* the rows allowed to see this key: [rLo, rHi), as keys ascend */
-      while( rLo<nq && ((p->bCausal && aQPos[rLo]<kpos)
-             || (p->nWindow>0 && kpos-aQPos[rLo]>=p->nWindow)) ){
-        rLo++;
-      }
-      if( p->nWindow>0 ){
-        if( rHi<rLo ) rHi = rLo;
-        while( rHi<nq && aQPos[rHi]-kpos<p->nWindow ) rHi++;
-      }else{
-        rHi = nq;
-      }
+  for(c=cLo; bMixed && c<cHi; c++){
+    int64_t kpos = aKPos[c];
+    /* the rows allowed to see this key: [rLo, rHi) */
+    while( rLo<nq && ((p->bCausal && aQPos[rLo]<kpos)
+           || (p->nWindow>0 && kpos-aQPos[rLo]>=p->nWindow)) ){
+      rLo++;
     }
-    for(z=0; z<f->nz; z++){
-      kd_v x = kd_load(s + z*KD_W);
-      if( p->cap.bOn ) x = KD_FN(kdSoftcap)(x, &p->cap);
-      if( p->rSlope!=0.0f ){
+    if( p->nWindow>0 ){
+      if( rHi<rLo ) rHi = rLo;
+      while( rHi<nq && aQPos[rHi]-kpos<p->nWindow ) rHi++;
+    }else{
+      rHi = nq;
+    }
+    aLo[c] = rLo;
+    aHi[c] = rHi;
+  }
+  for(z=0; !bStore && z<f->nz; z++){
+    /* only the maxima: four chains, as kd_max's latency bounds one */
+    const float *s = f->aS + z*KD_W;
+    kd_v m0 = kd_set1(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+    for(c=cLo; c+4<=cHi; c+=4){
+      m0 = kd_max(kd_load(s + c*KD_BQ), m0);
+      m1 = kd_max(kd_load(s + (c+1)*KD_BQ), m1);
+      m2 = kd_max(kd_load(s + (c+2)*KD_BQ), m2);
+      m3 = kd_max(kd_load(s + (c+3)*KD_BQ), m3);
+    }
+    for(; c<cHi; c++) m0 = kd_max(kd_load(s + c*KD_BQ), m0);
+    kd_store(f->aTMax + z*KD_W, kd_max(kd_max(m0, m1), kd_max(m2, m3)));
+  }
+  for(z=0; bStore && z<f->nz; z++){
+    kd_v mx = kd_set1(-INFINITY), qf = kd_zero(), rf = kd_zero();
+    float *s = f->aS + z*KD_W;
+    if( bFloat ){
+      qf = kd_load(aQf + z*KD_W);
+      rf = kd_load(aRf + z*KD_W);
+    }
+    for(c=cLo; c<cHi; c++){
+      kd_v x = kd_load(s + c*KD_BQ);
+      if( bCap ) x = KD_FN(kdSoftcap)(x, &p->cap);
+      if( rSlope!=0.0f ){
         kd_v dist;
         if( bFloat ){
-          kd_v kf = kd_set1((float)(kpos-base));
-          dist = kd_sub(kd_abs(kd_sub(kd_load(aQf + z*KD_W), kf)),
-                        kd_load(aRf + z*KD_W));
+          kd_v kf = kd_set1((float)(aKPos[c]-base));
+          dist = kd_sub(kd_abs(kd_sub(qf, kf)), rf);
         }else{
           float aD[KD_W];
           int l;
           for(l=0; l<KD_W; l++){
             int rr = z*KD_W+l < nq ? z*KD_W+l : nq-1;
+            int64_t kpos = aKPos[c];
             int64_t d = aQPos[rr]>kpos ? aQPos[rr]-kpos : kpos-aQPos[rr];
             aD[l] = (float)(d - p->aAlibiRef[rr]);
           }
           dist = kd_load(aD);
         }
-        x = kd_fnma(kd_set1(p->rSlope), dist, x);
+        x = kd_fnma(kd_set1(rSlope), dist, x);
       }
-      if( eTile==ATTN_TILE_MIXED ){
-        x = kd_select(kd_range(rLo - z*KD_W, rHi - z*KD_W), x,
+      if( bMixed ){
+        x = kd_select(kd_range(aLo[c] - z*KD_W, aHi[c] - z*KD_W), x,
                       kd_set1(-INFINITY));
       }
-      kd_store(s + z*KD_W, x);
-      kd_store(f->aTMax + z*KD_W, kd_max(x, kd_load(f->aTMax + z*KD_W)));
+      if( bStore ) kd_store(s + c*KD_BQ, x);
+      mx = kd_max(x, mx);
     }
+    kd_store(f->aTMax + z*KD_W, mx);
   }
 }
 
@@ -645,25 +674,45 @@ KD_INLINE void KD_FN(kdValues)(const attn_flash_args *p,
 ** halves, whose products are exact), or AMX tiles (KD_AMX, below).  The
 ** softmax is the float32 one; P is rounded to bf16 pairs for Vᵀ·P.
 */
-/* P of keys [cLo, cHi) of the tile as bf16 pairs of keys (2i, 2i+1), 0 for
-** the keys outside. */
-KD_INLINE void KD_FN(kdPackP)(const KD_FN(KdFlash) *f, int cLo, int cHi){
+/* Step 3 of a bf16 call: kdSoftmax with P written straight to bf16 pairs
+** of keys (2i, 2i+1), 0 for the keys outside [cLo, cHi); the same sums in
+** the same order.  AMX tiles read whole groups of 16 pairs and of 16 rows. */
+KD_INLINE void KD_FN(kdSoftmaxBf16)(const KD_FN(KdFlash) *f, int cLo,
+                                    int cHi){
 #ifdef KD_AMX
-  /* the tiles read whole groups of 16 pairs and of 16 rows */
   const int c2Lo = cLo/32*16, c2Hi = (int)attn_round_up((cHi+1)/2, 16);
-  const int nz = (int)(attn_round_up(f->nq, 16) + KD_W-1)/KD_W;
+  const int nzP = (int)(attn_round_up(f->nq, 16) + KD_W-1)/KD_W;
 #else
-  const int c2Lo = cLo/2, c2Hi = (cHi+1)/2, nz = f->nz;
+  const int c2Lo = cLo/2, c2Hi = (cHi+1)/2, nzP = f->nz;
 #endif
-  int c2, z;
-  for(c2=c2Lo; c2<c2Hi; c2++){
-    int c = 2*c2;
-    for(z=0; z<nz; z++){
-      kd_v lo = c>=cLo && c<cHi ? kd_load(f->aS + c*KD_BQ + z*KD_W)
-                                : kd_zero();
-      kd_v hi = c+1>=cLo && c+1<cHi ? kd_load(f->aS + (c+1)*KD_BQ + z*KD_W)
-                                    : kd_zero();
-      kd_storeh(f->aP2 + c2*KD_BQ + z*KD_W, KD_FN(kdPack2)(lo, hi));
+  int z, c2;
+  for(z=0; z<f->nz; z++){
+    kd_v mOld = kd_load(f->aM + z*KD_W);
+    kd_v mNew = kd_max(kd_load(f->aTMax + z*KD_W), mOld);
+    kd_v mSub = kd_select(kd_eq(mNew, kd_set1(-INFINITY)), kd_zero(), mNew);
+    kd_v al = KD_FN(kdExp)(kd_sub(mOld, mSub)), sum = kd_zero();
+    const float *s = f->aS + z*KD_W;
+    uint32_t *p2 = f->aP2 + z*KD_W;
+    for(c2=c2Lo; c2<c2Hi; c2++){
+      const int c = 2*c2;
+      kd_v e0 = kd_zero(), e1 = kd_zero();
+      if( c>=cLo && c<cHi ){
+        e0 = KD_FN(kdExp)(kd_sub(kd_load(s + c*KD_BQ), mSub));
+        sum = kd_add(sum, e0);
+      }
+      if( c+1>=cLo && c+1<cHi ){
+        e1 = KD_FN(kdExp)(kd_sub(kd_load(s + (c+1)*KD_BQ), mSub));
+        sum = kd_add(sum, e1);
+      }
+      kd_storeh(p2 + c2*KD_BQ, KD_FN(kdPack2)(e0, e1));
+    }
+    kd_store(f->aM + z*KD_W, mNew);
+    kd_store(f->aA + z*KD_W, al);
+    kd_store(f->aL + z*KD_W, kd_fma(kd_load(f->aL + z*KD_W), al, sum));
+  }
+  for(; z<nzP; z++){
+    for(c2=c2Lo; c2<c2Hi; c2++){
+      kd_storeh(f->aP2 + c2*KD_BQ + z*KD_W, kd_set1h(0));
     }
   }
 }
@@ -871,12 +920,14 @@ KD_INLINE void KD_FN(kdValuesBf16)(const attn_flash_args *p,
   const int nRow = (int)attn_round_up(f->nq, 16);
   const int c2Lo = cLo/32*16, c2Hi = (int)attn_round_up((cHi+1)/2, 16);
   int j, z, j0, r0;
-  /* Ot·alpha in place first: the tiles accumulate onto Ot as it is */
-  for(j=0; j<p->nDimV; j++){
-    float *ot = f->aOt + (int64_t)j*KD_BQ;
-    for(z=0; z<f->nz; z++){
-      kd_store(ot + z*KD_W, kd_mul(kd_load(ot + z*KD_W),
-                                   kd_load(f->aA + z*KD_W)));
+  /* Ot·alpha in place first: the tiles accumulate onto Ot as it is (a row
+  ** vector whose maxima did not move has alpha = 1: nothing to do) */
+  for(z=0; z<f->nz; z++){
+    kd_v al = kd_load(f->aA + z*KD_W);
+    if( kd_all(kd_eq(al, kd_set1(1.0f))) ) continue;
+    for(j=0; j<p->nDimV; j++){
+      float *ot = f->aOt + (int64_t)j*KD_BQ + z*KD_W;
+      kd_store(ot, kd_mul(kd_load(ot), al));
     }
   }
   for(j0=0; j0<nRowV; j0+=32){
@@ -965,8 +1016,7 @@ KD_INLINE int KD_FN(kdBlockTile)(const int bBf16, const attn_flash_args *p,
     if( !KD_FN(kdScoresBf16)(p, f, k0, cLo, cHi, bMax) ){
       KD_FN(kdTransform)(p, f, k0, cLo, cHi, eTile);
     }
-    KD_FN(kdSoftmax)(f, cLo, cHi);
-    KD_FN(kdPackP)(f, cLo, cHi);
+    KD_FN(kdSoftmaxBf16)(f, cLo, cHi);
     KD_FN(kdValuesBf16)(p, f, k0, cLo, cHi);
   }else if( bTransform || eTile==ATTN_TILE_MIXED ){
     KD_FN(kdScores)(p, f, k0, cLo, cHi, 0);

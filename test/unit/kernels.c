@@ -409,7 +409,7 @@ static int flashBf16(const attn_kernel_set *pK, const FlashCase *fc,
   const int64_t ldoBlock = a->ldoBlock, ldLseBlock = a->ldLseBlock;
   int64_t nPanel = (nKey + ATTN_PANEL-1)/ATTN_PANEL;
   int64_t ldk = attn_round_up(dk, ATTN_BF16_DIM_PAD);
-  int64_t nKPad = attn_round_up(nKey, ATTN_TILE_K);
+  int64_t nKPad = attn_round_up(nKey, ATTN_BF16_KEY_PAD);
   int64_t nVRow = attn_round_up(dv, ATTN_BF16_VROW_PAD), ldvt = nKPad;
   int nBlk = (nq + ATTN_BLOCK_Q-1)/ATTN_BLOCK_Q;
   int64_t nO = nBlk*ldoBlock + 4, nL = nBlk*ldLseBlock, j;
