@@ -8,7 +8,8 @@
 ** --out DIR writes DIR/results.md (what is printed), DIR/results.tsv (one
 ** line per row, for chart.py).  --also-kernel K times the flash rows again
 ** with kernel set K (ATTN_KERNEL=K in a child); by default the avx2 set is
-** run this way when the chosen set is avx512, so both levels are held to
+** run this way when the chosen set runs zmm FMAs (avx512, and avx512bf16
+** and amx, whose float32 kernels are avx512's), so both levels are held to
 ** their own FMA peak.
 **
 ** First, the FMA peak of each SIMD level the CPU has: a loop of independent
@@ -387,11 +388,24 @@ static void *benchPeakMain(void *pArg){
 /* Iterations of a 20 ms run of each level's loop (set by benchPeaks()). */
 static int64_t aPeakIter[2] = { 200000, 100000 };
 
+/* The FMA loop (index into aPeak) whose instructions kernel set zLevel's
+** float32 kernels run: avx2's ymm, or zmm for avx512 and for the sets
+** built on it (avx512bf16 and amx add bf16 products only; their float32
+** kernels are avx512's); -1 for the others (scalar, the emulations). */
+static int benchFmaFamily(const char *zLevel){
+  static const char *const azZmm[] = { "avx512", "avx512bf16", "amx" };
+  int i;
+  if( zLevel && strcmp(zLevel, "avx2")==0 ) return 0;
+  for(i=0; zLevel && i<3; i++){
+    if( strcmp(zLevel, azZmm[i])==0 ) return 1;
+  }
+  return -1;
+}
+
 /* The level index of kernel set zLevel (-1: no FMA loop for it). */
 static int benchPeakLevel(const char *zLevel){
-  if( zLevel && strcmp(zLevel, "avx2")==0 ) return aPeak[0].bHave ? 0 : -1;
-  if( zLevel && strcmp(zLevel, "avx512")==0 ) return aPeak[1].bHave ? 1 : -1;
-  return -1;
+  int i = benchFmaFamily(zLevel);
+  return i>=0 && aPeak[i].bHave ? i : -1;
 }
 
 /* The FMA loop as a function of the rounds: about 20 ms of level iLevel's
@@ -469,7 +483,7 @@ static double benchPeak(const char *zLevel, int nThread){
   int i;
   for(i=0; i<2; i++){
     const Peak *p = &aPeak[i];
-    if( p->bHave && strcmp(p->zLevel, zLevel)==0 ){
+    if( p->bHave && i==benchFmaFamily(zLevel) ){
       double r0 = nThread>1 ? p->r2a[0]+p->r2b[0] : p->r1[0];
       double r1 = nThread>1 ? p->r2a[1]+p->r2b[1] : p->r1[1];
       return r0>r1 ? r0 : r1;
@@ -2125,7 +2139,7 @@ int main(int argc, char **argv){
   zLevel = attn_kernels()->zName;
   aPeak[0].bHave = strstr(attn_kernels_available(), "avx2")!=0;
   aPeak[1].bHave = strstr(attn_kernels_available(), "avx512")!=0;
-  if( zAlsoKernel==0 && strcmp(zLevel, "avx512")==0 && aPeak[0].bHave ){
+  if( zAlsoKernel==0 && benchFmaFamily(zLevel)==1 && aPeak[0].bHave ){
     zAlsoKernel = "avx2";
   }
   if( zAlsoKernel && (strcmp(zAlsoKernel, zLevel)==0
