@@ -11,7 +11,8 @@
 **   attn_json(v [, dtype])         v as JSON text that round-trips exactly
 **   attn_dim(v [, dtype])          number of elements
 **   attn_dot(a, b)                 Σ a·b (REAL, float64 accumulation)
-**   attn_add(a, b), attn_sub(a, b) element-wise a+b, a−b
+**   attn_add(a, b), attn_sub(a, b), attn_mul(a, b)
+**                                  element-wise a+b, a−b, a·b
 **   attn_scale(v, s)               s·v
 **   attn_norm(v)                   Euclidean norm (REAL)
 **   attn_normalize(v)              v/‖v‖; NULL for the zero vector
@@ -21,6 +22,12 @@
 **   attn_random(dim, seed [, sd])  deterministic N(0, sd²) samples
 **   attn_project(x, W [, b])       x·W (+ b); W row-major, rows = dim(x)
 **   attn_transpose(W, rows)        Wᵀ of a rows × cols matrix
+**   attn_cols(W, rows, start, count)
+**                                  columns start..start+count-1 of W
+**   attn_layernorm(x, gamma, beta [, eps]), attn_rmsnorm(x, gamma [, eps])
+**                                  LayerNorm (eps 1e-5), RMSNorm (eps 1e-6)
+**   attn_relu(x), attn_silu(x), attn_gelu(x [, 'erf' | 'tanh'])
+**                                  activations, element by element
 **   attn_rope(v, pos [, base [, style]])
 **                                  v rotated by RoPE for position pos
 **                                  (style 'neox' or 'interleaved')
@@ -100,6 +107,25 @@ static int vectorsArgDtype(sqlite3_context *ctx, int argc,
   if( argc<=iArg ) return 0;
   if( sqlite3_value_type(argv[iArg])==SQLITE_NULL ) return 2;
   return attnArgDtype(ctx, argv, iArg, peDtype);
+}
+
+/* Read keyword argument iArg with the parser xWord of src/ (a RoPE style,
+** a GELU form); zSubject names it in an error.  Returns non-zero after
+** reporting one. */
+static int vectorsArgWord(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
+                          int (*xWord)(const char*, int64_t, int*, attn_err*),
+                          const char *zSubject, int *pe){
+  const char *z = (const char*)sqlite3_value_text(argv[iArg]);
+  attn_err err;
+  if( z==0 ){
+    sqlite3_result_error_nomem(ctx);
+    return 1;
+  }
+  if( xWord(z, sqlite3_value_bytes(argv[iArg]), pe, &err) ){
+    attnErrorFrom(ctx, zSubject, &err);
+    return 1;
+  }
+  return 0;
 }
 
 /*
@@ -220,18 +246,23 @@ static void vectorsDot(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 /*
-** attn_add(a, b) and attn_sub(a, b): iAux is +1 or -1.
+** attn_add(a, b), attn_sub(a, b), attn_mul(a, b): iAux is +1, -1 or 0.
+** Each is the IEEE float32 operation (the exact result rounded once).
 */
-static void vectorsAddSub(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+static void vectorsElementwise(sqlite3_context *ctx, int argc,
+                               sqlite3_value **argv){
   AttnVec a, b;
   int64_t i;
+  int iOp = attnFunc(ctx)->iAux;
   (void)argc;
   if( vectorsArgPair(ctx, argv, &a, &b) ) return;
   if( a.a && b.a ){
-    if( attnFunc(ctx)->iAux>0 ){
+    if( iOp>0 ){
       for(i=0; i<a.n; i++) a.a[i] += b.a[i];
-    }else{
+    }else if( iOp<0 ){
       for(i=0; i<a.n; i++) a.a[i] -= b.a[i];
+    }else{
+      for(i=0; i<a.n; i++) a.a[i] *= b.a[i];
     }
     attnResultVector(ctx, a.a, a.n);
     a.a = 0;
@@ -454,31 +485,116 @@ done:
   sqlite3_free(b.a);
 }
 
+/* Read argument 0 as a matrix whose row count is argument 1: *pnCol gets
+** its columns.  Returns non-zero after reporting an error. */
+static int vectorsArgMatrix(sqlite3_context *ctx, sqlite3_value **argv,
+                            AttnVec *pW, int64_t *pnRow, int64_t *pnCol){
+  attn_err err;
+  if( attnArgInteger(ctx, argv, 1, pnRow) ) return 1;
+  if( attnArgVector(ctx, argv, 0, pW) ) return 1;
+  attn_err_clear(&err);
+  if( attn_matrix_cols(pW->n, *pnRow, pnCol, &err) ){
+    attnErrorFrom(ctx, "", &err);
+    sqlite3_free(pW->a);
+    return 1;
+  }
+  return 0;
+}
+
 /*
 ** attn_transpose(W, rows)
 */
 static void vectorsTranspose(sqlite3_context *ctx, int argc,
                              sqlite3_value **argv){
   AttnVec w;
-  int64_t nRow;
+  int64_t nRow, nCol;
   float *aOut;
   (void)argc;
   if( attnAnyNull(2, argv) ) return;
-  if( attnArgInteger(ctx, argv, 1, &nRow) ) return;
-  if( attnArgVector(ctx, argv, 0, &w) ) return;
-  if( nRow<1 || w.n%nRow!=0 ){
-    attnError(ctx, SQLITE_ERROR, "matrix has %lld elements, which %lld rows "
-              "cannot divide, expected rows to be a divisor of %lld",
-              (long long)w.n, (long long)nRow, (long long)w.n);
-    sqlite3_free(w.a);
-    return;
-  }
+  if( vectorsArgMatrix(ctx, argv, &w, &nRow, &nCol) ) return;
   aOut = attnAllocVector(ctx, w.n);
   if( aOut ){
-    attn_transpose(w.a, nRow, w.n/nRow, aOut);
+    attn_transpose(w.a, nRow, nCol, aOut);
     attnResultVector(ctx, aOut, w.n);
   }
   sqlite3_free(w.a);
+}
+
+/*
+** attn_cols(W, rows, start, count): columns start .. start+count-1.
+*/
+static void vectorsCols(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  AttnVec w;
+  int64_t nRow, nCol, iStart, nCount;
+  attn_err err;
+  float *aOut;
+  (void)argc;
+  if( attnAnyNull(4, argv) ) return;
+  if( attnArgInteger(ctx, argv, 2, &iStart) ) return;
+  if( attnArgInteger(ctx, argv, 3, &nCount) ) return;
+  if( vectorsArgMatrix(ctx, argv, &w, &nRow, &nCol) ) return;
+  attn_err_clear(&err);
+  if( attn_cols_check(nRow, nCol, iStart, nCount, &err) ){
+    attnErrorFrom(ctx, "", &err);
+  }else if( (aOut = attnAllocVector(ctx, nRow*nCount))!=0 ){
+    attn_cols(w.a, nRow, nCol, iStart, nCount, aOut);
+    attnResultVector(ctx, aOut, nRow*nCount);
+  }
+  sqlite3_free(w.a);
+}
+
+/*
+** attn_layernorm(x, gamma, beta [, eps]) (iAux 1, eps 1e-5) and
+** attn_rmsnorm(x, gamma [, eps]) (iAux 0, eps 1e-6).
+*/
+static void vectorsLayerNorm(sqlite3_context *ctx, int argc,
+                             sqlite3_value **argv){
+  int bBeta = attnFunc(ctx)->iAux;
+  int iEps = bBeta ? 3 : 2;
+  double eps = bBeta ? 1e-5 : 1e-6;
+  AttnVec x, g, b;
+  attn_err err;
+  int rc;
+  if( attnAnyNull(argc, argv) ) return;
+  if( argc>iEps && attnArgNumber(ctx, argv, iEps, &eps) ) return;
+  g.a = b.a = 0;
+  b.n = 0;
+  if( attnArgVector(ctx, argv, 0, &x) ) return;
+  if( attnArgVector(ctx, argv, 1, &g)
+   || (bBeta && attnArgVector(ctx, argv, 2, &b)) ){
+    goto done;
+  }
+  attn_err_clear(&err);
+  rc = bBeta ? attn_layernorm(x.a, x.n, g.a, g.n, b.a, b.n, eps, x.a, &err)
+             : attn_rmsnorm(x.a, x.n, g.a, g.n, eps, x.a, &err);
+  if( rc ){
+    attnErrorFrom(ctx, "", &err);
+  }else{
+    attnResultVector(ctx, x.a, x.n);
+    x.a = 0;
+  }
+done:
+  sqlite3_free(x.a);
+  sqlite3_free(g.a);
+  sqlite3_free(b.a);
+}
+
+/*
+** attn_relu(x), attn_silu(x), attn_gelu(x [, form]): iAux is the
+** ATTN_ACT_* of vecops.h (for attn_gelu, of the default form 'erf').
+*/
+static void vectorsActivation(sqlite3_context *ctx, int argc,
+                              sqlite3_value **argv){
+  int eAct = attnFunc(ctx)->iAux;
+  AttnVec x;
+  if( attnAnyNull(argc, argv) ) return;
+  if( argc>1
+   && vectorsArgWord(ctx, argv, 1, attn_gelu_form, "form ", &eAct) ){
+    return;
+  }
+  if( attnArgVector(ctx, argv, 0, &x) ) return;
+  attn_activation(x.a, x.n, eAct, x.a);
+  attnResultVector(ctx, x.a, x.n);
 }
 
 /* Read the optional base argument iArg (default 10000, must be > 0). */
@@ -506,17 +622,9 @@ static void vectorsRope(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( attnAnyNull(argc, argv) ) return;
   if( attnArgNumber(ctx, argv, 1, &rPos) ) return;
   if( vectorsArgBase(ctx, argc, argv, 2, &rBase) ) return;
-  if( argc>3 ){
-    const char *z = (const char*)sqlite3_value_text(argv[3]);
-    attn_err err;
-    if( z==0 ){
-      sqlite3_result_error_nomem(ctx);
-      return;
-    }
-    if( attn_rope_style(z, sqlite3_value_bytes(argv[3]), &eStyle, &err) ){
-      attnErrorFrom(ctx, "style ", &err);
-      return;
-    }
+  if( argc>3
+   && vectorsArgWord(ctx, argv, 3, attn_rope_style, "style ", &eStyle) ){
+    return;
   }
   if( attnArgVector(ctx, argv, 0, &v) ) return;
   if( v.n%2!=0 ){
@@ -569,8 +677,9 @@ int attnRegisterVectors(sqlite3 *db){
     ATTN_SCALAR("attn_dim",        1, ATTN_PURE,  0, vectorsDim),
     ATTN_SCALAR("attn_dim",        2, ATTN_PURE,  0, vectorsDim),
     ATTN_SCALAR("attn_dot",        2, ATTN_PURE,  0, vectorsDot),
-    ATTN_SCALAR("attn_add",        2, ATTN_PURE, +1, vectorsAddSub),
-    ATTN_SCALAR("attn_sub",        2, ATTN_PURE, -1, vectorsAddSub),
+    ATTN_SCALAR("attn_add",        2, ATTN_PURE, +1, vectorsElementwise),
+    ATTN_SCALAR("attn_sub",        2, ATTN_PURE, -1, vectorsElementwise),
+    ATTN_SCALAR("attn_mul",        2, ATTN_PURE,  0, vectorsElementwise),
     ATTN_SCALAR("attn_scale",      2, ATTN_PURE,  0, vectorsScale),
     ATTN_SCALAR("attn_norm",       1, ATTN_PURE,  0, vectorsNorm),
     ATTN_SCALAR("attn_normalize",  1, ATTN_PURE,  0, vectorsNormalize),
@@ -583,6 +692,15 @@ int attnRegisterVectors(sqlite3 *db){
     ATTN_SCALAR("attn_project",    2, ATTN_PURE,  0, vectorsProject),
     ATTN_SCALAR("attn_project",    3, ATTN_PURE,  0, vectorsProject),
     ATTN_SCALAR("attn_transpose",  2, ATTN_PURE,  0, vectorsTranspose),
+    ATTN_SCALAR("attn_cols",       4, ATTN_PURE,  0, vectorsCols),
+    ATTN_SCALAR("attn_layernorm",  3, ATTN_PURE,  1, vectorsLayerNorm),
+    ATTN_SCALAR("attn_layernorm",  4, ATTN_PURE,  1, vectorsLayerNorm),
+    ATTN_SCALAR("attn_rmsnorm",    2, ATTN_PURE,  0, vectorsLayerNorm),
+    ATTN_SCALAR("attn_rmsnorm",    3, ATTN_PURE,  0, vectorsLayerNorm),
+    ATTN_SCALAR("attn_relu",       1, ATTN_PURE, ATTN_ACT_RELU, vectorsActivation),
+    ATTN_SCALAR("attn_silu",       1, ATTN_PURE, ATTN_ACT_SILU, vectorsActivation),
+    ATTN_SCALAR("attn_gelu",       1, ATTN_PURE, ATTN_ACT_GELU_ERF, vectorsActivation),
+    ATTN_SCALAR("attn_gelu",       2, ATTN_PURE, ATTN_ACT_GELU_ERF, vectorsActivation),
     ATTN_SCALAR("attn_rope",       2, ATTN_PURE,  0, vectorsRope),
     ATTN_SCALAR("attn_rope",       3, ATTN_PURE,  0, vectorsRope),
     ATTN_SCALAR("attn_rope",       4, ATTN_PURE,  0, vectorsRope),

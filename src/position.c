@@ -4,21 +4,11 @@
 #include "position.h"
 #include "utf8.h"
 #include <math.h>
-#include <string.h>
 
 int attn_rope_style(const char *z, int64_t n, int *peStyle, attn_err *pErr){
-  int nShow;
-  if( attn_word_is(z, n, "neox") ){
-    *peStyle = ATTN_ROPE_NEOX;
-    return ATTN_OK;
-  }
-  if( attn_word_is(z, n, "interleaved") ){
-    *peStyle = ATTN_ROPE_INTERLEAVED;
-    return ATTN_OK;
-  }
-  nShow = attn_utf8_prefix(z, n, 40);
-  return attn_err_set(pErr, ATTN_ERROR, "is '%.*s%s', expected 'neox' or "
-                      "'interleaved'", nShow, z, nShow<n ? "..." : "");
+  static const char *const azStyle[] = { "neox", "interleaved" };
+  static const int aStyle[] = { ATTN_ROPE_NEOX, ATTN_ROPE_INTERLEAVED };
+  return attn_word_choice(z, n, azStyle, aStyle, 2, peStyle, pErr);
 }
 
 void attn_rope_angles(double pos, int64_t d, double base, double *aCos,

@@ -2,6 +2,7 @@
 ** utf8.c: UTF-8 decoding and the message helpers (see utf8.h).
 */
 #include "utf8.h"
+#include <stdio.h>
 #include <string.h>
 
 int attn_utf8_decode(const unsigned char *z, int64_t n, uint32_t *pc){
@@ -95,4 +96,25 @@ int attn_word_is(const char *z, int64_t n, const char *zWord){
     if( c!=w ) return 0;
   }
   return 1;
+}
+
+int attn_word_choice(const char *z, int64_t n, const char *const *azWord,
+                     const int *aValue, int nWord, int *pValue,
+                     attn_err *pErr){
+  char zList[160];
+  int i, k = 0, nShow;
+  for(i=0; i<nWord; i++){
+    if( attn_word_is(z, n, azWord[i]) ){
+      *pValue = aValue[i];
+      return ATTN_OK;
+    }
+  }
+  zList[0] = 0;
+  for(i=0; i<nWord && k<(int)sizeof(zList); i++){
+    k += snprintf(zList+k, sizeof(zList)-(size_t)k, "%s'%s'",
+                  i==0 ? "" : i==nWord-1 ? " or " : ", ", azWord[i]);
+  }
+  nShow = attn_utf8_prefix(z, n, 40);
+  return attn_err_set(pErr, ATTN_ERROR, "is '%.*s%s', expected %s", nShow, z,
+                      nShow<n ? "..." : "", zList);
 }

@@ -14,6 +14,7 @@
 #define ATTN_UTF8_H
 
 #include <stdint.h>
+#include "error.h"
 
 /* Decode the character at z[0..n) (n >= 1): set *pc and return its length
 ** (1 to 4), or return 0 and set *pc to U+FFFD when the bytes there do not
@@ -36,5 +37,13 @@ void attn_utf8_repair(char *z);
 /* Does z[0..n) equal the ASCII word zWord, ignoring the case of both (the
 ** keyword arguments: dtype, rope_style, precision; SQL's leading words)? */
 int attn_word_is(const char *z, int64_t n, const char *zWord);
+
+/* Which of the nWord keywords azWord[] z[0..n) is (as attn_word_is): set
+** *pValue to its entry of aValue[], or return an error whose predicate
+** quotes z and lists them ("is 'gptj', expected 'neox' or 'interleaved'"),
+** for the caller to put the argument's name in front. */
+int attn_word_choice(const char *z, int64_t n, const char *const *azWord,
+                     const int *aValue, int nWord, int *pValue,
+                     attn_err *pErr);
 
 #endif /* ATTN_UTF8_H */

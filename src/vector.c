@@ -100,16 +100,10 @@ const char *attn_vec_dtype_long_name(int eDtype){
 
 int attn_vec_dtype(const char *z, int64_t n, int *peDtype, attn_err *pErr){
   static const int aType[] = { ATTN_VEC_F32, ATTN_VEC_F16, ATTN_VEC_BF16 };
-  int i, nShow;
-  for(i=0; i<3; i++){
-    if( attn_word_is(z, n, attn_vec_dtype_name(aType[i])) ){
-      *peDtype = aType[i];
-      return ATTN_OK;
-    }
-  }
-  nShow = attn_utf8_prefix(z, n, 40);
-  return attn_err_set(pErr, ATTN_ERROR, "is '%.*s%s', expected 'f32', 'f16' "
-                      "or 'bf16'", nShow, z, nShow<n ? "..." : "");
+  const char *azName[3];
+  int i;
+  for(i=0; i<3; i++) azName[i] = attn_vec_dtype_name(aType[i]);
+  return attn_word_choice(z, n, azName, aType, 3, peDtype, pErr);
 }
 
 /*

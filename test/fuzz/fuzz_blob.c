@@ -9,7 +9,8 @@
 ** to the same bits; attn_f16_to_f32()/attn_bf16_to_f32() agree with an
 ** independent reference for every 16-bit pair of the input; attn_softmax()
 ** gives finite weights in [0, 1] summing to 1 at any temperature; attn_norm
-** and attn_dot are finite and consistent.  The same bytes as a float16 and
+** and attn_dot are finite and consistent; the activations (attn_activation)
+** are never larger than their input, and the norms never NaN.  The same bytes as a float16 and
 ** a bfloat16 blob: they decode iff the length is even and positive and no
 ** element is an Inf/NaN pattern, to the reference values, and encode back
 ** to the same bytes; every finite float32 element rounds to a half value
@@ -187,6 +188,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
       if( !isfinite(d) || fabs(d-rNorm*rNorm)>1e-9*d+1e-300 ){
         fuzzFail("dot(a,a)=%.17g but norm²=%.17g", d, rNorm*rNorm);
       }
+    }
+    {
+      /* Each activation is x times a factor in [0, 1]; the norms of any
+      ** finite input (here with gamma = beta = x, eps = t) are never NaN. */
+      static const int aAct[] = { ATTN_ACT_RELU, ATTN_ACT_GELU_ERF,
+                                  ATTN_ACT_GELU_TANH, ATTN_ACT_SILU };
+      int k;
+      for(k=0; k<4; k++){
+        attn_activation(a, nDim, aAct[k], s);
+        for(i=0; i<nDim; i++){
+          if( !(fabsf(s[i])<=fabsf(a[i])) ){
+            fuzzFail("activation %d of %g is %g", aAct[k], a[i], s[i]);
+          }
+        }
+      }
+      if( attn_layernorm(a, nDim, a, nDim, a, nDim, t, s, &err) ){
+        fuzzFail("layernorm: %s", err.zMsg);
+      }
+      for(i=0; i<nDim; i++) if( isnan(s[i]) ) fuzzFail("layernorm NaN");
+      if( attn_rmsnorm(a, nDim, a, nDim, t, s, &err) ){
+        fuzzFail("rmsnorm: %s", err.zMsg);
+      }
+      for(i=0; i<nDim; i++) if( isnan(s[i]) ) fuzzFail("rmsnorm NaN");
     }
   done:
     free(pBack);

@@ -275,6 +275,19 @@ static void fsqlArgs(FuzzIn *p, char *zWhere, size_t nWhere, unsigned *pmArgs){
   }
 }
 
+/* Bind ?1 .. ?5 of the vector-function statements below (a matrix of a
+** multiple of nDim elements, a vector of nDim, two integers, a number or
+** text, each sometimes of the wrong kind), and run the statement. */
+static void fsqlBindVectorArgs(FuzzIn *p, sqlite3 *db, sqlite3_stmt *pStmt,
+                               int64_t nDim){
+  fsqlBindValue(p, pStmt, 1, 0, nDim*(1 + (int64_t)fuzzRange(p, 3)));
+  fsqlBindValue(p, pStmt, 2, 4, nDim);
+  fsqlBindValue(p, pStmt, 3, 8, 0);
+  fsqlBindValue(p, pStmt, 4, 8, 0);
+  fsqlBindValue(p, pStmt, 5, 10, 0);
+  fsqlRun(db, pStmt, FSQL_ROWS_ANY);
+}
+
 /* Bind source (?1), keys (?2) and the hidden arguments set in mArgs. */
 static void fsqlBindAll(FuzzIn *p, sqlite3_stmt *pStmt, const char *zSource,
                         const char *zKeys, unsigned mArgs, int nDim){
@@ -592,12 +605,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
         " attn_slice(x, ?3, ?4), attn_concat(x, ?2, x), attn_softmax(x, ?5),"
         " attn_normalize(x), attn_add(x, ?2), attn_bar(?5, ?3)"
         " FROM t", -1, &pStmt, 0)==SQLITE_OK ){
-    fsqlBindValue(&in, pStmt, 1, 0, (int64_t)nDim*(1 + fuzzRange(&in, 3)));
-    fsqlBindValue(&in, pStmt, 2, 4, nDim);
-    fsqlBindValue(&in, pStmt, 3, 8, 0);
-    fsqlBindValue(&in, pStmt, 4, 8, 0);
-    fsqlBindValue(&in, pStmt, 5, 10, 0);
-    fsqlRun(db, pStmt, FSQL_ROWS_ANY);
+    fsqlBindVectorArgs(&in, db, pStmt, nDim);
+  }
+  /* The block functions, on the same kinds of values. */
+  if( sqlite3_prepare_v2(db, "SELECT attn_cols(?1, ?3, ?4, ?3), attn_mul(x, ?2),"
+        " attn_layernorm(x, ?2, ?2, ?5), attn_rmsnorm(x, ?2, ?5), attn_gelu(x, ?5),"
+        " attn_gelu(x), attn_silu(x), attn_relu(x) FROM t", -1, &pStmt,
+        0)==SQLITE_OK ){
+    fsqlBindVectorArgs(&in, db, pStmt, nDim);
   }
   fsqlSafety(db, &in, nDim);
   sqlite3_close(db);

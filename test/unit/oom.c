@@ -246,6 +246,21 @@ static const Scenario aScenario[] = {
     "SELECT attn_sinusoid(5, 8), attn_sinusoid(5, 8, 100);",
     0
   },
+  { "block functions",
+    "",
+    "SELECT attn_cols('[[1,2,3],[4,5,6]]', 2, 1, 2), attn_mul('[1,2]', '[3,4]');"
+    "SELECT attn_layernorm('[1,2,4]', '[1,1,2]', '[0,1,0]'),"
+    "       attn_layernorm('[5,5]', '[1,1]', '[0,1]', 1e-12);"
+    "SELECT attn_rmsnorm('[3,4]', '[1,2]'), attn_rmsnorm('[3,4]', '[1,2]', 1e-5);"
+    "SELECT attn_gelu('[-1,0,1]'), attn_gelu('[-1,0,1]', 'tanh'),"
+    "       attn_silu('[-1,2]'), attn_relu('[-1,2]');",
+    0
+  },
+  { "block errors",
+    "",
+    "SELECT attn_layernorm('[1,2]', '[1]', '[0,0]');",
+    0
+  },
   { "half vectors",
     PREP_TOKENS
     "UPDATE tok SET x = attn_vec(x, 'f16');",

@@ -118,6 +118,13 @@ static void testFunctions(sqlite3 *db){
   CHECK_SUBTYPE(db, "attn_project('[1,2]', '[1,2,3,4]')", 223);
   CHECK_SUBTYPE(db, "attn_project('[1,2]', '[1,2,3,4]', '[1,1]')", 223);
   CHECK_SUBTYPE(db, "attn_transpose('[1,2,3,4]', 2)", 223);
+  CHECK_SUBTYPE(db, "attn_cols('[1,2,3,4]', 2, 1, 1)", 223);
+  CHECK_SUBTYPE(db, "attn_mul('[1,2]', '[1,2]')", 223);
+  CHECK_SUBTYPE(db, "attn_layernorm('[1,2]', '[1,1]', '[0,0]')", 223);
+  CHECK_SUBTYPE(db, "attn_rmsnorm('[1,2]', '[1,1]')", 223);
+  CHECK_SUBTYPE(db, "attn_gelu('[1,2]', 'tanh')", 223);
+  CHECK_SUBTYPE(db, "attn_silu('[1,2]')", 223);
+  CHECK_SUBTYPE(db, "attn_relu('[1,2]')", 223);
   CHECK_SUBTYPE(db, "attn_json('[1,2]')", 74);
   CHECK_SUBTYPE(db, "attn_dot('[1,2]', '[1,2]')", 0);
   CHECK_SUBTYPE(db, "attn_dim('[1,2]')", 0);
@@ -173,6 +180,9 @@ static const char *azOkSql[] = {
   "SELECT attn_random(5, 1), attn_random(5, 1, 0), attn_random(5, 1, 2)",
   "SELECT attn_project('[1,2]', '[1,2,3,4]'), attn_project('[1,2]', '[1,2,3,4]', '[1,1]')",
   "SELECT attn_transpose('[1,2,3,4,5,6]', 2)",
+  "SELECT attn_cols('[1,2,3,4,5,6]', 2, 1, 2), attn_mul('[1]', '[2]')",
+  "SELECT attn_layernorm('[1,2]', '[1,1]', '[0,0]'), attn_rmsnorm('[1,2]', '[1,1]', 1e-5)",
+  "SELECT attn_gelu('[1]'), attn_gelu('[1]', 'tanh'), attn_silu('[1]'), attn_relu('[1]')",
   "SELECT attn_sum(v), attn_avg(v), attn_wsum(2, v), attn_stack(v) FROM "
     "(SELECT '[1,2]' v UNION ALL SELECT NULL UNION ALL SELECT '[3,4]')",
   "SELECT attn_sum(v) FROM (SELECT '[1]' v WHERE 0)",
@@ -195,6 +205,10 @@ static const char *azErrorSql[] = {
   "SELECT attn_project('[1,2]', '[1,2,3,4]', '[1]')",
   "SELECT attn_project('[1,2]', '[1,2,3,4]', x'00')",
   "SELECT attn_transpose('[1,2,3]', 2)",
+  "SELECT attn_cols('[1,2,3,4]', 2, 1, 2)",
+  "SELECT attn_layernorm('[1,2]', '[1,1]', '[0]')",
+  "SELECT attn_rmsnorm('[1,2]', '[1,1]', 0)",
+  "SELECT attn_gelu('[1]', 'x')",
   "SELECT attn_sum(v) FROM (SELECT '[1,2]' v UNION ALL SELECT '[1]')",
   "SELECT attn_avg(v) FROM (SELECT '[1,2]' v UNION ALL SELECT 'x')",
   "SELECT attn_wsum(w, v) FROM (SELECT 1 w, '[1,2]' v UNION ALL SELECT 'x', '[1,2]')",
