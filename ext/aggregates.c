@@ -6,6 +6,10 @@
 **   attn_wsum(w, v)  Σ w·v over the group (w a number)
 **   attn_stack(v)    the group's vectors, in the order they arrive, as one
 **                    row-major matrix BLOB (rows × dim)
+**   attn_merge(output, lse), attn_merge_lse(output, lse)
+**                    attention results of one query row over disjoint key
+**                    sets merged into the result over all of them: the
+**                    output, and the lse (src/merge.h)
 **
 ** Like SUM(), they skip rows whose vector (or weight) is NULL and return
 ** NULL for a group with no such rows.  Every vector of a group must have the
@@ -16,6 +20,7 @@
 */
 #include "common.h"
 #include <string.h>
+#include "../src/merge.h"
 
 /* Variants of the sum implementation (AttnFunc.iAux). */
 #define AGG_SUM   0
@@ -153,6 +158,55 @@ static void aggStackFinal(sqlite3_context *ctx){
   }
 }
 
+/* attn_merge (iAux 0) and attn_merge_lse (iAux 1).  Rows with a NULL
+** output or lse (a shard with no key for the row) are skipped.  Not a
+** window function: SQLite refuses OVER for it. */
+static void aggMergeStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  attn_merge *p;
+  AttnVec o, lse;
+  attn_err err;
+  (void)argc;
+  if( attnAnyNull(2, argv) ) return;
+  p = sqlite3_aggregate_context(ctx, sizeof(*p));
+  if( p==0 ){
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  if( attnArgVector(ctx, argv, 0, &o) ) return;
+  if( attnArgVector(ctx, argv, 1, &lse)==0 ){
+    attn_err_clear(&err);
+    if( attn_merge_add(p, o.a, o.n, lse.a, lse.n, &err) ){
+      attnErrorFrom(ctx, "", &err);
+    }
+    sqlite3_free(lse.a);
+  }
+  sqlite3_free(o.a);
+}
+
+static void aggMergeFinal(sqlite3_context *ctx){
+  attn_merge *p = sqlite3_aggregate_context(ctx, 0);
+  int bLse = attnFunc(ctx)->iAux;
+  float *aOut;
+  double *aLse;
+  int64_t h, n;
+  if( p==0 || p->nRow==0 ) goto done;
+  n = bLse ? p->nHead : p->nDimOut;
+  aOut = sqlite3_malloc64(4*(sqlite3_uint64)p->nDimOut);
+  aLse = sqlite3_malloc64(8*(sqlite3_uint64)p->nHead);
+  if( aOut==0 || aLse==0 ){
+    sqlite3_free(aOut);
+    sqlite3_free(aLse);
+    sqlite3_result_error_nomem(ctx);
+    goto done;
+  }
+  attn_merge_result(p, aOut, aLse);
+  for(h=0; bLse && h<n; h++) aOut[h] = (float)aLse[h];
+  sqlite3_free(aLse);
+  attnResultVector(ctx, aOut, n);
+done:
+  if( p ) attn_merge_clear(p);
+}
+
 int attnRegisterAggregates(sqlite3 *db){
   static const AttnFunc aFunc[] = {
     /*             zName       nArg eFlags  iAux      xStep         xFinal */
@@ -160,6 +214,8 @@ int attnRegisterAggregates(sqlite3 *db){
     ATTN_AGGREGATE("attn_avg",   1, ATTN_PURE, AGG_AVG,  aggSumStep,   aggSumFinal),
     ATTN_AGGREGATE("attn_wsum",  2, ATTN_PURE, AGG_WSUM, aggSumStep,   aggSumFinal),
     ATTN_AGGREGATE("attn_stack", 1, ATTN_PURE, 0,        aggStackStep, aggStackFinal),
+    ATTN_AGGREGATE("attn_merge", 2, ATTN_PURE, 0,        aggMergeStep, aggMergeFinal),
+    ATTN_AGGREGATE("attn_merge_lse", 2, ATTN_PURE, 1,    aggMergeStep, aggMergeFinal),
   };
   return attnRegisterFunctions(db, aFunc, (int)(sizeof(aFunc)/sizeof(aFunc[0])));
 }

@@ -607,12 +607,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
         " FROM t", -1, &pStmt, 0)==SQLITE_OK ){
     fsqlBindVectorArgs(&in, db, pStmt, nDim);
   }
-  /* The block functions, on the same kinds of values. */
+  /* The block functions and the merge, on the same kinds of values. */
   if( sqlite3_prepare_v2(db, "SELECT attn_cols(?1, ?3, ?4, ?3), attn_mul(x, ?2),"
         " attn_layernorm(x, ?2, ?2, ?5), attn_rmsnorm(x, ?2, ?5), attn_gelu(x, ?5),"
         " attn_gelu(x), attn_silu(x), attn_relu(x) FROM t", -1, &pStmt,
         0)==SQLITE_OK ){
     fsqlBindVectorArgs(&in, db, pStmt, nDim);
+  }
+  if( sqlite3_prepare_v2(db, "SELECT seq, attn_merge(x, ?1), attn_merge_lse(x, ?1)"
+        " FROM t GROUP BY seq", -1, &pStmt, 0)==SQLITE_OK ){
+    fsqlBindValue(&in, pStmt, 1, 4, 1 + (int64_t)fuzzRange(&in, 2));
+    fsqlRun(db, pStmt, FSQL_ROWS_ANY);
   }
   fsqlSafety(db, &in, nDim);
   sqlite3_close(db);

@@ -261,6 +261,23 @@ static const Scenario aScenario[] = {
     "SELECT attn_layernorm('[1,2]', '[1]', '[0,0]');",
     0
   },
+  { "attn_merge",
+    PREP_TOKENS,
+    "WITH s AS (SELECT id, output, lse FROM attention('SELECT id, x, doc AS seq,"
+    " pos FROM tok', 'SELECT x, doc AS seq, pos FROM tok WHERE id % 2 = 0')"
+    " WHERE heads = 2 AND causal = 1 UNION ALL SELECT id, output, lse FROM"
+    " attention('SELECT id, x, doc AS seq, pos FROM tok', 'SELECT x, doc AS seq,"
+    " pos FROM tok WHERE id % 2 = 1') WHERE heads = 2 AND causal = 1)"
+    " SELECT id, attn_merge(output, lse), attn_merge_lse(output, lse)"
+    "  FROM s GROUP BY id ORDER BY id;",
+    0
+  },
+  { "attn_merge error",
+    "",
+    "WITH t(o, l) AS (VALUES ('[1,2]', '[0]'), ('[1,2,3]', '[0]'))"
+    " SELECT attn_merge(o, l) FROM t;",
+    0
+  },
   { "half vectors",
     PREP_TOKENS
     "UPDATE tok SET x = attn_vec(x, 'f16');",

@@ -136,6 +136,10 @@ static void testFunctions(sqlite3 *db){
                    "(SELECT '[1,2]' v UNION ALL SELECT '[3,4]')")==223);
   CHECK(sqlInt(db, "SELECT subtype_of(attn_stack(v)) FROM "
                    "(SELECT '[1,2]' v UNION ALL SELECT '[3,4]')")==223);
+  CHECK(sqlInt(db, "SELECT subtype_of(attn_merge(v, '[0]')) FROM "
+                   "(SELECT '[1,2]' v UNION ALL SELECT '[3,4]')")==223);
+  CHECK(sqlInt(db, "SELECT subtype_of(attn_merge_lse(v, '[0]')) FROM "
+                   "(SELECT '[1,2]' v UNION ALL SELECT '[3,4]')")==223);
   /* A plain BLOB has none (the probe itself is honest). */
   CHECK_SUBTYPE(db, "x'0000803f'", 0);
 
@@ -183,6 +187,8 @@ static const char *azOkSql[] = {
   "SELECT attn_cols('[1,2,3,4,5,6]', 2, 1, 2), attn_mul('[1]', '[2]')",
   "SELECT attn_layernorm('[1,2]', '[1,1]', '[0,0]'), attn_rmsnorm('[1,2]', '[1,1]', 1e-5)",
   "SELECT attn_gelu('[1]'), attn_gelu('[1]', 'tanh'), attn_silu('[1]'), attn_relu('[1]')",
+  "SELECT attn_merge(v, '[0]'), attn_merge_lse(v, '[0]') FROM "
+    "(SELECT '[1,2]' v UNION ALL SELECT NULL UNION ALL SELECT '[3,4]')",
   "SELECT attn_sum(v), attn_avg(v), attn_wsum(2, v), attn_stack(v) FROM "
     "(SELECT '[1,2]' v UNION ALL SELECT NULL UNION ALL SELECT '[3,4]')",
   "SELECT attn_sum(v) FROM (SELECT '[1]' v WHERE 0)",
@@ -209,6 +215,8 @@ static const char *azErrorSql[] = {
   "SELECT attn_layernorm('[1,2]', '[1,1]', '[0]')",
   "SELECT attn_rmsnorm('[1,2]', '[1,1]', 0)",
   "SELECT attn_gelu('[1]', 'x')",
+  "SELECT attn_merge(v, '[0]') FROM (SELECT '[1,2]' v UNION ALL SELECT '[1]')",
+  "SELECT attn_merge_lse(v, l) FROM (SELECT '[1,2]' v, '[0]' l UNION ALL SELECT '[1,2]', 'x')",
   "SELECT attn_sum(v) FROM (SELECT '[1,2]' v UNION ALL SELECT '[1]')",
   "SELECT attn_avg(v) FROM (SELECT '[1,2]' v UNION ALL SELECT 'x')",
   "SELECT attn_wsum(w, v) FROM (SELECT 1 w, '[1,2]' v UNION ALL SELECT 'x', '[1,2]')",
