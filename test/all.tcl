@@ -37,7 +37,12 @@ set pattern [expr {[llength $argv] ? [lindex $argv 0] : "*"}]
 set tclsh [info nameofexecutable]
 set wrap [expr {[info exists env(ATTN_WRAP)] ? $env(ATTN_WRAP) : ""}]
 set wrapunit [expr {[info exists env(ATTN_WRAP_UNIT)] ? $env(ATTN_WRAP_UNIT) : $wrap}]
-set timeout [expr {[auto_execok timeout] ne "" ? [list timeout 900] : ""}]
+# A child that runs longer than this is stopped and counted as failed (a
+# hang): 15 minutes, or 4 hours under valgrind (make valgrind), which runs
+# the C unit programs 20 to 100 times slower (unit/attention_engine at the
+# scalar level took over 15 minutes on a loaded host).
+set limit [expr {[info exists env(ATTN_SANITIZER)] && $env(ATTN_SANITIZER) eq "valgrind" ? 14400 : 900}]
+set timeout [expr {[auto_execok timeout] ne "" ? [list timeout $limit] : ""}]
 
 set total(pass) 0
 set total(fail) 0
