@@ -402,23 +402,14 @@ int attn_option_set_real(attn_options *o, int iOpt, double r, attn_err *pErr){
 
 int attn_option_set_text(attn_options *o, int iOpt, const char *z, int64_t n,
                          attn_err *pErr){
-  if( iOpt==ATTN_OPT_PRECISION ){
-    int nShow;
-    if( attn_word_is(z, n, "fp32") ){
-      o->ePrecision = ATTN_PRECISION_FP32;
-      return ATTN_OK;
-    }
-    if( attn_word_is(z, n, "bf16") ){
-      o->ePrecision = ATTN_PRECISION_BF16;
-      return ATTN_OK;
-    }
-    nShow = attn_utf8_prefix(z, n, 40);
-    return attn_err_set(pErr, ATTN_ERROR, "precision is '%.*s%s', expected "
-                        "'fp32' or 'bf16'", nShow, z, nShow<n ? "..." : "");
-  }
-  if( iOpt==ATTN_OPT_DTYPE || iOpt==ATTN_OPT_ROPE_STYLE ){
+  if( iOpt==ATTN_OPT_PRECISION || iOpt==ATTN_OPT_DTYPE
+   || iOpt==ATTN_OPT_ROPE_STYLE ){
+    static const char *const azPrec[] = { "fp32", "bf16" };
+    static const int aPrec[] = { ATTN_PRECISION_FP32, ATTN_PRECISION_BF16 };
     int rc = iOpt==ATTN_OPT_DTYPE ? attn_vec_dtype(z, n, &o->eDtype, pErr)
-                                  : attn_rope_style(z, n, &o->eRopeStyle, pErr);
+           : iOpt==ATTN_OPT_ROPE_STYLE
+           ? attn_rope_style(z, n, &o->eRopeStyle, pErr)
+           : attn_word_choice(z, n, azPrec, aPrec, 2, &o->ePrecision, pErr);
     if( rc ){
       /* Complete the parser's predicate with the option's name. */
       attn_err e = *pErr;
