@@ -1,6 +1,6 @@
 /*
 ** attention_rows.c: reading the rows of attention()'s source and keys
-** SELECTs (see attention_rows.h).
+** SELECTs, and the one row of its params SELECT (see attention_rows.h).
 **
 ** The SELECT runs on the caller's connection and every row is read before
 ** the first output row (never streamed while the caller may write: the
@@ -13,6 +13,7 @@
 #include <string.h>
 #include "../src/alloc.h"
 #include "../src/attention.h"
+#include "../src/params.h"
 #include "../src/sqltext.h"
 #include "../src/utf8.h"
 
@@ -306,6 +307,23 @@ static int rowsReadVector(const AttnRowsCtx *c, const char *zSide,
   return rowsRowError(c, zSide, p, p->n, zCol, &err);
 }
 
+/* Report the failed step (code rc) of the SELECT of argument zArg. */
+static int rowsStepError(const AttnRowsCtx *c, const char *zArg, int rc){
+  const char *zErr = sqlite3_errmsg(c->db);
+  if( sqlite3_strnicmp(zErr, "attention(): ", 13)==0
+   || sqlite3_strnicmp(zErr, "attention_scores(): ", 20)==0 ){
+    /* An attention() nested in this SELECT failed: its message already
+    ** says what went wrong (prefixing it at every level of a deep nesting
+    ** would bury it). */
+    sqlite3_free(c->pVtab->zErrMsg);
+    c->pVtab->zErrMsg = sqlite3_mprintf("%s", zErr);
+    if( c->pVtab->zErrMsg==0 ) return SQLITE_NOMEM;
+    attn_utf8_repair(c->pVtab->zErrMsg);
+    return rc;
+  }
+  return rowsError(c, rc, "%s SELECT: %s", zArg, zErr);
+}
+
 /* Step pStmt to its end, reading every row into p. */
 static int rowsStep(const AttnRowsCtx *c, const char *zArg,
                     sqlite3_stmt *pStmt, int iId, int iSeq, int iPos,
@@ -314,21 +332,7 @@ static int rowsStep(const AttnRowsCtx *c, const char *zArg,
   while( 1 ){
     rc = sqlite3_step(pStmt);
     if( rc==SQLITE_DONE ) return SQLITE_OK;
-    if( rc!=SQLITE_ROW ){
-      const char *zErr = sqlite3_errmsg(c->db);
-      if( sqlite3_strnicmp(zErr, "attention(): ", 13)==0
-       || sqlite3_strnicmp(zErr, "attention_scores(): ", 20)==0 ){
-        /* An attention() nested in this SELECT failed: its message already
-        ** says what went wrong (prefixing it at every level of a deep
-        ** nesting would bury it). */
-        sqlite3_free(c->pVtab->zErrMsg);
-        c->pVtab->zErrMsg = sqlite3_mprintf("%s", zErr);
-        if( c->pVtab->zErrMsg==0 ) return SQLITE_NOMEM;
-        attn_utf8_repair(c->pVtab->zErrMsg);
-        return rc;
-      }
-      return rowsError(c, rc, "%s SELECT: %s", zArg, zErr);
-    }
+    if( rc!=SQLITE_ROW ) return rowsStepError(c, zArg, rc);
     if( p->n>=ATTN_MAX_ROWS ){
       return rowsError(c, SQLITE_TOOBIG, "%s SELECT returned more than the "
                        "maximum %lld rows", zArg, (long long)ATTN_MAX_ROWS);
@@ -372,15 +376,22 @@ static int rowsReadOne(const AttnRowsCtx *c, const char *zArg,
   return rc;
 }
 
+/* One more level of SQL run by attention() (zArg's SELECT), or an error
+** past ROWS_MAX_DEPTH; rowsDepth-- when it is done. */
+static int rowsEnter(const AttnRowsCtx *c, const char *zArg){
+  if( rowsDepth>=ROWS_MAX_DEPTH ){
+    return rowsError(c, SQLITE_ERROR, "nested more than %d deep: does the "
+                     "%s SELECT call attention() on itself?",
+                     ROWS_MAX_DEPTH, zArg);
+  }
+  rowsDepth++;
+  return SQLITE_OK;
+}
+
 int attnRowsRead(const AttnRowsCtx *c, sqlite3_value *pSrcSql,
                  sqlite3_value *pKeysSql, AttnRows *pSrc, AttnRows *pKeys){
   int rc;
-  if( rowsDepth>=ROWS_MAX_DEPTH ){
-    return rowsError(c, SQLITE_ERROR, "nested more than %d deep: does the "
-                     "source SELECT call attention() on itself?",
-                     ROWS_MAX_DEPTH);
-  }
-  rowsDepth++;
+  if( (rc = rowsEnter(c, "source"))!=SQLITE_OK ) return rc;
   rc = rowsReadOne(c, "source", pSrcSql, 1, pKeysSql==0, pSrc);
   if( rc==SQLITE_OK && pKeysSql ){
     rc = rowsReadOne(c, "keys", pKeysSql, 0, 1, pKeys);
@@ -404,4 +415,71 @@ int attnRowsDefaultPositions(const AttnRowsCtx *c, AttnRows *p){
   }
   p->bPos = 1;
   return SQLITE_OK;
+}
+
+/* The params row: match its column names (before it runs), then step it
+** for exactly one row, copying its values. */
+static int rowsParamsStep(const AttnRowsCtx *c, sqlite3_stmt *pStmt,
+                          int nArg, const char *const *azArg, uint32_t mFixed,
+                          int *aiArg, sqlite3_value **apVal){
+  int nCol = sqlite3_column_count(pStmt), i, rc;
+  const char **azCol;
+  attn_err err;
+  azCol = sqlite3_malloc64(sizeof(char*)*(sqlite3_uint64)nCol);
+  if( azCol==0 ) return SQLITE_NOMEM;
+  for(i=0; i<nCol; i++){
+    azCol[i] = sqlite3_column_name(pStmt, i);
+    if( azCol[i]==0 ){
+      sqlite3_free(azCol);
+      return SQLITE_NOMEM;
+    }
+  }
+  attn_err_clear(&err);
+  rc = attn_params_match(nCol, azCol, nArg, azArg, mFixed, aiArg, &err);
+  sqlite3_free(azCol);
+  if( rc ) return rowsError(c, err.rc, "%s", err.zMsg);
+  rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_DONE ) attn_params_rows(0, &err);
+  if( rc!=SQLITE_ROW && rc!=SQLITE_DONE ) return rowsStepError(c, "params", rc);
+  for(i=0; rc==SQLITE_ROW && i<nCol; i++){
+    sqlite3_value *pVal = sqlite3_column_value(pStmt, i);
+    if( aiArg[i]<0 || sqlite3_value_type(pVal)==SQLITE_NULL ) continue;
+    apVal[aiArg[i]] = sqlite3_value_dup(pVal);
+    if( apVal[aiArg[i]]==0 ) return SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_ROW ){
+    rc = sqlite3_step(pStmt);
+    if( rc==SQLITE_ROW ) attn_params_rows(2, &err);
+    else if( rc!=SQLITE_DONE ) return rowsStepError(c, "params", rc);
+  }
+  if( err.rc ) return rowsError(c, err.rc, "%s", err.zMsg);
+  return SQLITE_OK;
+}
+
+int attnRowsParams(const AttnRowsCtx *c, sqlite3_value *pSql, int nArg,
+                   const char *const *azArg, uint32_t mFixed,
+                   sqlite3_value **apVal){
+  sqlite3_stmt *pStmt = 0;
+  int *aiArg = 0;
+  int i, rc;
+  for(i=0; i<nArg; i++) apVal[i] = 0;
+  if( (rc = rowsEnter(c, "params"))!=SQLITE_OK ) return rc;
+  rc = rowsPrepare(c, "params", pSql, &pStmt);
+  if( rc==SQLITE_OK ){
+    aiArg = sqlite3_malloc64(sizeof(int)*
+                             (sqlite3_uint64)sqlite3_column_count(pStmt));
+    rc = aiArg ? rowsParamsStep(c, pStmt, nArg, azArg, mFixed, aiArg, apVal)
+               : SQLITE_NOMEM;
+  }
+  sqlite3_free(aiArg);
+  sqlite3_finalize(pStmt);
+  rowsDepth--;
+  if( rc ){
+    for(i=0; i<nArg; i++){
+      sqlite3_value_free(apVal[i]);
+      apVal[i] = 0;
+    }
+    if( rc==SQLITE_NOMEM ) return rowsError(c, SQLITE_NOMEM, "out of memory");
+  }
+  return rc;
 }

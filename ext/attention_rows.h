@@ -11,6 +11,8 @@
 ** is checked as it is read (attn_check_pos); without a pos column the
 ** positions are not computed here: the engine computes the defaults, or
 ** attnRowsDefaultPositions() does when the caller needs them first.
+** attnRowsParams() runs the params SELECT the same way and gives its one
+** row, the arguments it sets.
 ** Errors name the row ("source row 3 (id 17): column x is NULL, expected a
 ** vector") and go to the virtual table's message.
 */
@@ -67,6 +69,17 @@ struct AttnRows {
 #define ROWS_MAX_DEPTH 16
 int attnRowsRead(const AttnRowsCtx *c, sqlite3_value *pSrcSql,
                  sqlite3_value *pKeysSql, AttnRows *pSrc, AttnRows *pKeys);
+
+/* Run the params SELECT pSql (the rules of source and keys) and read its
+** one row into apVal, indexed by argument: apVal[j] gets a copy of the
+** value of the column named azArg[j] (names as src/params.h matches them,
+** bit j of mFixed: not from the row), NULL when there is no such column or
+** its value is NULL.  Zero rows, two rows, a column that is not an
+** argument are errors.  The caller frees the values (sqlite3_value_free);
+** on error none is left. */
+int attnRowsParams(const AttnRowsCtx *c, sqlite3_value *pSql, int nArg,
+                   const char *const *azArg, uint32_t mFixed,
+                   sqlite3_value **apVal);
 
 /* Fill p->aPos with the default positions (each row's rank among the rows
 ** of its sequence, from 0) if there was no pos column. */

@@ -23,8 +23,12 @@
 ** heads, kv_heads, scale, causal, window, alibi, rope (the RoPE base; NULL
 ** = off), rope_style ('neox' or 'interleaved'), softcap, threads, precision,
 ** dtype (how the vector BLOBs of the source and keys SELECTs are stored:
-** 'f32', 'f16' or 'bf16'; src/vector.h decodes them).  NULL for any of them
-** is the default.
+** 'f32', 'f16' or 'bf16'; src/vector.h decodes them); then wqkv and bqkv
+** (W_Q, W_K, W_V packed side by side, each row Q | K | V, and b_Q | b_K |
+** b_V: the engine splits them) and params: one read-only SELECT returning
+** one row whose columns set the arguments of their names (a layer stored as
+** a row; src/params.h has its rules).  NULL for any of them is the
+** default.
 **
 ** Results.  attention() returns id, seq, pos, output, lse: one row per
 ** source row, in source order; output is the concatenated heads times W_O
@@ -35,9 +39,10 @@
 ** order.  Equality constraints on qid, qpos and head are used to compute
 ** only those query rows / heads.
 **
-** How it works.  xFilter takes the arguments (tvfTakeArgs), sets the
-** engine's options from them (tvfOptions: this file converts SQL values,
-** the engine checks them and owns the messages), reads every row of the
+** How it works.  xFilter takes the arguments (tvfTakeArgs) and those of
+** the params row (tvfParams), sets the engine's options from them
+** (tvfOptions: this file converts SQL values, the engine checks them and
+** owns the messages), reads every row of the
 ** SELECTs (attention_rows.c), picks the query rows the filters want
 ** (tvfSelectRows) and starts the engine on them (tvfStart), which projects
 ** the rows and prepares the blocks.  xNext then computes outputs a block of
@@ -50,7 +55,8 @@
 ** than any with it.  Both functions are DIRECTONLY: a view or trigger of a
 ** database file cannot run them, so a database file cannot make them run
 ** SQL or spend CPU on its own (TEMP views and triggers, which only the
-** application can create, can).
+** application can create, can); params is how one stored layer serves many
+** calls instead.
 **
 ** Schema (hidden columns are the arguments):
 **   attention(id, seq, pos, output, lse, source HIDDEN, keys HIDDEN, ...)
@@ -62,36 +68,64 @@
 #include <string.h>
 #include "../src/alloc.h"
 #include "../src/attention.h"
+#include "../src/params.h"
 #include "../src/threads.h"
 #include "../src/utf8.h"
 #include "../src/vector.h"
 
 #ifndef SQLITE_OMIT_VIRTUALTABLE
 
-/* The arguments before the engine's options, in hidden-column order: the
-** two SELECTs and the weights.  The numbers ARG_* come from this list, and
-** the options follow it in the engine's order: option i is ARG_OPT0 + i. */
+/* The arguments, in hidden-column order: the two SELECTs and the weights
+** (TVF_ARGS), the engine's options in its order (option i is ARG_OPT0 + i),
+** then the arguments added since (TVF_ARGS_AFTER: after the options, so
+** positional calls keep their meaning).  The numbers ARG_* come from these
+** lists. */
 #define TVF_ARGS(X) \
   X(SOURCE, "source") X(KEYS, "keys") \
   X(WQ, "wq") X(WK, "wk") X(WV, "wv") X(WO, "wo") \
   X(BQ, "bq") X(BK, "bk") X(BV, "bv") X(BO, "bo")
+#define TVF_ARGS_AFTER(X) \
+  X(WQKV, "wqkv") X(BQKV, "bqkv") X(PARAMS, "params")
 enum {
 #define TVF_ARG_ID(id, name) ARG_##id,
   TVF_ARGS(TVF_ARG_ID)
-#undef TVF_ARG_ID
   ARG_OPT0,
-  TVF_NARG = ARG_OPT0 + ATTN_OPT_COUNT
+  ARG_OPTLAST = ARG_OPT0 + ATTN_OPT_COUNT - 1,   /* the last option */
+  TVF_ARGS_AFTER(TVF_ARG_ID)
+#undef TVF_ARG_ID
+  TVF_NARG
 };
-static const char *const azTvfArg[ARG_OPT0] = {
 #define TVF_ARG_NAME(id, name) name,
-  TVF_ARGS(TVF_ARG_NAME)
-#undef TVF_ARG_NAME
+static const char *const azTvfArg[ARG_OPT0] = { TVF_ARGS(TVF_ARG_NAME) };
+static const char *const azTvfArgAfter[TVF_NARG - ARG_OPT0 - ATTN_OPT_COUNT] = {
+  TVF_ARGS_AFTER(TVF_ARG_NAME)
 };
-#define TVF_NWEIGHT (ARG_BO - ARG_WQ + 1)
+#undef TVF_ARG_NAME
+
+/* idxNum has a bit per argument and per filter (three), and idxStr a
+** letter from 'a' or 'A' (below 'a'): at most 31 bits, 32 letters.  The
+** params row is matched against every argument (src/params.h). */
+_Static_assert(TVF_NARG+3<=31 && TVF_NARG<=ATTN_PARAMS_MAX_ARGS,
+               "too many arguments for idxNum");
+
+/* The weight arguments, the engine's input each goes to (tvfStart). */
+#define TVF_WEIGHTS(X) \
+  X(WQ, wq) X(WK, wk) X(WV, wv) X(WO, wo) X(BQ, bq) X(BK, bk) X(BV, bv) \
+  X(BO, bo) X(WQKV, wqkv) X(BQKV, bqkv)
+#define TVF_WEIGHT_ARG(id, field) ARG_##id,
+static const int aTvfWeight[] = { TVF_WEIGHTS(TVF_WEIGHT_ARG) };
+#undef TVF_WEIGHT_ARG
+#define TVF_NWEIGHT ((int)(sizeof(aTvfWeight)/sizeof(aTvfWeight[0])))
+
+/* The arguments a params row may not set: the SELECTs. */
+#define TVF_NOT_FROM_PARAMS \
+  ((1u<<ARG_SOURCE) | (1u<<ARG_KEYS) | (1u<<ARG_PARAMS))
 
 /* The name of argument i (a hidden column). */
 static const char *tvfArgName(int i){
-  return i<ARG_OPT0 ? azTvfArg[i] : attn_option_name(i - ARG_OPT0);
+  if( i<ARG_OPT0 ) return azTvfArg[i];
+  if( i<ARG_OPT0+ATTN_OPT_COUNT ) return attn_option_name(i - ARG_OPT0);
+  return azTvfArgAfter[i - ARG_OPT0 - ATTN_OPT_COUNT];
 }
 
 /* Output columns. */
@@ -531,6 +565,40 @@ static int tvfArgGiven(TvfCursor *pCur, int i){
   return pCur->apArg[i]!=0 && sqlite3_value_type(pCur->apArg[i])!=SQLITE_NULL;
 }
 
+/* Step 1b: the arguments of the params row, when params is given.
+** attention_rows.c runs the SELECT (the rules of source and keys) and
+** gives the row's values by argument (src/params.h matches the names); an
+** argument given both ways is an error, a NULL counts as not given.  The
+** row's values join the others in apArg (for xColumn too). */
+static int tvfParams(TvfCursor *pCur){
+  TvfVtab *pTab = (TvfVtab*)pCur->base.pVtab;
+  AttnRowsCtx c = tvfRowsCtx(pTab);
+  const char *azName[TVF_NARG];
+  sqlite3_value *apRow[TVF_NARG];
+  attn_err err;
+  int i, rc;
+  if( !tvfArgGiven(pCur, ARG_PARAMS) ) return SQLITE_OK;
+  for(i=0; i<TVF_NARG; i++) azName[i] = tvfArgName(i);
+  rc = attnRowsParams(&c, pCur->apArg[ARG_PARAMS], TVF_NARG, azName,
+                      TVF_NOT_FROM_PARAMS, apRow);
+  if( rc ) return rc;
+  attn_err_clear(&err);
+  for(i=0; i<TVF_NARG; i++){
+    if( apRow[i]==0 ) continue;
+    if( err.rc==ATTN_OK && tvfArgGiven(pCur, i) ){
+      attn_params_twice(tvfArgName(i), &err);
+    }
+    if( err.rc ){
+      sqlite3_value_free(apRow[i]);
+      continue;
+    }
+    sqlite3_value_free(pCur->apArg[i]);     /* absent, or a NULL */
+    pCur->apArg[i] = apRow[i];
+  }
+  if( err.rc ) return tvfError(pTab, err.rc, "%s", err.zMsg);
+  return SQLITE_OK;
+}
+
 /* Step 2: the engine's options from the arguments.  The SQL values are
 ** converted to the option's kind here; the engine checks the value and
 ** owns the message. */
@@ -652,7 +720,9 @@ static int tvfStart(TvfCursor *pCur, attn_options *pOpt){
   AttnRows *pQ = &pCur->src, *pK = tvfKeyRows(pCur);
   const struct AttnRowsVec *cq, *ck, *cv;
   attn_input in;
-  attn_tensor *apW[TVF_NWEIGHT];
+#define TVF_WEIGHT_FIELD(id, field) &in.field,
+  attn_tensor *apW[] = { TVF_WEIGHTS(TVF_WEIGHT_FIELD) };
+#undef TVF_WEIGHT_FIELD
   float *aOwn[TVF_NWEIGHT];
   const float **apXq = 0;
   int64_t *aSeqQ = 0, *aPosQ = 0, i, nQ = pCur->nQRow;
@@ -661,12 +731,10 @@ static int tvfStart(TvfCursor *pCur, attn_options *pOpt){
   if( nQ==0 || pK->n==0 ) return SQLITE_OK;
   memset(&in, 0, sizeof(in));
   memset(aOwn, 0, sizeof(aOwn));
-  apW[0] = &in.wq; apW[1] = &in.wk; apW[2] = &in.wv; apW[3] = &in.wo;
-  apW[4] = &in.bq; apW[5] = &in.bk; apW[6] = &in.bv; apW[7] = &in.bo;
   for(i=0; rc==SQLITE_OK && i<TVF_NWEIGHT; i++){
-    if( tvfArgGiven(pCur, ARG_WQ+(int)i) ){
-      rc = tvfArgVector(pTab, pCur->apArg[ARG_WQ+i], ARG_WQ+(int)i, apW[i],
-                        &aOwn[i]);
+    int iArg = aTvfWeight[i];
+    if( tvfArgGiven(pCur, iArg) ){
+      rc = tvfArgVector(pTab, pCur->apArg[iArg], iArg, apW[i], &aOwn[i]);
     }
   }
   if( rc ) goto start_done;
@@ -737,6 +805,7 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   if( rc==SQLITE_OK && !tvfArgGiven(pCur, ARG_SOURCE) ){
     return SQLITE_OK;                  /* NULL source: no rows */
   }
+  if( rc==SQLITE_OK ) rc = tvfParams(pCur);
   if( rc==SQLITE_OK ) rc = tvfOptions(pCur, &opt);
   if( rc==SQLITE_OK ) rc = tvfReadInputs(pCur, &opt);
   if( rc==SQLITE_OK ) rc = tvfSelectRows(pCur, pQid, pQpos);

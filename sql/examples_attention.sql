@@ -42,3 +42,31 @@ SELECT qid, head, count(*), round(sum(weight), 6)
   FROM attention_scores('SELECT id, emb AS x, doc AS seq, pos FROM tokens')
  WHERE heads = 2 AND alibi = 1 AND qid IN (2, 5)
  GROUP BY qid, head;
+
+-- A layer as a row (docs/sql-attention.md, "A layer as a row"): one with
+-- separate weights, one packed (wqkv, bqkv).
+CREATE TABLE layers(name TEXT PRIMARY KEY, wq BLOB, wk BLOB, wv BLOB, wo BLOB,
+                    wqkv BLOB, bqkv BLOB, heads INT, causal INT);
+INSERT INTO layers(name, wq, wk, wv, wo, heads, causal) VALUES
+  ('enc.0', attn_random(8, 1), attn_random(8, 2), attn_random(8, 3),
+   attn_vec('[[1, 1], [1, -1], [0, 0], [0, 1]]'), 2, 1);
+INSERT INTO layers(name, wqkv, bqkv, heads) VALUES
+  ('gpt.0', attn_vec('[[1, 0,  0.5, 0,  1,  1],
+                       [0, 1,  0, 0.5,  0, -1]]'), attn_vec('[0, 0, 0, 0, 0.5, 0]'), 1);
+
+-- One row, both functions.
+SELECT id, attn_json(output)
+  FROM attention('SELECT id, emb AS x, doc AS seq FROM tokens')
+ WHERE params = 'SELECT * FROM layers WHERE name = ''enc.0''';
+SELECT qid, kid, head, round(weight, 4)
+  FROM attention_scores('SELECT id, emb AS x, doc AS seq FROM tokens')
+ WHERE params = 'SELECT * FROM layers WHERE name = ''enc.0''' AND qid = 2;
+
+-- The packed layer, and the same numbers from the parts given separately.
+SELECT id, attn_json(output)
+  FROM attention('SELECT id, emb AS x, doc AS seq FROM tokens')
+ WHERE params = 'SELECT * FROM layers WHERE name = ''gpt.0''';
+SELECT id, attn_json(output)
+  FROM attention('SELECT id, emb AS x, doc AS seq FROM tokens')
+ WHERE wq = '[[1, 0], [0, 1]]' AND wk = '[[0.5, 0], [0, 0.5]]' AND wv = '[[1, 1], [0, -1]]'
+   AND bv = '[0.5, 0]';

@@ -95,6 +95,8 @@ struct attn_state {
   int nDimK, nDimV;            /* per-head widths of q·k and of v */
   int64_t nQ, nK;              /* rows */
   int64_t nQDim, nKDim, nVDim; /* projected widths: heads × per-head width */
+  int64_t nWqkv;               /* with wqkv: its columns, the row stride of
+                               ** the views wq, wk and wv; else 0 */
   int64_t nCat;                /* nHead × nDimV: the concatenated heads */
   int64_t nOut;                /* output width (after W_O) */
   int64_t *aQOrder, *aQRank;   /* sorted → input, input → sorted */
@@ -454,10 +456,11 @@ static void attnDescribe(char *zOut, size_t nOut, const attn_tensor *w,
   }
 }
 
-/* The output width of weight w applied to nIn-wide rows (nIn when absent).
-** zRows says what the rows are ("the input dimension"). */
+/* The output width of weight w applied to nIn-wide rows (nIn when absent),
+** at most nMax.  zRows says what the rows are ("the input dimension"). */
 static int attnWeightCols(const attn_tensor *w, int64_t nIn, const char *zName,
-                          const char *zRows, int64_t *pnCol, attn_err *pErr){
+                          const char *zRows, int64_t nMax, int64_t *pnCol,
+                          attn_err *pErr){
   if( w->a==0 ){
     *pnCol = nIn;
     return ATTN_OK;
@@ -468,9 +471,9 @@ static int attnWeightCols(const attn_tensor *w, int64_t nIn, const char *zName,
         zRows, (long long)nIn, zName, (long long)nIn);
   }
   *pnCol = w->n/nIn;
-  if( *pnCol>ATTN_MAX_DIM ){
+  if( *pnCol>nMax ){
     return attn_err_set(pErr, ATTN_ERROR, "%s has %lld columns, more than "
-        "the maximum %d", zName, (long long)*pnCol, ATTN_MAX_DIM);
+        "the maximum %lld", zName, (long long)*pnCol, (long long)nMax);
   }
   return ATTN_OK;
 }
@@ -494,7 +497,84 @@ static int attnCheckInput(const char *zSide, int64_t n, attn_err *pErr){
   return ATTN_OK;
 }
 
-static int attnConfigure(attn_state *p, const attn_input *pIn, attn_err *pErr){
+/* The packed projections: wqkv excludes wq, wk and wv, bqkv excludes bq,
+** bk and bv. */
+static int attnCheckPacked(const attn_input *pIn, attn_err *pErr){
+  static const char *const azPart[2][3] = {{ "wq", "wk", "wv" },
+                                           { "bq", "bk", "bv" }};
+  const attn_tensor *aPacked[2] = { &pIn->wqkv, &pIn->bqkv };
+  const attn_tensor *aPart[2][3] = {{ &pIn->wq, &pIn->wk, &pIn->wv },
+                                    { &pIn->bq, &pIn->bk, &pIn->bv }};
+  int i, j;
+  for(i=0; i<2; i++){
+    for(j=0; j<3 && aPacked[i]->a; j++){
+      if( aPart[i][j]->a==0 ) continue;
+      return attn_err_set(pErr, ATTN_ERROR, "%s and %s are both given, "
+          "expected one of them: %s packs %s, %s and %s", i ? "bqkv" : "wqkv",
+          azPart[i][j], i ? "bqkv" : "wqkv", azPart[i][0], azPart[i][1],
+          azPart[i][2]);
+    }
+  }
+  return ATTN_OK;
+}
+
+/* wqkv (d_in × (q_out + 2·kv_out), each row Q | K | V) as the three views
+** wq, wk and wv: each starts at its first column and is read with a row
+** stride of the packed width (p->nWqkv); its n is d_in × its columns, as
+** for a matrix of its own (the shape checks below divide it by d_in). */
+static int attnSplitWeight(attn_state *p, attn_input *pIn, attn_err *pErr){
+  const attn_tensor *w = &pIn->wqkv;
+  int64_t nIn = pIn->nXq, nCol, nDim, nQ, nKv;
+  int nPart = p->nHead + 2*p->nKvHead, rc;
+  if( w->a==0 ) return ATTN_OK;
+  if( pIn->nXk!=nIn || pIn->nXv!=nIn ){
+    return attn_err_set(pErr, ATTN_ERROR, "wqkv needs query, key and value "
+        "inputs of one dimension, found %lld, %lld and %lld: give wq, wk and "
+        "wv instead", (long long)nIn, (long long)pIn->nXk,
+        (long long)pIn->nXv);
+  }
+  rc = attnWeightCols(w, nIn, "wqkv", "the input dimension", 3*ATTN_MAX_DIM,
+                      &nCol, pErr);
+  if( rc ) return rc;
+  if( nCol%nPart!=0 ){
+    return attn_err_set(pErr, ATTN_ERROR, "wqkv is %lld × %lld, expected a "
+        "multiple of heads + 2·kv_heads = %d columns: Q | K | V, with heads "
+        "(%d) query heads and kv_heads (%d) key and value heads of one head "
+        "dimension", (long long)nIn, (long long)nCol, nPart, p->nHead,
+        p->nKvHead);
+  }
+  nDim = nCol/nPart;
+  nQ = nDim*p->nHead;
+  nKv = nDim*p->nKvHead;
+  pIn->wq.a = w->a;            pIn->wq.n = nIn*nQ;
+  pIn->wk.a = w->a + nQ;       pIn->wk.n = nIn*nKv;
+  pIn->wv.a = w->a + nQ + nKv; pIn->wv.n = nIn*nKv;
+  p->nWqkv = nCol;
+  return ATTN_OK;
+}
+
+/* bqkv (b_Q | b_K | b_V) as the three biases, once the projections'
+** widths are known. */
+static int attnSplitBias(const attn_state *p, attn_input *pIn,
+                         attn_err *pErr){
+  const attn_tensor *b = &pIn->bqkv;
+  if( b->a==0 ) return ATTN_OK;
+  if( b->n!=p->nQDim + p->nKDim + p->nVDim ){
+    return attn_err_set(pErr, ATTN_ERROR, "bqkv has %lld elements, expected "
+        "%lld: b_Q | b_K | b_V, the query, key and value dimensions %lld + "
+        "%lld + %lld", (long long)b->n,
+        (long long)(p->nQDim + p->nKDim + p->nVDim), (long long)p->nQDim,
+        (long long)p->nKDim, (long long)p->nVDim);
+  }
+  pIn->bq.a = b->a;                       pIn->bq.n = p->nQDim;
+  pIn->bk.a = b->a + p->nQDim;            pIn->bk.n = p->nKDim;
+  pIn->bv.a = b->a + p->nQDim + p->nKDim; pIn->bv.n = p->nVDim;
+  return ATTN_OK;
+}
+
+/* Check everything and work out the shapes.  pIn is the state's copy of
+** the caller's input: the packed projections become views in it. */
+static int attnConfigure(attn_state *p, attn_input *pIn, attn_err *pErr){
   const attn_options *o = &p->opt;
   char zQ[96], zK[96], zV[96];
   int64_t nCol;
@@ -554,15 +634,17 @@ static int attnConfigure(attn_state *p, const attn_input *pIn, attn_err *pErr){
 
   /* Shapes.  A message names the argument whose shape is wrong and the
   ** shape it should have (issue 13, finding 17). */
+  if( (rc = attnCheckPacked(pIn, pErr))!=0 ) return rc;
+  if( (rc = attnSplitWeight(p, pIn, pErr))!=0 ) return rc;
   rc = attnWeightCols(&pIn->wq, pIn->nXq, "wq", "the input dimension",
-                      &p->nQDim, pErr);
+                      ATTN_MAX_DIM, &p->nQDim, pErr);
   if( rc==ATTN_OK ){
     rc = attnWeightCols(&pIn->wk, pIn->nXk, "wk", "the input dimension",
-                        &p->nKDim, pErr);
+                        ATTN_MAX_DIM, &p->nKDim, pErr);
   }
   if( rc==ATTN_OK ){
     rc = attnWeightCols(&pIn->wv, pIn->nXv, "wv", "the input dimension",
-                        &p->nVDim, pErr);
+                        ATTN_MAX_DIM, &p->nVDim, pErr);
   }
   if( rc ) return rc;
   attnDescribe(zQ, sizeof(zQ), &pIn->wq, "wq", "query", pIn->nXq, p->nQDim);
@@ -591,12 +673,11 @@ static int attnConfigure(attn_state *p, const attn_input *pIn, attn_err *pErr){
           (long long)p->nQDim, p->nHead, (long long)pIn->nXk, nWant);
     }
     if( pIn->wq.a && p->nQDim==3*p->nKDim ){
-      /* A packed in_proj_weight (q, k and v side by side) passed as wq. */
+      /* A packed projection (q, k and v side by side) passed as wq. */
       attn_err e = *pErr;
       rc = attn_err_set(pErr, rc, "%s; or is wq (%lld × %lld, three times "
-          "the key columns) a packed (q, k, v) projection? then pass its three "
-          "%lld-column parts as wq, wk and wv", e.zMsg, (long long)pIn->nXq,
-          (long long)p->nQDim, (long long)p->nKDim);
+          "the key columns) a packed (q, k, v) projection? then pass it as "
+          "wqkv", e.zMsg, (long long)pIn->nXq, (long long)p->nQDim);
     }
     return rc;
   }
@@ -613,6 +694,7 @@ static int attnConfigure(attn_state *p, const attn_input *pIn, attn_err *pErr){
         "dimension, found %d (query dimension %lld ÷ heads %d)", p->nDimK,
         (long long)p->nQDim, p->nHead);
   }
+  if( (rc = attnSplitBias(p, pIn, pErr))!=0 ) return rc;
   if( (rc = attnBiasCheck(&pIn->bq, p->nQDim, "bq", "query", pErr))!=0 ) return rc;
   if( (rc = attnBiasCheck(&pIn->bk, p->nKDim, "bk", "key", pErr))!=0 ) return rc;
   if( (rc = attnBiasCheck(&pIn->bv, p->nVDim, "bv", "value", pErr))!=0 ) return rc;
@@ -625,7 +707,7 @@ static int attnConfigure(attn_state *p, const attn_input *pIn, attn_err *pErr){
         "elements, more than the maximum %d", (long long)p->nCat, ATTN_MAX_DIM);
   }
   rc = attnWeightCols(&pIn->wo, p->nCat, "wo", "the concatenated heads' "
-                      "dimension", &nCol, pErr);
+                      "dimension", ATTN_MAX_DIM, &nCol, pErr);
   if( rc ) return rc;
   p->nOut = nCol;
   return attnBiasCheck(&pIn->bo, p->nOut, "bo", "output", pErr);
@@ -771,6 +853,8 @@ struct AttnProject {
   const int64_t *aKLen;
   int64_t iFirst, nRow;        /* sorted rows [iFirst, iFirst+nRow) */
   const attn_tensor *pW, *pB;
+  int64_t ldw;                 /* floats between rows of pW: nCol, or the
+                               ** packed width of wqkv */
   float *aOut;                 /* Q: sorted rows, nCol wide; V: the planes */
   int64_t nCol;
   double rScale;               /* Q: the softmax scale, folded in */
@@ -892,7 +976,7 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
   ** RoPE they are the input rows themselves, read where they are. */
   if( t->pW->a ){
     (p->bBf16 ? p->pKern->xGemmBf16 : p->pKern->xGemm)(n, t->nCol, t->nIn,
-        aIn, t->nIn, t->pW->a, t->nCol, aOut, t->nCol, 0);
+        aIn, t->nIn, t->pW->a, t->ldw, aOut, t->nCol, 0);
     aRes = aOut;
   }else if( t->pB->a || bRope ){
     memcpy(aOut, aIn, sizeof(float)*(size_t)(n*t->nIn));
@@ -1175,6 +1259,7 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   t.aX = pIn->aXq; t.apX = pIn->apXq; t.nIn = pIn->nXq;
   t.aOrder = p->aQOrder; t.aPos = p->aQPos;
   t.pW = &pIn->wq; t.pB = &pIn->bq; t.aOut = p->aQ; t.nCol = p->nQDim;
+  t.ldw = p->nWqkv ? p->nWqkv : t.nCol;
   t.rScale = p->opt.bScale ? p->opt.rScale : 1.0/sqrt((double)p->nDimK);
   rc = attnProjectRows(p, &t, p->nQ, pErr);
   if( rc ) goto done;
@@ -1184,6 +1269,7 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
   t.aOrder = p->aKOrder; t.aPos = p->aKPos;
   t.aSlot = aSlot; t.pW = &pIn->wk; t.pB = &pIn->bk; t.aOut = 0;
   t.nCol = p->nKDim;
+  t.ldw = p->nWqkv ? p->nWqkv : t.nCol;
   rc = attnProjectRows(p, &t, p->nK, pErr);
   if( rc ) goto done;
   if( !p->opt.bNoValues ){
@@ -1192,6 +1278,7 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
     t.aPos = 0;
     t.aSlot = aSlot; t.aKFirst = aKFirst; t.aKLen = aKLen;
     t.pW = &pIn->wv; t.pB = &pIn->bv; t.aOut = p->aV; t.nCol = p->nVDim;
+    t.ldw = p->nWqkv ? p->nWqkv : t.nCol;
     rc = attnProjectRows(p, &t, p->nK, pErr);
   }
 
@@ -1203,8 +1290,9 @@ done:
   return rc;
 }
 
-int attn_state_new(const attn_input *pIn, const attn_options *pOpt,
+int attn_state_new(const attn_input *pCaller, const attn_options *pOpt,
                    attn_state **ppState, attn_err *pErr){
+  attn_input in = *pCaller, *pIn = &in;   /* wqkv, bqkv become views here */
   attn_state *p;
   int rc;
   *ppState = 0;

@@ -8,7 +8,8 @@
 **     s_h(i,j) = softcap(scale · q_h(i)·k_h(j)) − slope_h·|pos_i − pos_j|
 **
 ** with Q = Xq·W_Q + b_Q, K = Xk·W_K + b_K, V = Xv·W_V + b_V (W row-major,
-** d_in × d_out; a missing W is the identity), RoPE applied to Q and K per
+** d_in × d_out; a missing W is the identity; W_Q, W_K and W_V may come
+** packed in one matrix, wqkv), RoPE applied to Q and K per
 ** head, heads concatenated and multiplied by W_O (+ b_O).  Key j is allowed
 ** for query i when both are in the same sequence (equal seq ids) and, if
 ** set, pos_j ≤ pos_i (causal) and |pos_i − pos_j| < window.  Each of the
@@ -73,6 +74,15 @@ struct attn_input {
   const int64_t *aPosQ, *aPosK;
   attn_tensor wq, wk, wv, wo;        /* weights; absent = identity */
   attn_tensor bq, bk, bv, bo;        /* biases; absent = zero */
+  /* Or W_Q, W_K and W_V packed side by side, as GPT-2's c_attn (Conv1D,
+  ** x·W) and ONNX's Attention op store them: wqkv is d_in × (q_out +
+  ** 2·kv_out) with each row Q | K | V, q_out = heads·head_dim and kv_out =
+  ** kv_heads·head_dim, so head_dim = columns / (heads + 2·kv_heads).  It
+  ** needs nXq == nXk == nXv and excludes wq, wk and wv; the engine reads
+  ** its column slices in place.  bqkv is b_Q | b_K | b_V, as wide as the
+  ** three projections together (packed or not), and excludes bq, bk and
+  ** bv. */
+  attn_tensor wqkv, bqkv;
 };
 
 typedef struct attn_options attn_options;

@@ -29,7 +29,9 @@
 ** setting must read back as before; OR on qid or qpos, which must give
 ** the rows of the IN form; attn_pool over every kind of window frame,
 ** whose every value must be the row's own q over its frame (an aggregate
-** over the rows the frame holds, computed in SQL), or an error.
+** over the rows the frame holds, computed in SQL), or an error.  Then
+** (fsqlParams) the params argument and the packed projections wqkv and
+** bqkv, from a one-row table of values of every kind.
 */
 #include "fuzz.h"
 #include <math.h>
@@ -510,6 +512,73 @@ static void fsqlSafety(sqlite3 *db, FuzzIn *in, int nDim){
   (void)nDim;
 }
 
+/* The params argument and the packed projections, last in the input (after
+** fsqlSafety, so older seeds keep their meaning): a one-row table of a
+** layer's values of any kind (wqkv mostly nDim × 3·nDim), read through a
+** params SELECT picked from a list (good ones, ones that name no
+** argument, a fixed one, zero and two rows) or made of raw input bytes,
+** with an argument given directly too, or not. */
+static void fsqlParams(sqlite3 *db, FuzzIn *in, int nDim){
+  static const char *const azCol[] = { "wqkv", "bqkv", "heads", "kv_heads",
+                                       "causal" };
+  static const char *const azParams[] = {
+    "SELECT * FROM lay", "SELECT wqkv, heads FROM lay", "SELECT wqkv AS WQ,"
+    " bqkv AS bQkv FROM lay", "SELECT * FROM lay, lay", "SELECT * FROM lay"
+    " WHERE 0", "SELECT 'SELECT 1' AS keys", "SELECT heads AS head FROM lay",
+    "SELECT wqkv, wqkv AS wq FROM lay", "SELECT *, 'n' AS name FROM lay",
+    "SELECT 1 AS heads, 2 AS HEADS",
+  };
+  char zText[120];
+  sqlite3_stmt *pStmt = 0;
+  unsigned k;
+  int i, j;
+  if( !fuzzLeft(in) ) return;
+  sqlite3_exec(db, "CREATE TABLE lay(wqkv, bqkv, heads, kv_heads, causal);"
+               "INSERT INTO lay VALUES(NULL, NULL, NULL, NULL, NULL)", 0, 0, 0);
+  if( sqlite3_prepare_v2(db, "UPDATE lay SET wqkv = ?1, bqkv = ?2, heads = ?3,"
+                         " kv_heads = ?4, causal = ?5", -1, &pStmt, 0)==SQLITE_OK ){
+    for(i=0; i<5; i++){
+      /* fsqlBindValue's option rules, by the name of the column */
+      int iArg = 0;
+      for(j=0; j<FSQL_NARG; j++){
+        if( strcmp(azFsqlArg[j], azCol[i])==0 ) iArg = j;
+      }
+      if( (fuzzByte(in)&3)==0 ) continue;          /* NULL */
+      fsqlBindValue(in, pStmt, i+1, iArg,
+                    i==0 ? (int64_t)nDim*3*nDim : i==1 ? 3*nDim : 0);
+    }
+    sqlite3_step(pStmt);
+  }
+  sqlite3_finalize(pStmt);
+  for(i=0; i<2 && fuzzLeft(in); i++){
+    k = fuzzByte(in);
+    if( (k & 7)==7 ){
+      unsigned n = fuzzRange(in, sizeof(zText));
+      if( in->i + n > in->n ) n = (unsigned)(in->n - in->i);
+      memcpy(zText, in->a + in->i, n);
+      in->i += n;
+      zText[n] = 0;
+    }else{
+      snprintf(zText, sizeof(zText), "%s",
+               azParams[fuzzRange(in, sizeof(azParams)/sizeof(azParams[0]))]);
+    }
+    pStmt = 0;
+    if( sqlite3_prepare_v2(db, (k & 8)
+          ? "SELECT qid, kid, seq, qpos, kpos, head, score, weight FROM"
+            " attention_scores('SELECT x, seq FROM t') WHERE params = ?1 AND"
+            " qid = 1 AND heads = ?2"
+          : "SELECT id, seq, pos, output, lse FROM attention('SELECT x, seq,"
+            " pos FROM t') WHERE params = ?1 AND heads = ?2", -1, &pStmt,
+          0)!=SQLITE_OK ){
+      fuzzFail("prepare: %s", sqlite3_errmsg(db));
+      continue;
+    }
+    sqlite3_bind_text(pStmt, 1, zText, -1, SQLITE_TRANSIENT);
+    if( k & 16 ) fsqlBindValue(in, pStmt, 2, 8, 0);  /* heads, or NULL */
+    fsqlRun(db, pStmt, (k & 8) ? FSQL_ROWS_SCORES : FSQL_ROWS_ATTENTION);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   FuzzIn in = { data, size, 0 };
   static int bInit = 0;
@@ -620,6 +689,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
     fsqlRun(db, pStmt, FSQL_ROWS_ANY);
   }
   fsqlSafety(db, &in, nDim);
+  fsqlParams(db, &in, nDim);
   sqlite3_close(db);
   return 0;
 }

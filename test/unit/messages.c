@@ -111,6 +111,14 @@ int main(void){
   /* Column names (only the recognised ones are ever quoted). */
   MSG("SELECT * FROM attention('SELECT ''[1]'' AS x, 1 AS id, 2 AS id')",
       "two columns named id");
+  /* A params row's column names, quoted: bytes that are not UTF-8, and a
+  ** character across the 40-byte limit. */
+  MSG("SELECT * FROM attention('SELECT ''[1]'' AS x') WHERE params = "
+      "'SELECT 1 AS \"' || CAST(x'41ff42' AS TEXT) || '\"'",
+      "params column 'A?B' is not an argument");
+  MSG("SELECT * FROM attention('SELECT ''[1]'' AS x') WHERE params = "
+      "'SELECT 1 AS \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9\"'",
+      "params column 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
   /* Option values. */
   MSG("SELECT * FROM attention('SELECT ''[1,2]'' AS x') WHERE rope = 10000"
       " AND rope_style = CAST(x'ff6e656f78' AS TEXT)", "expected 'neox' or");

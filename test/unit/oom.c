@@ -370,6 +370,30 @@ static const Scenario aScenario[] = {
     "   AND wv = (SELECT m FROM w WHERE name='wkv');",
     0
   },
+  { "attention params",
+    PREP_TOKENS
+    "CREATE TABLE layers(name TEXT, wqkv BLOB, bqkv BLOB, wo BLOB, heads INT,"
+    " kv_heads INT);"
+    "INSERT INTO layers SELECT 'l0', attn_random(128, 107, 0.3),"
+    " attn_random(16, 108, 0.1), m, 4, 2 FROM w WHERE name = 'wo';",
+    "SELECT id, output, lse FROM attention('SELECT id, x, doc AS seq FROM tok')"
+    " WHERE params = 'SELECT * FROM layers WHERE name = ''l0''' AND causal = 1;"
+    "SELECT qid, kid, head, weight FROM attention_scores('SELECT id, x FROM tok')"
+    " WHERE params = 'SELECT wqkv, heads, kv_heads FROM layers' AND qid = 3;",
+    0
+  },
+  { "attention params error",
+    PREP_TOKENS,
+    "SELECT output FROM attention('SELECT x FROM tok')"
+    " WHERE heads = 2 AND params = 'SELECT 1 AS causal, 2 AS heads';",
+    0
+  },
+  { "attention params error 2",
+    PREP_TOKENS,
+    "SELECT output FROM attention('SELECT x FROM tok')"
+    " WHERE params = 'SELECT 1 AS causal, 2 AS hedas';",
+    0
+  },
   { "attention cross",
     PREP_TOKENS,
     "SELECT id, output FROM attention("
