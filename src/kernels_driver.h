@@ -625,23 +625,30 @@ KD_INLINE void KD_FN(kdTransform)(const attn_flash_args *p,
   }
 }
 
+/* Row vector z of step 3, before its keys: m' = max(m, tile max) and
+** alpha = exp(m − m') stored; returns what P subtracts (m', or 0 for rows
+** that have seen no allowed key yet, not -inf).  *pAl: alpha. */
+KD_INLINE kd_v KD_FN(kdRowMax)(const KD_FN(KdFlash) *f, int z, kd_v *pAl){
+  kd_v mOld = kd_load(f->aM + z*KD_W);
+  kd_v mNew = kd_max(kd_load(f->aTMax + z*KD_W), mOld);
+  kd_v mSub = kd_select(kd_eq(mNew, kd_set1(-INFINITY)), kd_zero(), mNew);
+  *pAl = KD_FN(kdExp)(kd_sub(mOld, mSub));
+  kd_store(f->aM + z*KD_W, mNew);
+  kd_store(f->aA + z*KD_W, *pAl);
+  return mSub;
+}
+
 /* Step 3: m, alpha, P = exp(S − m), l, for keys [cLo, cHi). */
 KD_INLINE void KD_FN(kdSoftmax)(const KD_FN(KdFlash) *f, int cLo, int cHi){
   int z, c;
   for(z=0; z<f->nz; z++){
-    kd_v mOld = kd_load(f->aM + z*KD_W);
-    kd_v mNew = kd_max(kd_load(f->aTMax + z*KD_W), mOld);
-    /* rows that have seen no allowed key yet subtract 0, not -inf */
-    kd_v mSub = kd_select(kd_eq(mNew, kd_set1(-INFINITY)), kd_zero(), mNew);
-    kd_v al = KD_FN(kdExp)(kd_sub(mOld, mSub)), sum = kd_zero();
+    kd_v al, mSub = KD_FN(kdRowMax)(f, z, &al), sum = kd_zero();
     float *s = f->aS + cLo*KD_BQ + z*KD_W;
     for(c=cLo; c<cHi; c++, s+=KD_BQ){
       kd_v e = KD_FN(kdExp)(kd_sub(kd_load(s), mSub));
       kd_store(s, e);
       sum = kd_add(sum, e);
     }
-    kd_store(f->aM + z*KD_W, mNew);
-    kd_store(f->aA + z*KD_W, al);
     kd_store(f->aL + z*KD_W, kd_fma(kd_load(f->aL + z*KD_W), al, sum));
   }
 }
@@ -687,10 +694,7 @@ KD_INLINE void KD_FN(kdSoftmaxBf16)(const KD_FN(KdFlash) *f, int cLo,
 #endif
   int z, c2;
   for(z=0; z<f->nz; z++){
-    kd_v mOld = kd_load(f->aM + z*KD_W);
-    kd_v mNew = kd_max(kd_load(f->aTMax + z*KD_W), mOld);
-    kd_v mSub = kd_select(kd_eq(mNew, kd_set1(-INFINITY)), kd_zero(), mNew);
-    kd_v al = KD_FN(kdExp)(kd_sub(mOld, mSub)), sum = kd_zero();
+    kd_v al, mSub = KD_FN(kdRowMax)(f, z, &al), sum = kd_zero();
     const float *s = f->aS + z*KD_W;
     uint32_t *p2 = f->aP2 + z*KD_W;
     for(c2=c2Lo; c2<c2Hi; c2++){
@@ -706,8 +710,6 @@ KD_INLINE void KD_FN(kdSoftmaxBf16)(const KD_FN(KdFlash) *f, int cLo,
       }
       kd_storeh(p2 + c2*KD_BQ, KD_FN(kdPack2)(e0, e1));
     }
-    kd_store(f->aM + z*KD_W, mNew);
-    kd_store(f->aA + z*KD_W, al);
     kd_store(f->aL + z*KD_W, kd_fma(kd_load(f->aL + z*KD_W), al, sum));
   }
   for(; z<nzP; z++){
