@@ -28,7 +28,7 @@
 **                                  LayerNorm (eps 1e-5), RMSNorm (eps 1e-6)
 **   attn_relu(x), attn_silu(x), attn_gelu(x [, 'erf' | 'tanh'])
 **                                  activations, element by element
-**   attn_rope(v, pos [, base [, style]])
+**   attn_rope(v, pos [, base [, style [, heads]]])
 **                                  v rotated by RoPE for position pos
 **                                  (style 'neox' or 'interleaved')
 **   attn_sinusoid(pos, dim [, base])
@@ -612,13 +612,16 @@ static int vectorsArgBase(sqlite3_context *ctx, int argc, sqlite3_value **argv,
 }
 
 /*
-** attn_rope(v, pos [, base [, style]]): rotate pairs of v by pos·base^(-2i/d),
-** pairing i with i+d/2 ('neox', the default) or 2i with 2i+1 ('interleaved').
+** attn_rope(v, pos [, base [, style [, heads]]]): rotate pairs of each head
+** of v (d elements) by pos·base^(-2i/d), pairing i with i+d/2 ('neox', the
+** default) or 2i with 2i+1 ('interleaved').
 */
 static void vectorsRope(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   AttnVec v;
   double rPos, rBase, *aAngle;
   int eStyle = ATTN_ROPE_NEOX;
+  int64_t nHead = 1, d, h;
+  attn_err err;
   if( attnAnyNull(argc, argv) ) return;
   if( attnArgNumber(ctx, argv, 1, &rPos) ) return;
   if( vectorsArgBase(ctx, argc, argv, 2, &rBase) ) return;
@@ -626,21 +629,25 @@ static void vectorsRope(sqlite3_context *ctx, int argc, sqlite3_value **argv){
    && vectorsArgWord(ctx, argv, 3, attn_rope_style, "style ", &eStyle) ){
     return;
   }
+  if( argc>4 && attnArgInteger(ctx, argv, 4, &nHead) ) return;
   if( attnArgVector(ctx, argv, 0, &v) ) return;
-  if( v.n%2!=0 ){
-    attnError(ctx, SQLITE_ERROR, "vector has %lld dimensions, expected an "
-              "even number (RoPE turns pairs of elements)", (long long)v.n);
+  attn_err_clear(&err);
+  if( attn_rope_check(v.n, nHead, &err) ){
+    attnError(ctx, SQLITE_ERROR, "%s", err.zMsg);
     sqlite3_free(v.a);
     return;
   }
-  aAngle = sqlite3_malloc64(8*(sqlite3_uint64)v.n);
+  d = v.n/nHead;
+  aAngle = sqlite3_malloc64(8*(sqlite3_uint64)(d ? d : 1));
   if( aAngle==0 ){
     sqlite3_free(v.a);
     sqlite3_result_error_nomem(ctx);
     return;
   }
-  attn_rope_angles(rPos, v.n, rBase, aAngle, aAngle + v.n/2);
-  attn_rope_rotate(v.a, v.n, aAngle, aAngle + v.n/2, eStyle);
+  attn_rope_angles(rPos, d, rBase, aAngle, aAngle + d/2);
+  for(h=0; h<nHead; h++){
+    attn_rope_rotate(v.a + h*d, d, aAngle, aAngle + d/2, eStyle);
+  }
   sqlite3_free(aAngle);
   attnResultVector(ctx, v.a, v.n);
 }
@@ -704,6 +711,7 @@ int attnRegisterVectors(sqlite3 *db){
     ATTN_SCALAR("attn_rope",       2, ATTN_PURE,  0, vectorsRope),
     ATTN_SCALAR("attn_rope",       3, ATTN_PURE,  0, vectorsRope),
     ATTN_SCALAR("attn_rope",       4, ATTN_PURE,  0, vectorsRope),
+    ATTN_SCALAR("attn_rope",       5, ATTN_PURE,  0, vectorsRope),
     ATTN_SCALAR("attn_sinusoid",   2, ATTN_PURE,  0, vectorsSinusoid),
     ATTN_SCALAR("attn_sinusoid",   3, ATTN_PURE,  0, vectorsSinusoid),
   };

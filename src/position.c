@@ -3,12 +3,37 @@
 */
 #include "position.h"
 #include "utf8.h"
+#include "attention.h"
 #include <math.h>
 
 int attn_rope_style(const char *z, int64_t n, int *peStyle, attn_err *pErr){
   static const char *const azStyle[] = { "neox", "interleaved" };
   static const int aStyle[] = { ATTN_ROPE_NEOX, ATTN_ROPE_INTERLEAVED };
   return attn_word_choice(z, n, azStyle, aStyle, 2, peStyle, pErr);
+}
+
+int attn_rope_check(int64_t n, int64_t nHead, attn_err *pErr){
+  if( nHead<1 || nHead>ATTN_MAX_HEADS ){
+    return attn_err_set(pErr, ATTN_ERROR, "heads is %lld, expected 1 to %d",
+                        (long long)nHead, ATTN_MAX_HEADS);
+  }
+  if( n%nHead!=0 ){
+    return attn_err_set(pErr, ATTN_ERROR, "heads (%lld) does not divide the "
+                        "vector's %lld dimensions", (long long)nHead,
+                        (long long)n);
+  }
+  if( (n/nHead)%2!=0 ){
+    if( nHead==1 ){
+      return attn_err_set(pErr, ATTN_ERROR, "vector has %lld dimensions, "
+                          "expected an even number (RoPE turns pairs of "
+                          "elements)", (long long)n);
+    }
+    return attn_err_set(pErr, ATTN_ERROR, "heads (%lld) splits the vector's "
+                        "%lld dimensions into heads of %lld, expected an even "
+                        "number per head (RoPE turns pairs of elements)",
+                        (long long)nHead, (long long)n, (long long)(n/nHead));
+  }
+  return ATTN_OK;
 }
 
 void attn_rope_angles(double pos, int64_t d, double base, double *aCos,

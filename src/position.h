@@ -34,6 +34,13 @@ int attn_rope_style(const char *z, int64_t n, int *peStyle, attn_err *pErr);
 void attn_rope_angles(double pos, int64_t d, double base, double *aCos,
                       double *aSin);
 
+/* Check a rotation of a vector of n elements as nHead heads, each of its
+** n/nHead elements turned on its own (nHead from 1 to ATTN_MAX_HEADS,
+** dividing n, n/nHead even).  On error pErr gets a sentence: "vector has 3
+** dimensions, expected an even number (RoPE turns pairs of elements)",
+** "heads (3) does not divide the vector's 8 dimensions", ... */
+int attn_rope_check(int64_t n, int64_t nHead, attn_err *pErr);
+
 /* Rotate x[0..d) (d even) in place by the angles of attn_rope_angles(). */
 void attn_rope_rotate(float *x, int64_t d, const double *aCos,
                       const double *aSin, int eStyle);
