@@ -36,8 +36,9 @@
 ** key it may attend to, and only for such a row.  attention_scores()
 ** returns qid, kid, seq, qpos, kpos, head, score, weight: for each query row
 ** in source order, for each head (from 0), each allowed key in position
-** order.  Equality constraints on qid, qpos and head are used to compute
-** only those query rows / heads.
+** order.  Constraints on id and pos (qid and qpos: =, IN, ranges) and on
+** head (=) are used to compute only the query rows / heads that might
+** match (attention_filter.c).
 **
 ** How it works.  xFilter takes the arguments (tvfTakeArgs) and those of
 ** the params row (tvfParams), sets the engine's options from them
@@ -48,7 +49,8 @@
 ** the rows and prepares the blocks.  xNext then computes outputs a block of
 ** query rows at a time, so SQLite's interrupt and progress handler run
 ** between rows.  xBestIndex hands xFilter every argument and the BINARY
-** equality filters of qid, qpos and head; SQLite rechecks constraints past
+** filters of the id, the position and the head (an IN list whole, with
+** sqlite3_vtab_in); SQLite rechecks constraints past
 ** its 16th, which a NULL argument would fail, so the arguments that may be
 ** NULL come first and a NULL one SQLite would recheck is an error (idxStr
 ** says which).  A plan without the source (a branch of an OR) costs more
@@ -64,6 +66,7 @@
 **                    source HIDDEN, keys HIDDEN, ...)
 */
 #include "attention_rows.h"
+#include "attention_filter.h"
 #include <stdarg.h>
 #include <string.h>
 #include "../src/alloc.h"
@@ -102,11 +105,14 @@ static const char *const azTvfArgAfter[TVF_NARG - ARG_OPT0 - ATTN_OPT_COUNT] = {
 };
 #undef TVF_ARG_NAME
 
-/* idxNum has a bit per argument and per filter (three), and idxStr a
-** letter from 'a' or 'A' (below 'a'): at most 31 bits, 32 letters.  The
+/* xBestIndex tells xFilter what each of its argv is in idxStr, two
+** characters per argv: 'a' (an argument SQLite will not check again) or
+** 'A' (one it will), or a filter's operator (FILTER_OP_CHARS), then '0'
+** plus the argument's number or the filter's column (TVF_FCOL_*).  idxNum
+** says whether the plan has the source (TVF_PLAN_SOURCE) and filters.  The
 ** params row is matched against every argument (src/params.h). */
-_Static_assert(TVF_NARG+3<=31 && TVF_NARG<=ATTN_PARAMS_MAX_ARGS,
-               "too many arguments for idxNum");
+_Static_assert('0'+TVF_NARG<127 && TVF_NARG<=ATTN_PARAMS_MAX_ARGS,
+               "too many arguments for idxStr");
 
 /* The weight arguments, the engine's input each goes to (tvfStart). */
 #define TVF_WEIGHTS(X) \
@@ -146,10 +152,17 @@ static const char *tvfArgName(int i){
 #define SCO_WEIGHT  7
 #define SCO_NCOL    8
 
-/* idxNum bits above the argument bits: pushed-down filters of scores. */
-#define FILTER_QID   (1<<TVF_NARG)
-#define FILTER_QPOS  (1<<(TVF_NARG+1))
-#define FILTER_HEAD  (1<<(TVF_NARG+2))
+/* The columns a filter may constrain: the query row's id (attention's id,
+** attention_scores' qid), its position (pos, qpos), and the head (of
+** attention_scores, equality only). */
+#define TVF_FCOL_ID    0
+#define TVF_FCOL_POS   1
+#define TVF_FCOL_HEAD  2
+
+/* idxNum bits. */
+#define TVF_PLAN_SOURCE  1          /* the source is in this plan */
+#define TVF_PLAN_ROWS    2          /* a filter of ids, exact or IN */
+#define TVF_PLAN_RANGE   4          /* a filter of ids or positions, a range */
 
 typedef struct TvfVtab TvfVtab;
 /* What one registration of the module keeps for its connection. */
@@ -182,6 +195,8 @@ struct TvfCursor {
   int64_t nQRow;
   int64_t iQ;               /* current query row (index into aQRow) */
   const float *aOut, *aLse; /* outputs of the current row (attention) */
+  AttnFilter aFilter[FILTER_MAX];  /* the filters of this run (xFilter) */
+  int nFilter;
   int iHeadFilter;          /* -1 or the head asked for (scores) */
   attn_score_iter *pIter;   /* score rows of the current query row */
   attn_score score;         /* current score row */
@@ -286,35 +301,76 @@ static int tvfKnownNonNull(sqlite3_index_info *pInfo, int iCons){
       && sqlite3_value_type(pVal)!=SQLITE_NULL;
 }
 
+/* The filter column of output column iCol, or -1. */
+static int tvfFilterColumn(TvfVtab *pTab, int iCol){
+  if( pTab->bScores ){
+    if( iCol==SCO_QID ) return TVF_FCOL_ID;
+    if( iCol==SCO_QPOS ) return TVF_FCOL_POS;
+    if( iCol==SCO_HEAD ) return TVF_FCOL_HEAD;
+  }else{
+    if( iCol==ATT_ID ) return TVF_FCOL_ID;
+    if( iCol==ATT_POS ) return TVF_FCOL_POS;
+  }
+  return -1;
+}
+
+/* The filter constraint i would be, or -1: equality, IN and ranges of the
+** id and the position, equality of the head, with the BINARY collation
+** (our comparisons are by bytes: 'a' = 'A' COLLATE NOCASE is left to
+** SQLite).  *pbIn is set when it is an IN taken all at once.  A head IN
+** is left to SQLite too: one run gives every head. */
+static int tvfPlanFilter(TvfVtab *pTab, sqlite3_index_info *pInfo, int i,
+                         int *piCol){
+  const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
+  const char *zColl;
+  int eOp, bIn = 0;
+  *piCol = tvfFilterColumn(pTab, c->iColumn);
+  if( *piCol<0 ) return -1;
+  zColl = sqlite3_vtab_collation(pInfo, i);
+  if( zColl && sqlite3_stricmp(zColl, "BINARY")!=0 ) return -1;
+  if( c->op==SQLITE_INDEX_CONSTRAINT_EQ ) bIn = sqlite3_vtab_in(pInfo, i, -1);
+  eOp = attnFilterOp(c->op, bIn);
+  if( *piCol==TVF_FCOL_HEAD && eOp!=FILTER_EQ ) return -1;
+  return eOp;
+}
+
+/* Record argv entry n of the plan: constraint c, told to xFilter as the
+** two characters k, '0'+i. */
+static void tvfPlanUse(sqlite3_index_info *pInfo, char *zIdx, int *pnArg,
+                       int c, char k, int i, int bOmit){
+  int n = ++*pnArg;
+  pInfo->aConstraintUsage[c].argvIndex = n;
+  pInfo->aConstraintUsage[c].omit = (unsigned char)bOmit;
+  zIdx[2*n-2] = k;
+  zIdx[2*n-1] = (char)('0'+i);
+}
+
 static int tvfBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   TvfVtab *pTab = (TvfVtab*)pVtab;
-  int aIdx[TVF_NARG+3];
-  char zIdx[TVF_NARG+4];
+  int aIdx[TVF_NARG];
+  int aFCons[FILTER_MAX], aFCol[FILTER_MAX], aFOp[FILTER_MAX];
+  char zIdx[2*(TVF_NARG+FILTER_MAX)+1];
   unsigned char aUnusable[TVF_NARG];
-  int i, iPass, nArg = 0, idxNum = 0;
-  for(i=0; i<TVF_NARG+3; i++) aIdx[i] = -1;
+  int i, iPass, nArg = 0, nFilter = 0, idxNum = 0;
+  for(i=0; i<TVF_NARG; i++) aIdx[i] = -1;
   memset(aUnusable, 0, sizeof(aUnusable));
   for(i=0; i<pInfo->nConstraint; i++){
     const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
-    int iArg = -1;
-    if( c->op!=SQLITE_INDEX_CONSTRAINT_EQ ) continue;
     if( c->iColumn>=pTab->nCol ){
-      iArg = c->iColumn - pTab->nCol;
-    }else if( pTab->bScores ){
-      /* Our equality of qid, qpos and head is BINARY: a constraint with
-      ** another collation ('a' = 'A' COLLATE NOCASE) is left to SQLite. */
-      const char *zColl = sqlite3_vtab_collation(pInfo, i);
-      if( zColl && sqlite3_stricmp(zColl, "BINARY")!=0 ) continue;
-      if( c->iColumn==SCO_QID ) iArg = TVF_NARG;
-      else if( c->iColumn==SCO_QPOS ) iArg = TVF_NARG+1;
-      else if( c->iColumn==SCO_HEAD ) iArg = TVF_NARG+2;
+      int iArg = c->iColumn - pTab->nCol;
+      if( c->op!=SQLITE_INDEX_CONSTRAINT_EQ ) continue;
+      if( !c->usable ){
+        aUnusable[iArg] = 1;
+      }else if( aIdx[iArg]<0 ){
+        aIdx[iArg] = i;
+      }
+    }else if( c->usable && nFilter<FILTER_MAX ){
+      int iCol, eOp = tvfPlanFilter(pTab, pInfo, i, &iCol);
+      if( eOp<0 ) continue;
+      aFCons[nFilter] = i;
+      aFCol[nFilter] = iCol;
+      aFOp[nFilter++] = eOp;
     }
-    if( iArg<0 ) continue;
-    if( !c->usable ){
-      if( iArg<TVF_NARG ) aUnusable[iArg] = 1;
-      continue;
-    }
-    if( aIdx[iArg]<0 ) aIdx[iArg] = i;
   }
   /* An argument whose value is not available in this plan (it comes from a
   ** table later in the join): ask SQLite for another plan, rather than run
@@ -328,26 +384,27 @@ static int tvfBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   ** constraint from its recheck only if both its number and its argv
   ** position are below 16; a rechecked argument is compared with its
   ** hidden column, which returns it, so it holds unless it is NULL, and
-  ** only the arguments that may be NULL need the first places.  idxStr
-  ** tells xFilter what each argv is: 'a'+i for argument or filter i, 'A'+i
-  ** when SQLite will recheck it.  Filters of output columns are always
-  ** rechecked (our equality is looser than SQL's). */
-  for(iPass=0; iPass<3; iPass++){
-    for(i=0; i<TVF_NARG+3; i++){
+  ** only the arguments that may be NULL need the first places.  Filters are
+  ** always rechecked: they only tell which rows might pass. */
+  for(iPass=0; iPass<2; iPass++){
+    for(i=0; i<TVF_NARG; i++){
       int c = aIdx[i];
-      if( c<0 ) continue;
-      if( (i>=TVF_NARG ? 2 : tvfKnownNonNull(pInfo, c))!=iPass ) continue;
-      pInfo->aConstraintUsage[c].argvIndex = ++nArg;
-      pInfo->aConstraintUsage[c].omit = i<TVF_NARG;
-      zIdx[nArg-1] = (char)((c<16 && nArg<=16 ? 'a' : 'A') + i);
-      idxNum |= 1<<i;
+      if( c<0 || tvfKnownNonNull(pInfo, c)!=iPass ) continue;
+      tvfPlanUse(pInfo, zIdx, &nArg, c, c<16 && nArg<16 ? 'a' : 'A', i, 1);
     }
   }
-  zIdx[nArg] = 0;
+  for(i=0; i<nFilter; i++){
+    tvfPlanUse(pInfo, zIdx, &nArg, aFCons[i], FILTER_OP_CHARS[aFOp[i]],
+               aFCol[i], 0);
+    if( aFOp[i]==FILTER_IN ) sqlite3_vtab_in(pInfo, aFCons[i], 1);
+    if( aFCol[i]!=TVF_FCOL_HEAD ){
+      idxNum |= aFOp[i]<=FILTER_IN ? TVF_PLAN_ROWS : TVF_PLAN_RANGE;
+    }
+  }
+  zIdx[2*nArg] = 0;
   pInfo->idxStr = sqlite3_mprintf("%s", zIdx);
   if( pInfo->idxStr==0 ) return SQLITE_NOMEM;
   pInfo->needToFreeIdxStr = 1;
-  pInfo->idxNum = idxNum;
   if( aIdx[ARG_SOURCE]<0 ){
     /* No source in this plan: SQLite plans each branch of an OR on its own
     ** (WHERE qid = 1 OR qid = 3), and the branch has none.  A cost no plan
@@ -358,9 +415,13 @@ static int tvfBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     pInfo->estimatedCost = 1e99;
     pInfo->estimatedRows = 2147483647;
   }else{
-    pInfo->estimatedCost = (idxNum & (FILTER_QID|FILTER_QPOS)) ? 1000.0 : 1e6;
-    pInfo->estimatedRows = (idxNum & (FILTER_QID|FILTER_QPOS)) ? 1000 : 1000000;
+    idxNum |= TVF_PLAN_SOURCE;
+    pInfo->estimatedCost = (idxNum & TVF_PLAN_ROWS) ? 1000.0
+                         : (idxNum & TVF_PLAN_RANGE) ? 1e5 : 1e6;
+    pInfo->estimatedRows = (idxNum & TVF_PLAN_ROWS) ? 1000
+                         : (idxNum & TVF_PLAN_RANGE) ? 100000 : 1000000;
   }
+  pInfo->idxNum = idxNum;
   return SQLITE_OK;
 }
 
@@ -404,6 +465,8 @@ static void tvfReset(TvfCursor *pCur){
     sqlite3_value_free(pCur->apArg[i]);
     pCur->apArg[i] = 0;
   }
+  for(i=0; i<pCur->nFilter; i++) attnFilterClear(&pCur->aFilter[i]);
+  pCur->nFilter = 0;
   pCur->iHeadFilter = -1;
   pCur->bEof = 1;
 }
@@ -424,93 +487,46 @@ static int tvfClose(sqlite3_vtab_cursor *cur){
 ** count as maybe equal here.
 */
 
-/* The number a value reads as: *pr for an INTEGER or REAL, or for TEXT that
-** reads as a number.  Returns 0 for other values. */
-static int tvfValueAsNumber(sqlite3_value *pVal, double *pr){
-  int t = sqlite3_value_type(pVal);
-  if( t==SQLITE_TEXT ){
-    sqlite3_value *pCopy = sqlite3_value_dup(pVal);
-    int tNum = pCopy ? sqlite3_value_numeric_type(pCopy) : SQLITE_TEXT;
-    if( tNum==SQLITE_INTEGER || tNum==SQLITE_FLOAT ){
-      *pr = sqlite3_value_double(pCopy);
+/* Does source row i pass the filters of ids and positions?  (Positions are
+** known: tvfSelectRows fills the defaults first when there is a filter.) */
+static int tvfRowWanted(TvfCursor *pCur, int64_t i){
+  int j;
+  for(j=0; j<pCur->nFilter; j++){
+    const AttnFilter *f = &pCur->aFilter[j];
+    if( f->iCol==TVF_FCOL_ID ){
+      if( !attnFilterMaybe(f, pCur->src.aId[i], i+1) ) return 0;
+    }else if( f->iCol==TVF_FCOL_POS ){
+      if( !attnFilterMaybe(f, 0, pCur->src.aPos[i]) ) return 0;
     }
-    sqlite3_value_free(pCopy);
-    /* No copy (out of memory): maybe equal to anything. */
-    return pCopy==0 ? 2 : (tNum==SQLITE_INTEGER || tNum==SQLITE_FLOAT);
   }
-  if( t==SQLITE_INTEGER || t==SQLITE_FLOAT ){
-    *pr = sqlite3_value_double(pVal);
-    return 1;
+  return 1;
+}
+
+/* Does the plan filter ids or positions (not only heads)? */
+static int tvfRowFilters(TvfCursor *pCur){
+  int j;
+  for(j=0; j<pCur->nFilter; j++){
+    if( pCur->aFilter[j].iCol!=TVF_FCOL_HEAD ) return 1;
   }
   return 0;
 }
 
-/* Might two numbers compare equal after a round trip through text?  (A
-** REAL becomes text with 15 significant digits.) */
-static int tvfNumberNear(double a, double b){
-  double d = a>b ? a-b : b-a;
-  double m = (a<0 ? -a : a) > (b<0 ? -b : b) ? (a<0 ? -a : a) : (b<0 ? -b : b);
-  return d<=m*1e-14;
-}
-
-/* Might the integer iVal (an id, a position, a head) equal pArg? */
-static int tvfIntMaybeEqual(int64_t iVal, sqlite3_value *pArg){
-  double r = 0.0;
-  int e;
-  if( sqlite3_value_type(pArg)==SQLITE_INTEGER ){
-    return sqlite3_value_int64(pArg)==iVal;
-  }
-  e = tvfValueAsNumber(pArg, &r);
-  return e==2 || (e==1 && tvfNumberNear((double)iVal, r));
-}
-
-/* Might id value pA equal pB (BINARY collation)? */
-static int tvfValueMaybeEqual(sqlite3_value *pA, sqlite3_value *pB){
-  int tA = sqlite3_value_type(pA), tB = sqlite3_value_type(pB);
-  if( tA==SQLITE_NULL || tB==SQLITE_NULL ) return 0;
-  if( tA==SQLITE_INTEGER && tB==SQLITE_INTEGER ){
-    return sqlite3_value_int64(pA)==sqlite3_value_int64(pB);
-  }
-  if( tA==SQLITE_BLOB || tB==SQLITE_BLOB ){
-    const void *a, *b;
-    int n = sqlite3_value_bytes(pA);
-    if( tA!=tB ) return 0;               /* affinity never makes a blob */
-    a = sqlite3_value_blob(pA);
-    b = sqlite3_value_blob(pB);
-    return n==sqlite3_value_bytes(pB) && (n==0 || memcmp(a, b, (size_t)n)==0);
-  }
-  if( tA==SQLITE_TEXT && tB==SQLITE_TEXT ){
-    const unsigned char *a = sqlite3_value_text(pA);
-    const unsigned char *b = sqlite3_value_text(pB);
-    int n = sqlite3_value_bytes(pA);
-    if( a==0 || b==0 ) return 1;         /* out of memory: let SQLite decide */
-    return n==sqlite3_value_bytes(pB) && memcmp(a, b, (size_t)n)==0;
-  }
-  /* Numbers, or a number and a text. */
-  {
-    double a = 0.0, b = 0.0;
-    int eA = tvfValueAsNumber(pA, &a), eB = tvfValueAsNumber(pB, &b);
-    if( eA==2 || eB==2 ) return 1;
-    if( eA==0 || eB==0 ) return 0;
-    if( tA==SQLITE_TEXT || tB==SQLITE_TEXT ) return tvfNumberNear(a, b);
-    return a==b;
-  }
-}
-
-/* Does source row i pass the qid/qpos filters?  (Positions are known:
-** tvfSelectRows fills the defaults first when there is a qpos filter.) */
-static int tvfRowWanted(TvfCursor *pCur, int64_t i, sqlite3_value *pQid,
-                        sqlite3_value *pQpos){
-  if( pQid ){
-    sqlite3_value *pId = pCur->src.aId[i];
-    if( pId ){
-      if( !tvfValueMaybeEqual(pId, pQid) ) return 0;
-    }else{
-      if( !tvfIntMaybeEqual(i+1, pQid) ) return 0;
+/* The head the head filters allow, when there is one such head: -1 (all
+** heads: no filter, or several might pass), a head, or ATTN_MAX_HEADS
+** (none: past the last head, so no score row has it). */
+static int tvfHeadWanted(TvfCursor *pCur, int nHead){
+  int h, j, iFound = -1, nFound = 0;
+  int bAny = 0;
+  for(j=0; j<pCur->nFilter; j++) bAny |= pCur->aFilter[j].iCol==TVF_FCOL_HEAD;
+  if( !bAny ) return -1;
+  for(h=0; h<nHead; h++){
+    for(j=0; j<pCur->nFilter; j++){
+      const AttnFilter *f = &pCur->aFilter[j];
+      if( f->iCol==TVF_FCOL_HEAD && !attnFilterMaybe(f, 0, h) ) break;
     }
+    if( j==pCur->nFilter ){ iFound = h; nFound++; }
   }
-  if( pQpos && !tvfIntMaybeEqual(pCur->src.aPos[i], pQpos) ) return 0;
-  return 1;
+  return nFound==0 ? ATTN_MAX_HEADS : nFound==1 ? iFound : -1;
 }
 
 /*
@@ -518,43 +534,30 @@ static int tvfRowWanted(TvfCursor *pCur, int64_t i, sqlite3_value *pQid,
 */
 
 /* Step 1: the arguments and filters, in the order xBestIndex numbered them
-** (idxStr: 'a'+i for argument or filter i, 'A'+i when SQLite will recheck
-** it).  Arguments are kept for xColumn; *ppQid, *ppQpos get the qid and
-** qpos filters (or NULL), pCur->iHeadFilter the head filter. */
+** (idxStr: two characters per argv).  Arguments are kept for xColumn,
+** filters in pCur->aFilter. */
 static int tvfTakeArgs(TvfCursor *pCur, const char *idxStr, int argc,
-                       sqlite3_value **argv, sqlite3_value **ppQid,
-                       sqlite3_value **ppQpos){
+                       sqlite3_value **argv){
   TvfVtab *pTab = (TvfVtab*)pCur->base.pVtab;
-  int i, j;
-  *ppQid = *ppQpos = 0;
-  for(j=0; j<argc && idxStr && idxStr[j]; j++){
-    int bRecheck = idxStr[j]<'a';
-    i = idxStr[j] - (bRecheck ? 'A' : 'a');
-    if( i<TVF_NARG && bRecheck && sqlite3_value_type(argv[j])==SQLITE_NULL ){
+  int j;
+  for(j=0; j<argc && idxStr && idxStr[2*j] && idxStr[2*j+1]; j++){
+    char k = idxStr[2*j];
+    int i = idxStr[2*j+1] - '0';
+    const char *zOp = strchr(FILTER_OP_CHARS, k);
+    if( k=='A' && sqlite3_value_type(argv[j])==SQLITE_NULL ){
       return tvfError(pTab, SQLITE_ERROR, "%s is NULL, but with more than "
           "16 constraints on the table SQLite checks it again after the call, "
           "and NULL = NULL is never true, so no row would pass: leave %s out "
           "to get its default", tvfArgName(i), tvfArgName(i));
     }
-    if( i<TVF_NARG ){
+    if( k=='a' || k=='A' ){
       pCur->apArg[i] = sqlite3_value_dup(argv[j]);
       if( pCur->apArg[i]==0 ) return SQLITE_NOMEM;
-    }else if( i==TVF_NARG ){
-      *ppQid = argv[j];
-    }else if( i==TVF_NARG+1 ){
-      *ppQpos = argv[j];
-    }else{
-      /* head = value: the head it may equal, or none (ATTN_MAX_HEADS is
-      ** past the last head, so no score row has it). */
-      double r = -1.0;
-      int e = tvfValueAsNumber(argv[j], &r);
-      pCur->iHeadFilter = ATTN_MAX_HEADS;
-      if( e==2 ){
-        pCur->iHeadFilter = -1;          /* out of memory: all heads */
-      }else if( e==1 && r>=-0.5 && r<ATTN_MAX_HEADS ){
-        int h = (int)(r+0.5);
-        if( tvfNumberNear((double)h, r) ) pCur->iHeadFilter = h;
-      }
+    }else if( zOp && pCur->nFilter<FILTER_MAX ){
+      int rc = attnFilterInit(&pCur->aFilter[pCur->nFilter], i,
+                              (int)(zOp - FILTER_OP_CHARS), argv[j]);
+      if( rc ) return rc;
+      pCur->nFilter++;
     }
   }
   return SQLITE_OK;
@@ -668,25 +671,25 @@ static AttnRows *tvfKeyRows(TvfCursor *pCur){
   return pCur->bKeys ? &pCur->keys : &pCur->src;
 }
 
-/* Step 4: the query rows, all or those the qid/qpos filters select.  The
-** source rows' default positions are computed here (by the engine's rule)
-** when something needs them before the engine runs: the qpos filter, a
-** subset of the rows (the defaults count every row), or no engine at all
-** (no key rows).  Otherwise the engine computes them. */
-static int tvfSelectRows(TvfCursor *pCur, sqlite3_value *pQid,
-                         sqlite3_value *pQpos){
+/* Step 4: the query rows, all or those the filters of ids and positions
+** select.  The source rows' default positions are computed here (by the
+** engine's rule) when something needs them before the engine runs: a
+** filter of positions, a subset of the rows (the defaults count every
+** row), or no engine at all (no key rows).  Otherwise the engine computes
+** them. */
+static int tvfSelectRows(TvfCursor *pCur){
   TvfVtab *pTab = (TvfVtab*)pCur->base.pVtab;
   AttnRowsCtx c = tvfRowsCtx(pTab);
   int64_t i;
   int rc;
-  if( pQpos || pQid || tvfKeyRows(pCur)->n==0 ){
+  if( tvfRowFilters(pCur) || tvfKeyRows(pCur)->n==0 ){
     if( (rc = attnRowsDefaultPositions(&c, &pCur->src))!=SQLITE_OK ) return rc;
   }
   pCur->aQRow = sqlite3_malloc64(sizeof(int64_t)*(sqlite3_uint64)
                                  (pCur->src.n ? pCur->src.n : 1));
   if( pCur->aQRow==0 ) return SQLITE_NOMEM;
   for(i=0; i<pCur->src.n; i++){
-    if( tvfRowWanted(pCur, i, pQid, pQpos) ) pCur->aQRow[pCur->nQRow++] = i;
+    if( tvfRowWanted(pCur, i) ) pCur->aQRow[pCur->nQRow++] = i;
   }
   return SQLITE_OK;
 }
@@ -793,23 +796,25 @@ static int tvfFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                      int argc, sqlite3_value **argv){
   TvfCursor *pCur = (TvfCursor*)cur;
   TvfVtab *pTab = (TvfVtab*)cur->pVtab;
-  sqlite3_value *pQid = 0, *pQpos = 0;
   attn_options opt;
   int rc;
   tvfReset(pCur);
-  if( (idxNum & (1<<ARG_SOURCE))==0 ){
+  if( (idxNum & TVF_PLAN_SOURCE)==0 ){
     return tvfError(pTab, SQLITE_ERROR, "missing the source SELECT (the "
                     "first argument)");
   }
-  rc = tvfTakeArgs(pCur, idxStr, argc, argv, &pQid, &pQpos);
+  rc = tvfTakeArgs(pCur, idxStr, argc, argv);
   if( rc==SQLITE_OK && !tvfArgGiven(pCur, ARG_SOURCE) ){
     return SQLITE_OK;                  /* NULL source: no rows */
   }
   if( rc==SQLITE_OK ) rc = tvfParams(pCur);
   if( rc==SQLITE_OK ) rc = tvfOptions(pCur, &opt);
   if( rc==SQLITE_OK ) rc = tvfReadInputs(pCur, &opt);
-  if( rc==SQLITE_OK ) rc = tvfSelectRows(pCur, pQid, pQpos);
+  if( rc==SQLITE_OK ) rc = tvfSelectRows(pCur);
   if( rc==SQLITE_OK ) rc = tvfStart(pCur, &opt);
+  if( rc==SQLITE_OK && pCur->pState ){
+    pCur->iHeadFilter = tvfHeadWanted(pCur, attn_state_heads(pCur->pState));
+  }
   if( rc==SQLITE_OK ){
     pCur->bEof = 0;
     pCur->iQ = -1;

@@ -382,6 +382,14 @@ static const Scenario aScenario[] = {
     " WHERE params = 'SELECT wqkv, heads, kv_heads FROM layers' AND qid = 3;",
     0
   },
+  { "attention filters",
+    PREP_TOKENS,
+    "SELECT id, pos, output FROM attention('SELECT id, x, doc AS seq FROM tok')"
+    " WHERE id IN (2, 'a', 7.0, x'01', 5) AND pos >= 1 AND pos < 100;"
+    "SELECT qid, kid, weight FROM attention_scores('SELECT id, x FROM tok')"
+    " WHERE qid IN (1, 3) AND head = 0 AND qpos > 0;",
+    0
+  },
   { "attention params error",
     PREP_TOKENS,
     "SELECT output FROM attention('SELECT x FROM tok')"
