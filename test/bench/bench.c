@@ -69,6 +69,12 @@
 **      attention() runs on each row (dtype = 'f16' / 'bf16'; for float32
 **      the copy that also checks finiteness); the three in the same rounds,
 **      the half ones as a share of float32 (target: at most 0.6).
+**   8. one new row over a stored history (issue 17): the output of the
+**      newest of 16384 rows (d = 384, 6 heads, causal, RoPE), through SQL,
+**      recomputing every row, with WHERE id = N (only that query row), and
+**      over k and v stored as columns when the rows were inserted; the
+**      pushed-down row must equal the full result's bit for bit, the
+**      stored-history row within 1e-5 of it (relative to its size).
 ** Timing: round 0 is untimed (the references' second warm-up); then rounds
 ** until each function has run for 1 s and 5 rounds (at most 30); 2 rounds
 ** when round 0 took over 1.5 s per function; none when it took over 3 s,
@@ -1124,6 +1130,174 @@ static void benchHalfReport(void){
               "float32 vs float32 BLOBs", "≤ 0.6×", zM,
               isnan(rWorst[1]) ? "not measured"
               : rWorst[1]<=0.6 ? "met" : "NOT MET");
+}
+
+/*
+** One new row over a stored history (issue 17): the output of the newest
+** row of N, three ways, through SQL, in the same rounds.
+*/
+#define NEWROW_N     16384
+#define NEWROW_D     384
+#define NEWROW_HEADS 6
+typedef struct NewRowArg NewRowArg;
+struct NewRowArg {
+  sqlite3 *db;
+  const char *zSql;
+  float *aOut;            /* the output of the newest row (d floats) */
+  int nRow;               /* rows the query returned */
+};
+static struct {
+  int bRun;
+  double ms[3];           /* full, WHERE id = N, over the stored k, v */
+  double rErr[2];         /* |pushed down − full|, |stored − full| / |full| */
+  int bWrong;
+} newRow;
+
+/* Step zSql, binding W_Q..W_O, b_Q..b_O (table w) as ?1..?8, and keep the
+** output of the last row. */
+static double benchNewRowFn(void *pArg){
+  NewRowArg *a = (NewRowArg*)pArg;
+  sqlite3_stmt *pStmt;
+  int rc;
+  double t0 = benchNow();
+  if( sqlite3_prepare_v2(a->db, a->zSql, -1, &pStmt, 0) ){
+    benchDie("%s: %s", a->zSql, sqlite3_errmsg(a->db));
+  }
+  a->nRow = 0;
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    const void *pBlob = sqlite3_column_blob(pStmt, 0);
+    if( pBlob==0 || sqlite3_column_bytes(pStmt, 0)!=4*NEWROW_D ){
+      benchDie("unexpected output row");
+    }
+    memcpy(a->aOut, pBlob, 4*NEWROW_D);
+    a->nRow++;
+  }
+  if( rc!=SQLITE_DONE ) benchDie("%s", sqlite3_errmsg(a->db));
+  sqlite3_finalize(pStmt);
+  return benchNow()-t0;
+}
+
+/* max |a − b| / max |b| over d elements. */
+static double benchRelDiff(const float *a, const float *b, int d){
+  double m = 0.0, s = 0.0;
+  int i;
+  for(i=0; i<d; i++){
+    double e = fabs((double)a[i]-(double)b[i]);
+    if( e>m ) m = e;
+    if( fabs((double)b[i])>s ) s = fabs((double)b[i]);
+  }
+  return s>0.0 ? m/s : m;
+}
+
+static void benchNewRow(void){
+  /* The arguments of the layer: weights bound from table w in each query
+  ** (the stored-history query reads them inside its source SELECT). */
+  static const char zArgs[] =
+    " wq = (SELECT wq FROM w) AND wk = (SELECT wk FROM w) AND wv = (SELECT wv"
+    " FROM w) AND wo = (SELECT wo FROM w) AND bq = (SELECT bq FROM w) AND"
+    " bk = (SELECT bk FROM w) AND bv = (SELECT bv FROM w) AND bo = (SELECT bo"
+    " FROM w) AND heads = 6 AND causal = 1 AND rope = 10000";
+  char zFull[1024], zPushed[1024], zStored[2048];
+  const int d = NEWROW_D, n = NEWROW_N;
+  float *aW[4], *aB[4], *x = benchGauss((int64_t)n*d, 1.0);
+  sqlite3 *db;
+  sqlite3_stmt *pIns;
+  char *zErr = 0;
+  NewRowArg arg[3];
+  Job job[3];
+  int i, j;
+  fprintf(stderr, "bench: one new row over a stored history, N=%d d=%d "
+          "heads=%d ...\n", n, d, NEWROW_HEADS);
+  for(j=0; j<4; j++){
+    aW[j] = benchGauss((int64_t)d*d, 1.0/sqrt((double)d));
+    aB[j] = benchGauss(d, 0.1);
+  }
+  if( sqlite3_open(":memory:", &db) ) benchDie("sqlite3_open failed");
+  if( sqlite3_attention_init(db, &zErr, 0) ) benchDie("init: %s", zErr);
+  sqlite3_exec(db, "CREATE TABLE w(wq, wk, wv, wo, bq, bk, bv, bo);"
+               "CREATE TABLE t(id INTEGER PRIMARY KEY, pos INTEGER, x BLOB, "
+               "k BLOB, v BLOB); BEGIN", 0, 0, 0);
+  if( sqlite3_prepare_v2(db, "INSERT INTO w VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+                         -1, &pIns, 0) ){
+    benchDie("%s", sqlite3_errmsg(db));
+  }
+  for(j=0; j<4; j++){
+    sqlite3_bind_blob(pIns, 1+j, aW[j], 4*d*d, SQLITE_STATIC);
+    sqlite3_bind_blob(pIns, 5+j, aB[j], 4*d, SQLITE_STATIC);
+  }
+  if( sqlite3_step(pIns)!=SQLITE_DONE ) benchDie("%s", sqlite3_errmsg(db));
+  sqlite3_finalize(pIns);
+  /* The history: each row's k (RoPE-rotated per head) and v, written once
+  ** as the row is inserted (untimed). */
+  if( sqlite3_prepare_v2(db, "INSERT INTO t(id, pos, x, k, v) SELECT ?1, ?1 - 1,"
+        " ?2, attn_rope(attn_project(?2, wk, bk), ?1 - 1, 10000, 'neox', 6),"
+        " attn_project(?2, wv, bv) FROM w", -1, &pIns, 0) ){
+    benchDie("%s", sqlite3_errmsg(db));
+  }
+  for(i=0; i<n; i++){
+    sqlite3_bind_int(pIns, 1, i+1);
+    sqlite3_bind_blob(pIns, 2, x + (size_t)i*d, 4*d, SQLITE_STATIC);
+    if( sqlite3_step(pIns)!=SQLITE_DONE ) benchDie("%s", sqlite3_errmsg(db));
+    sqlite3_reset(pIns);
+  }
+  sqlite3_finalize(pIns);
+  sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  snprintf(zFull, sizeof(zFull), "SELECT output FROM attention('SELECT id, "
+           "pos, x FROM t ORDER BY id') WHERE%s", zArgs);
+  snprintf(zPushed, sizeof(zPushed), "%s AND id = %d", zFull, n);
+  snprintf(zStored, sizeof(zStored), "SELECT output FROM attention('SELECT "
+           "pos, attn_rope(attn_project(x, (SELECT wq FROM w), (SELECT bq FROM "
+           "w)), pos, 10000, ''neox'', 6) AS q FROM t WHERE id = %d', 'SELECT "
+           "pos, k, v FROM t') WHERE wo = (SELECT wo FROM w) AND bo = (SELECT "
+           "bo FROM w) AND heads = 6 AND causal = 1", n);
+  arg[0].zSql = zFull;
+  arg[1].zSql = zPushed;
+  arg[2].zSql = zStored;
+  for(j=0; j<3; j++){
+    arg[j].db = db;
+    arg[j].aOut = benchMalloc(4*(size_t)d);
+    job[j].x = benchNewRowFn;
+    job[j].pArg = &arg[j];
+  }
+  benchMedians(3, job);
+  newRow.bRun = 1;
+  for(j=0; j<3; j++) newRow.ms[j] = job[j].ms;
+  newRow.rErr[0] = benchRelDiff(arg[1].aOut, arg[0].aOut, d);
+  newRow.rErr[1] = benchRelDiff(arg[2].aOut, arg[0].aOut, d);
+  /* The pushed-down row is the full result's row bit for bit; the stored
+  ** history differs by the float32 rounding of two computations. */
+  newRow.bWrong = arg[0].nRow!=n || arg[1].nRow!=1 || arg[2].nRow!=1
+               || newRow.rErr[0]!=0.0 || !(newRow.rErr[1]<=1e-5);
+  fprintf(stderr, "bench:   full %.1f ms, WHERE id = N %.1f ms, stored k, v "
+          "%.2f ms; differences %.1e, %.1e%s\n", newRow.ms[0], newRow.ms[1],
+          newRow.ms[2], newRow.rErr[0], newRow.rErr[1],
+          newRow.bWrong ? "  WRONG" : "");
+  for(j=0; j<3; j++) free(arg[j].aOut);
+  for(j=0; j<4; j++){ free(aW[j]); free(aB[j]); }
+  free(x);
+  sqlite3_close(db);
+}
+
+static void benchNewRowReport(void){
+  if( !newRow.bRun ) return;
+  benchOut("\n### One new row over a stored history\n\n"
+           "The output of the newest of N = %d rows (d = %d, %d heads, causal, "
+           "RoPE, projections with biases), through SQL, three ways in the "
+           "same rounds: everything recomputed (`attention('SELECT id, pos, x "
+           "FROM t')`, every row), the same call `WHERE id = N` (only that "
+           "query row is computed; every row is still projected as a key), and "
+           "over the history's k (RoPE-rotated) and v stored as columns when "
+           "each row was inserted (`attention('SELECT … AS q FROM t WHERE id "
+           "= N', 'SELECT pos, k, v FROM t')`: O(N·d)); "
+           "docs/recipes.md has the recipe. Difference: max |row − full "
+           "recomputation's row| / max |row|.\n\n"
+           "| full recomputation | WHERE id = N | over stored k, v | "
+           "difference (WHERE / stored) | check |\n|---|---|---|---|---|\n"
+           "| %.1f ms | %.1f ms (%.0f× faster) | %.2f ms (%.0f× faster) | "
+           "%.1e / %.1e | %s |\n", NEWROW_N, NEWROW_D, NEWROW_HEADS,
+           newRow.ms[0], newRow.ms[1], newRow.ms[0]/newRow.ms[1],
+           newRow.ms[2], newRow.ms[0]/newRow.ms[2], newRow.rErr[0],
+           newRow.rErr[1], newRow.bWrong ? "WRONG" : "ok");
 }
 
 typedef struct RunArg RunArg;
@@ -2190,6 +2364,7 @@ int main(int argc, char **argv){
     nRow++;
   }
   if( zOnly==0 || strstr("half BLOBs", zOnly) ) benchHalf();
+  if( zOnly==0 || strstr("new row", zOnly) ) benchNewRow();
   benchCoStop(&aPy[0]);
   benchCoStop(&aPy[1]);
   benchCoStop(&coOrt);
@@ -2221,6 +2396,7 @@ int main(int argc, char **argv){
   benchTables(aRow, nRow, zLevel);
   benchTargets(aRow, nRow, zLevel);
   benchHalfReport();
+  benchNewRowReport();
   benchOut("\nTargets met: %d; not met: %d.\n", nTargetMet, nTargetNot);
   {
     double rPause[N_REF];
@@ -2251,6 +2427,7 @@ int main(int argc, char **argv){
              "%.0f ms, PyTorch %.0f ms (at least 2 ms).\n", rPause[REF_ORT],
              rPause[REF_NP], rPause[REF_TORCH]);
   }
+  nWrong += newRow.bWrong;
   if( nWrong ) benchOut("\n%d configuration(s) WRONG: see the check column.\n", nWrong);
   if( zOutDir ){
     snprintf(zPath, sizeof(zPath), "%s/results.tsv", zOutDir);
