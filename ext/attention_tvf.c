@@ -27,7 +27,9 @@
 ** (W_Q, W_K, W_V packed side by side, each row Q | K | V, and b_Q | b_K |
 ** b_V: the engine splits them) and params: one read-only SELECT returning
 ** one row whose columns set the arguments of their names (a layer stored as
-** a row; src/params.h has its rules).  NULL for any of them is the
+** a row; src/params.h has its rules); then window_left and window_right
+** (the engine's later options: an asymmetric window) and alibi_slopes (a
+** vector, one slope per query head).  NULL for any of them is the
 ** default.
 **
 ** Results.  attention() returns id, seq, pos, output, lse: one row per
@@ -78,30 +80,41 @@
 
 #ifndef SQLITE_OMIT_VIRTUALTABLE
 
-/* The arguments, in hidden-column order: the two SELECTs and the weights
-** (TVF_ARGS), the engine's options in its order (option i is ARG_OPT0 + i),
-** then the arguments added since (TVF_ARGS_AFTER: after the options, so
-** positional calls keep their meaning).  The numbers ARG_* come from these
+/* The arguments, in hidden-column order, each list after the ones before
+** it as it was added, so positional calls keep their meaning: the two
+** SELECTs and the weights (TVF_ARGS), the engine's first TVF_OPT_SPLIT
+** options in its order (option i is ARG_OPT0 + i), the arguments of
+** TVF_ARGS_MID, the engine's later options (option i is ARG_OPT1 + i −
+** TVF_OPT_SPLIT), then TVF_ARGS_END.  The numbers ARG_* come from these
 ** lists. */
 #define TVF_ARGS(X) \
   X(SOURCE, "source") X(KEYS, "keys") \
   X(WQ, "wq") X(WK, "wk") X(WV, "wv") X(WO, "wo") \
   X(BQ, "bq") X(BK, "bk") X(BV, "bv") X(BO, "bo")
-#define TVF_ARGS_AFTER(X) \
+#define TVF_ARGS_MID(X) \
   X(WQKV, "wqkv") X(BQKV, "bqkv") X(PARAMS, "params")
+#define TVF_ARGS_END(X) \
+  X(ALIBI_SLOPES, "alibi_slopes")
+#define TVF_OPT_SPLIT (ATTN_OPT_DTYPE+1)
 enum {
 #define TVF_ARG_ID(id, name) ARG_##id,
   TVF_ARGS(TVF_ARG_ID)
   ARG_OPT0,
-  ARG_OPTLAST = ARG_OPT0 + ATTN_OPT_COUNT - 1,   /* the last option */
-  TVF_ARGS_AFTER(TVF_ARG_ID)
+  ARG_OPTLAST = ARG_OPT0 + TVF_OPT_SPLIT - 1,    /* the last of the first */
+  TVF_ARGS_MID(TVF_ARG_ID)
+  ARG_OPT1,
+  ARG_OPT1LAST = ARG_OPT1 + ATTN_OPT_COUNT - TVF_OPT_SPLIT - 1,
+  TVF_ARGS_END(TVF_ARG_ID)
 #undef TVF_ARG_ID
   TVF_NARG
 };
 #define TVF_ARG_NAME(id, name) name,
 static const char *const azTvfArg[ARG_OPT0] = { TVF_ARGS(TVF_ARG_NAME) };
-static const char *const azTvfArgAfter[TVF_NARG - ARG_OPT0 - ATTN_OPT_COUNT] = {
-  TVF_ARGS_AFTER(TVF_ARG_NAME)
+static const char *const azTvfArgMid[ARG_OPT1 - ARG_OPTLAST - 1] = {
+  TVF_ARGS_MID(TVF_ARG_NAME)
+};
+static const char *const azTvfArgEnd[TVF_NARG - ARG_OPT1LAST - 1] = {
+  TVF_ARGS_END(TVF_ARG_NAME)
 };
 #undef TVF_ARG_NAME
 
@@ -117,7 +130,7 @@ _Static_assert('0'+TVF_NARG<127 && TVF_NARG<=ATTN_PARAMS_MAX_ARGS,
 /* The weight arguments, the engine's input each goes to (tvfStart). */
 #define TVF_WEIGHTS(X) \
   X(WQ, wq) X(WK, wk) X(WV, wv) X(WO, wo) X(BQ, bq) X(BK, bk) X(BV, bv) \
-  X(BO, bo) X(WQKV, wqkv) X(BQKV, bqkv)
+  X(BO, bo) X(WQKV, wqkv) X(BQKV, bqkv) X(ALIBI_SLOPES, alibiSlopes)
 #define TVF_WEIGHT_ARG(id, field) ARG_##id,
 static const int aTvfWeight[] = { TVF_WEIGHTS(TVF_WEIGHT_ARG) };
 #undef TVF_WEIGHT_ARG
@@ -130,8 +143,15 @@ static const int aTvfWeight[] = { TVF_WEIGHTS(TVF_WEIGHT_ARG) };
 /* The name of argument i (a hidden column). */
 static const char *tvfArgName(int i){
   if( i<ARG_OPT0 ) return azTvfArg[i];
-  if( i<ARG_OPT0+ATTN_OPT_COUNT ) return attn_option_name(i - ARG_OPT0);
-  return azTvfArgAfter[i - ARG_OPT0 - ATTN_OPT_COUNT];
+  if( i<=ARG_OPTLAST ) return attn_option_name(i - ARG_OPT0);
+  if( i<ARG_OPT1 ) return azTvfArgMid[i - ARG_OPTLAST - 1];
+  if( i<=ARG_OPT1LAST ) return attn_option_name(i - ARG_OPT1 + TVF_OPT_SPLIT);
+  return azTvfArgEnd[i - ARG_OPT1LAST - 1];
+}
+
+/* The argument of engine option iOpt. */
+static int tvfOptArg(int iOpt){
+  return iOpt<TVF_OPT_SPLIT ? ARG_OPT0 + iOpt : ARG_OPT1 + iOpt - TVF_OPT_SPLIT;
 }
 
 /* Output columns. */
@@ -610,13 +630,13 @@ static int tvfOptions(TvfCursor *pCur, attn_options *pOpt){
   int i;
   attn_options_init(pOpt);
   for(i=0; i<ATTN_OPT_COUNT; i++){
-    sqlite3_value *pVal = pCur->apArg[ARG_OPT0+i];
+    sqlite3_value *pVal = pCur->apArg[tvfOptArg(i)];
     const char *zName = attn_option_name(i);
     attn_err err;
     int64_t iVal = 0;
     double rVal = 0.0;
     const char *z;
-    if( !tvfArgGiven(pCur, ARG_OPT0+i) ) continue;
+    if( !tvfArgGiven(pCur, tvfOptArg(i)) ) continue;
     attn_err_clear(&err);
     switch( attn_option_kind(i) ){
       case ATTN_OPT_INT:

@@ -117,6 +117,8 @@ struct attn_state {
   uint16_t *aVtB;              /* per kv head, per sequence: nDvPad rows of
                                ** its keys (padded) */
   float *aWo, *aBo;            /* copies of W_O (nCat × nOut) and b_O */
+  int64_t nLeft, nRight;       /* the mask's bounds (kernels.h): key pos in
+                               ** [query pos − nLeft, query pos + nRight] */
   double *aSlope;              /* ALiBi slope per head */
   int64_t *aQRef;              /* ALiBi: per sorted query row, the distance
                                ** to its nearest allowed key (kernels.h) */
@@ -302,6 +304,8 @@ static const struct AttnOptionDef {
   { "threads",    ATTN_OPT_INT  },
   { "precision",  ATTN_OPT_TEXT },
   { "dtype",      ATTN_OPT_TEXT },
+  { "window_left",  ATTN_OPT_INT },
+  { "window_right", ATTN_OPT_INT },
 };
 
 const char *attn_option_name(int iOpt){
@@ -332,6 +336,13 @@ static int attnCheckWindow(int64_t v, attn_err *pErr){
   if( v<1 ){
     return attn_err_set(pErr, ATTN_ERROR, "window is %lld, expected 1 or more "
                         "(NULL for no window)", (long long)v);
+  }
+  return ATTN_OK;
+}
+static int attnCheckSide(const char *zName, int64_t v, attn_err *pErr){
+  if( v<0 ){
+    return attn_err_set(pErr, ATTN_ERROR, "%s is %lld, expected 0 or more "
+                        "(NULL for no bound)", zName, (long long)v);
   }
   return ATTN_OK;
 }
@@ -371,6 +382,18 @@ int attn_option_set_int(attn_options *o, int iOpt, int64_t v, attn_err *pErr){
       rc = attnCheckWindow(v, pErr);
       if( rc==ATTN_OK ) o->nWindow = v;
       return rc;
+    case ATTN_OPT_WINDOW_LEFT:
+    case ATTN_OPT_WINDOW_RIGHT:
+      rc = attnCheckSide(attn_option_name(iOpt), v, pErr);
+      if( rc ) return rc;
+      if( iOpt==ATTN_OPT_WINDOW_LEFT ){
+        o->bWindowLeft = 1;
+        o->nWindowLeft = v;
+      }else{
+        o->bWindowRight = 1;
+        o->nWindowRight = v;
+      }
+      return ATTN_OK;
     case ATTN_OPT_CAUSAL: o->bCausal = (int)v; return ATTN_OK;
     case ATTN_OPT_ALIBI:  o->bAlibi = (int)v;  return ATTN_OK;
   }
@@ -572,6 +595,45 @@ static int attnSplitBias(const attn_state *p, attn_input *pIn,
   return ATTN_OK;
 }
 
+/* The window's two forms: window, or window_left and window_right. */
+static int attnCheckWindows(const attn_options *o, attn_err *pErr){
+  int rc;
+  if( o->nWindow!=0 && (o->bWindowLeft || o->bWindowRight) ){
+    return attn_err_set(pErr, ATTN_ERROR, "window and %s are both given, "
+        "expected one form: window w is window_left = window_right = w − 1",
+        o->bWindowLeft ? "window_left" : "window_right");
+  }
+  if( o->bWindowLeft
+   && (rc = attnCheckSide("window_left", o->nWindowLeft, pErr))!=0 ){
+    return rc;
+  }
+  if( o->bWindowRight
+   && (rc = attnCheckSide("window_right", o->nWindowRight, pErr))!=0 ){
+    return rc;
+  }
+  return ATTN_OK;
+}
+
+/* A vector of one number per query head (alibi_slopes, ...): nHead
+** finite numbers, >= 0 when bNonNeg. */
+static int attnHeadVector(const attn_tensor *t, const char *zName, int nHead,
+                          int bNonNeg, attn_err *pErr){
+  int64_t i;
+  if( t->a==0 ) return ATTN_OK;
+  if( t->n!=nHead ){
+    return attn_err_set(pErr, ATTN_ERROR, "%s has %lld elements, expected "
+        "%d (one per query head)", zName, (long long)t->n, nHead);
+  }
+  for(i=0; i<t->n; i++){
+    if( !isfinite(t->a[i]) || (bNonNeg && t->a[i]<0.0f) ){
+      return attn_err_set(pErr, ATTN_ERROR, "%s element %lld (head %lld) is "
+          "%g, expected a finite number%s", zName, (long long)i,
+          (long long)i, (double)t->a[i], bNonNeg ? " >= 0" : "");
+    }
+  }
+  return ATTN_OK;
+}
+
 /* Check everything and work out the shapes.  pIn is the state's copy of
 ** the caller's input: the packed projections become views in it. */
 static int attnConfigure(attn_state *p, attn_input *pIn, attn_err *pErr){
@@ -605,6 +667,7 @@ static int attnConfigure(attn_state *p, attn_input *pIn, attn_err *pErr){
                         "finite number");
   }
   if( o->nWindow!=0 && (rc = attnCheckWindow(o->nWindow, pErr))!=0 ) return rc;
+  if( (rc = attnCheckWindows(o, pErr))!=0 ) return rc;
   if( o->rSoftcap!=0.0 && (rc = attnCheckSoftcap(o->rSoftcap, pErr))!=0 ){
     return rc;
   }
@@ -629,6 +692,8 @@ static int attnConfigure(attn_state *p, attn_input *pIn, attn_err *pErr){
   }
   p->nHead = o->nHead;
   p->nKvHead = o->nKvHead;
+  rc = attnHeadVector(&pIn->alibiSlopes, "alibi_slopes", p->nHead, 1, pErr);
+  if( rc ) return rc;
   p->nQ = pIn->nQuery;
   p->nK = pIn->nKey;
 
@@ -1087,12 +1152,12 @@ static void attnAlibiRefs(attn_state *p){
         int64_t mid = lo + (hi-lo)/2;
         if( aK[mid]<=q ) lo = mid+1; else hi = mid;
       }
-      if( lo>0 ) best = q - aK[lo-1];                    /* at or before q */
-      if( !p->opt.bCausal && lo<b->nKey && (best<0 || aK[lo]-q<best) ){
-        best = aK[lo] - q;                               /* after q */
+      if( lo>0 && q-aK[lo-1]<=p->nLeft ) best = q - aK[lo-1];  /* at or
+                                                                ** before q */
+      if( lo<b->nKey && aK[lo]-q<=p->nRight && (best<0 || aK[lo]-q<best) ){
+        best = aK[lo] - q;                                     /* after q */
       }
-      if( best<0 || (p->opt.nWindow>0 && best>=p->opt.nWindow) ) best = 0;
-      p->aQRef[r] = best;
+      p->aQRef[r] = best<0 ? 0 : best;
     }
   }
 }
@@ -1240,9 +1305,14 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
       attnChunkBufsGet(p->pArena, &a, 8, p->nChunk, &p->bufs, &rc, pErr);
     }
   }
-  if( p->opt.bAlibi ){
+  if( p->opt.bAlibi || pIn->alibiSlopes.a ){
     p->aSlope = attnAlloc((uint64_t)p->nHead, sizeof(double), &rc, pErr);
-    if( p->aSlope ) attn_alibi_slopes(p->nHead, p->aSlope);
+    if( p->aSlope && pIn->alibiSlopes.a ){
+      int h;
+      for(h=0; h<p->nHead; h++) p->aSlope[h] = pIn->alibiSlopes.a[h];
+    }else if( p->aSlope ){
+      attn_alibi_slopes(p->nHead, p->aSlope);
+    }
     p->aQRef = attnAlloc((uint64_t)p->nQ, sizeof(int64_t), &rc, pErr);
     if( p->aQRef ) attnAlibiRefs(p);
   }
@@ -1290,6 +1360,25 @@ done:
   return rc;
 }
 
+/* The mask's bounds from the options (checked): window w is w − 1 on both
+** sides, causal a right bound of 0; every bound clipped to
+** ATTN_WINDOW_ALL, which allows any two positions. */
+static void attnMaskBounds(attn_state *p){
+  const attn_options *o = &p->opt;
+  p->nLeft = p->nRight = ATTN_WINDOW_ALL;
+  if( o->nWindow>0 && o->nWindow-1<ATTN_WINDOW_ALL ){
+    p->nLeft = p->nRight = o->nWindow-1;
+  }
+  if( o->bWindowLeft && o->nWindowLeft>=0 && o->nWindowLeft<ATTN_WINDOW_ALL ){
+    p->nLeft = o->nWindowLeft;
+  }
+  if( o->bWindowRight && o->nWindowRight>=0
+   && o->nWindowRight<ATTN_WINDOW_ALL ){
+    p->nRight = o->nWindowRight;
+  }
+  if( o->bCausal ) p->nRight = 0;
+}
+
 int attn_state_new(const attn_input *pCaller, const attn_options *pOpt,
                    attn_state **ppState, attn_err *pErr){
   attn_input in = *pCaller, *pIn = &in;   /* wqkv, bqkv become views here */
@@ -1303,10 +1392,9 @@ int attn_state_new(const attn_input *pCaller, const attn_options *pOpt,
   if( p->opt.nKvHead==0 ) p->opt.nKvHead = p->opt.nHead;
   if( p->opt.nThread==0 ) p->opt.nThread = 1;
   p->pKern = attn_kernels();
-  /* A window wider than any distance between positions is no window. */
-  if( p->opt.nWindow>=ATTN_WINDOW_ALL ) p->opt.nWindow = 0;
   attn_softcap_init(&p->cap, p->opt.rSoftcap);
   rc = attnConfigure(p, pIn, pErr);
+  attnMaskBounds(p);
   /* K and V layouts: panels of ATTN_PANEL keys for the float32 kernels, or
   ** bf16 rows and transposed values padded to whole tiles (kernels.h). */
   p->bBf16 = p->opt.ePrecision==ATTN_PRECISION_BF16;
@@ -1446,8 +1534,8 @@ static void attnFlashUnit(AttnChunk *c, int64_t iSlot, int nSlot, int h,
   }
   a.aQPos = p->aQPos + b->iRow;
   a.aKPos = p->aKPos + b->iKey;
-  a.bCausal = p->opt.bCausal;
-  a.nWindow = p->opt.nWindow;
+  a.nLeft = p->nLeft;
+  a.nRight = p->nRight;
   a.rSlope = p->aSlope ? (float)p->aSlope[h] : 0.0f;
   a.aAlibiRef = p->aQRef ? p->aQRef + b->iRow : 0;
   a.cap = p->cap;
@@ -1644,20 +1732,18 @@ static int attnNeedValues(const attn_state *p, attn_err *pErr){
 
 /* Has sorted query row s (of block b) a key it may attend to?  Keys are
 ** sorted by position: the first key not too far below the query (by the
-** window) is the only candidate, since every later key is further above
-** it.  Differences of positions (within ±2^54) never overflow. */
+** left bound) is the only candidate, since every later key is further
+** above it.  Differences of positions (within ±2^54) never overflow. */
 static int attnRowHasKey(const attn_state *p, int64_t s, const AttnBlock *b){
   const int64_t *aK = p->aKPos + b->iKey;
   int64_t q = p->aQPos[s], lo = 0, hi = b->nKey;
   if( b->nKey==0 ) return 0;
-  if( p->opt.nWindow>0 ){
-    while( lo<hi ){                    /* the first key with q − k < window */
-      int64_t mid = lo + (hi-lo)/2;
-      if( q-aK[mid]<p->opt.nWindow ) hi = mid; else lo = mid+1;
-    }
-    if( lo>=b->nKey ) return 0;
+  while( lo<hi ){                      /* the first key with q − k <= left */
+    int64_t mid = lo + (hi-lo)/2;
+    if( q-aK[mid]<=p->nLeft ) hi = mid; else lo = mid+1;
   }
-  return attn_pair_allowed(p->opt.bCausal, p->opt.nWindow, q, aK[lo]);
+  if( lo>=b->nKey ) return 0;
+  return attn_pair_allowed(p->nLeft, p->nRight, q, aK[lo]);
 }
 
 /* The float64 score of sorted query row s, head h, against key j of its
@@ -1750,7 +1836,7 @@ static int attnFixRow(attn_state *p, int64_t iRow, attn_err *pErr){
       const float *v = attnValueRow(p, g, b, j, aVb);
       int64_t iKey = p->aKOrder[b->iKey + j];
       double x;
-      if( !attn_pair_allowed(p->opt.bCausal, p->opt.nWindow, p->aQPos[s],
+      if( !attn_pair_allowed(p->nLeft, p->nRight, p->aQPos[s],
                              p->aKPos[b->iKey + j]) ){
         continue;
       }
@@ -1889,7 +1975,7 @@ int attn_scores_open(attn_state *p, int64_t iRow, int iHead,
     for(j=0; j<nKey; j++){
       int64_t qpos = p->aQPos[s], kpos = p->aKPos[it->pBlock->iKey + j];
       double x;
-      if( !attn_pair_allowed(p->opt.bCausal, p->opt.nWindow, qpos, kpos) ){
+      if( !attn_pair_allowed(p->nLeft, p->nRight, qpos, kpos) ){
         aS[j] = -INFINITY;
         continue;
       }

@@ -12,7 +12,8 @@
 ** packed in one matrix, wqkv), RoPE applied to Q and K per
 ** head, heads concatenated and multiplied by W_O (+ b_O).  Key j is allowed
 ** for query i when both are in the same sequence (equal seq ids) and, if
-** set, pos_j ≤ pos_i (causal) and |pos_i − pos_j| < window.  Each of the
+** set, pos_j ≤ pos_i (causal), |pos_i − pos_j| < window, and pos_i −
+** window_left ≤ pos_j ≤ pos_i + window_right.  Each of the
 ** kv_heads K/V heads serves a contiguous group of heads/kv_heads query heads
 ** (grouped-query attention, as PyTorch's repeat_interleave).
 **
@@ -83,6 +84,10 @@ struct attn_input {
   ** three projections together (packed or not), and excludes bq, bk and
   ** bv. */
   attn_tensor wqkv, bqkv;
+  /* ALiBi with these slopes (one per query head, finite, >= 0) instead of
+  ** the standard ones; given, it turns ALiBi on (as FlashAttention's
+  ** alibi_slopes). */
+  attn_tensor alibiSlopes;
 };
 
 typedef struct attn_options attn_options;
@@ -93,6 +98,14 @@ struct attn_options {
   double rScale;
   int bCausal;               /* key pos ≤ query pos */
   int64_t nWindow;           /* |query pos − key pos| < nWindow; 0 = off */
+  /* An asymmetric window (FlashAttention's window_size, ONNX's left and
+  ** right windows): query pos − nWindowLeft ≤ key pos ≤ query pos +
+  ** nWindowRight, each side only when its b* is set (values >= 0; a bound
+  ** of 2^54 or more allows everything).  nWindow = w is the same as both
+  ** set to w − 1, and excludes them; with bCausal the masks intersect (the
+  ** right bound becomes 0). */
+  int bWindowLeft, bWindowRight;
+  int64_t nWindowLeft, nWindowRight;
   int bAlibi;                /* ALiBi bias, standard slopes */
   double rRopeBase;          /* RoPE base; 0 = off */
   int eRopeStyle;            /* ATTN_ROPE_NEOX or ATTN_ROPE_INTERLEAVED */
@@ -143,7 +156,9 @@ struct attn_options {
 #define ATTN_OPT_THREADS     9
 #define ATTN_OPT_PRECISION  10
 #define ATTN_OPT_DTYPE      11
-#define ATTN_OPT_COUNT      12
+#define ATTN_OPT_WINDOW_LEFT  12
+#define ATTN_OPT_WINDOW_RIGHT 13
+#define ATTN_OPT_COUNT      14
 
 #define ATTN_PRECISION_FP32  0
 #define ATTN_PRECISION_BF16  1

@@ -101,8 +101,10 @@ static inline int64_t attn_round_up(int64_t n, int64_t m){
 #define ATTN_EXP_FLUSH (-87.0f)
 
 /* A window at least this wide allows every pair of positions (positions
-** are within ±2^53): the engine passes such a window as 0 (off), so
-** position arithmetic with a window never overflows. */
+** are within ±2^53, so no two are more than 2^54 apart): the engine clips
+** every window bound to it, so position arithmetic with a bound never
+** overflows (a sum or difference of two positions and a bound stays
+** within ±2^55). */
 #define ATTN_WINDOW_ALL ((int64_t)1<<54)
 
 /*
@@ -144,9 +146,10 @@ struct attn_flash_args {
   int64_t ldvt;
   const int64_t *aQPos;      /* nQuery positions, ascending */
   const int64_t *aKPos;      /* nKey positions, ascending */
-  int bCausal;               /* key pos <= query pos */
-  int64_t nWindow;           /* |qpos - kpos| < nWindow; 0 = off, else below
-                             ** ATTN_WINDOW_ALL */
+  /* The mask: key kpos is allowed for query qpos when qpos − nLeft <=
+  ** kpos <= qpos + nRight; each bound 0 to ATTN_WINDOW_ALL (no bound: no
+  ** two positions are that far apart).  Causal is nRight = 0. */
+  int64_t nLeft, nRight;
   /* ALiBi (rSlope != 0): score -= rSlope·(|qpos - kpos| - aAlibiRef[r]),
   ** where aAlibiRef[r] is the distance from row r to its nearest allowed
   ** key (a constant per row, which the softmax ignores): the bias of the
@@ -205,8 +208,8 @@ struct attn_kernel_set {
 /*
 ** The mask, shared by the driver and by the engine's float64 score rows.
 ** Keys [k0,k1) of a tile against the block's queries, positions ascending
-** on both sides.  With nWindow below ATTN_WINDOW_ALL and positions within
-** ±2^53 no sum or difference here overflows.
+** on both sides.  With bounds within [0, ATTN_WINDOW_ALL] and positions
+** within ±2^53 no sum or difference here overflows.
 */
 #define ATTN_TILE_SKIP   0   /* every pair masked: skip the tile */
 #define ATTN_TILE_FULL   1   /* every pair allowed: no per-element mask */
@@ -217,25 +220,17 @@ static inline int attn_tile_class(const attn_flash_args *p, int64_t k0,
                                   int64_t k1){
   int64_t qLo = p->aQPos[0], qHi = p->aQPos[p->nQuery-1];
   int64_t kLo = p->aKPos[k0], kHi = p->aKPos[k1-1];
-  int bFull = 1;
-  if( p->bCausal ){
-    if( kLo>qHi ) return ATTN_TILE_STOP;
-    if( kHi>qLo ) bFull = 0;
-  }
-  if( p->nWindow>0 ){
-    if( kLo-qHi>=p->nWindow ) return ATTN_TILE_STOP;
-    if( qLo-kHi>=p->nWindow ) return ATTN_TILE_SKIP;
-    if( qHi-kLo>=p->nWindow || kHi-qLo>=p->nWindow ) bFull = 0;
-  }
-  return bFull ? ATTN_TILE_FULL : ATTN_TILE_MIXED;
+  if( kLo-qHi>p->nRight ) return ATTN_TILE_STOP;   /* after every row's */
+  if( qLo-kHi>p->nLeft ) return ATTN_TILE_SKIP;    /* before every row's */
+  if( qHi-kLo>p->nLeft || kHi-qLo>p->nRight ) return ATTN_TILE_MIXED;
+  return ATTN_TILE_FULL;
 }
 
-/* Is key position kpos allowed for query position qpos? */
-static inline int attn_pair_allowed(int bCausal, int64_t nWindow,
+/* Is key position kpos allowed for query position qpos, with bounds nLeft
+** and nRight (as in attn_flash_args)? */
+static inline int attn_pair_allowed(int64_t nLeft, int64_t nRight,
                                     int64_t qpos, int64_t kpos){
-  if( bCausal && kpos>qpos ) return 0;
-  if( nWindow>0 && (qpos-kpos>=nWindow || kpos-qpos>=nWindow) ) return 0;
-  return 1;
+  return qpos-kpos<=nLeft && kpos-qpos<=nRight;
 }
 
 /* The name of a level file's own function or type: NAME_<KD_LEVEL>, so the

@@ -482,11 +482,7 @@ KD_INLINE void KD_FN(kdPvTile)(const int MJ, const int NZ,
 ** the per-row mask follows) */
 static inline int KD_FN(kdKeyUseful)(const attn_flash_args *p, int64_t kpos){
   int64_t qLo = p->aQPos[0], qHi = p->aQPos[p->nQuery-1];
-  if( p->bCausal && kpos>qHi ) return 0;
-  if( p->nWindow>0 && (kpos-qHi>=p->nWindow || qLo-kpos>=p->nWindow) ){
-    return 0;
-  }
-  return 1;
+  return kpos-qHi<=p->nRight && qLo-kpos<=p->nLeft;
 }
 
 /* Step 1: S = K·Qᵀ for keys [cLo, cHi) of the tile at k0. */
@@ -559,17 +555,11 @@ KD_INLINE void KD_FN(kdTransform)(const attn_flash_args *p,
   }
   for(c=cLo; bMixed && c<cHi; c++){
     int64_t kpos = aKPos[c];
-    /* the rows allowed to see this key: [rLo, rHi) */
-    while( rLo<nq && ((p->bCausal && aQPos[rLo]<kpos)
-           || (p->nWindow>0 && kpos-aQPos[rLo]>=p->nWindow)) ){
-      rLo++;
-    }
-    if( p->nWindow>0 ){
-      if( rHi<rLo ) rHi = rLo;
-      while( rHi<nq && aQPos[rHi]-kpos<p->nWindow ) rHi++;
-    }else{
-      rHi = nq;
-    }
+    /* the rows allowed to see this key: [rLo, rHi), the rows with kpos −
+    ** nRight <= qpos <= kpos + nLeft */
+    while( rLo<nq && kpos-aQPos[rLo]>p->nRight ) rLo++;
+    if( rHi<rLo ) rHi = rLo;
+    while( rHi<nq && aQPos[rHi]-kpos<=p->nLeft ) rHi++;
     aLo[c] = rLo;
     aHi[c] = rHi;
   }

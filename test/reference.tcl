@@ -11,7 +11,10 @@
 # when absent: then all rows are one sequence).  OPTS: a dict of the hidden
 # arguments (missing or "" = default): wq wk wv wo (flat row-major d_in ×
 # d_out lists; empty = identity), bq bk bv bo, heads, kv_heads, scale,
-# causal, window, alibi, rope (base), rope_style, softcap.  Returns one dict
+# causal, window, window_left, window_right (key allowed when qpos -
+# window_left <= kpos <= qpos + window_right), alibi, alibi_slopes (a list,
+# one slope per head: ALiBi with these), rope (base), rope_style, softcap.
+# Returns one dict
 # per query row:
 #   out, lse     the exact values (lists; {} when the row has no key)
 #   oute, lsee   per element, the bound on |ours - exact| for attention()
@@ -160,13 +163,16 @@ proc ref_key_order {a b} {
 proc ref_attention {Q K opts} {
   set o [dict create wq {} wk {} wv {} wo {} bq {} bk {} bv {} bo {} \
       heads "" kv_heads "" scale "" causal "" window "" alibi "" rope "" \
-      rope_style "" softcap ""]
+      rope_style "" softcap "" window_left "" window_right "" \
+      alibi_slopes ""]
   dict for {k v} $opts { dict set o $k $v }
   set H [dict get $o heads];        if {$H eq ""} { set H 1 }
   set G [dict get $o kv_heads];     if {$G eq ""} { set G $H }
   set causal [dict get $o causal];  if {$causal eq ""} { set causal 0 }
   set alibi [dict get $o alibi];    if {$alibi eq ""} { set alibi 0 }
   set window [dict get $o window]
+  set wleft [dict get $o window_left]
+  set wright [dict get $o window_right]
   set rope [dict get $o rope]
   set style [dict get $o rope_style]; if {$style eq ""} { set style neox }
   set cap [dict get $o softcap]
@@ -191,6 +197,10 @@ proc ref_attention {Q K opts} {
   if {$scale eq ""} { set scale [expr {1.0/sqrt($dh)}] }
   set sexact [ref_pow2 $scale]
   set slopes [ref_alibi_slopes $H]
+  if {[dict get $o alibi_slopes] ne ""} {
+    set slopes [dict get $o alibi_slopes]
+    set alibi 1
+  }
   if {$rope ne ""} {
     foreach {P E R} {Qp Qe Q Kp Ke K} {
       set nh [expr {$P eq "Qp" ? $H : $G}]
@@ -237,6 +247,8 @@ proc ref_attention {Q K opts} {
         if {$ks ne $qs} continue
         if {$causal && $kp > $qp} continue
         if {$window ne "" && abs($qp - $kp) >= $window} continue
+        if {$wleft ne "" && $kp < $qp - $wleft} continue
+        if {$wright ne "" && $kp > $qp + $wright} continue
         set kh [ref_chunk [lindex $Kp $j] $g $dh]
         set khe [ref_chunk [lindex $Ke $j] $g $dh]
         set s 0.0; set mag 0.0; set ein 0.0

@@ -8,7 +8,9 @@
 **
 ** Each case draws a configuration: heads and kv_heads (any divisor), head
 ** widths, self- or cross-attention, row counts across the 64-row blocks,
-** sequences, causal, window, RoPE in both styles, ALiBi, softcap, scale,
+** sequences, causal, window or window_left/window_right (either side
+** unbounded, 0, small or up to INT64_MAX), RoPE in both styles, ALiBi with
+** the standard slopes or given ones (alibi_slopes), softcap, scale,
 ** each projection and bias present or not, and positions that are
 ** missing (the defaults), dense, duplicated, negative, gapped by up to a
 ** million, or near ±2^53 (distances up to 2^54), in any order.  The case
@@ -91,6 +93,8 @@ struct Case {
   int64_t dXv;                /* value input width (= k.dX: one x per key) */
   float *wq, *wk, *wv, *wo, *bq, *bk, *bv, *bo;
   int64_t nOut;               /* output width */
+  int bSlopes;                /* alibi_slopes given: aSlope */
+  float aSlope[MAXH];
   attn_options opt;
   char zDesc[300];
 };
@@ -178,6 +182,26 @@ static void caseDraw(Case *c, int bWide){
       c->opt.nWindow = aBig[dRange(4)];
     }
   }
+  if( c->opt.nWindow==0 && dChance(30) ){
+    /* window_left / window_right: each side unbounded (not given) or a
+    ** bound, 0 included */
+    static const int64_t aSide[] = {0, 1, 2, 3, 7, 40};
+    static const int64_t aBig[] = {(int64_t)1<<40, ((int64_t)1<<54)-1,
+                                   (int64_t)1<<54, INT64_MAX};
+    int k;
+    for(k=0; k<2; k++){
+      int64_t v = bWide && dChance(25) ? aBig[dRange(4)] : aSide[dRange(6)];
+      if( !dChance(75) ) continue;
+      if( k==0 ){ c->opt.bWindowLeft = 1; c->opt.nWindowLeft = v; }
+      else{ c->opt.bWindowRight = 1; c->opt.nWindowRight = v; }
+    }
+  }
+  if( dChance(20) ){
+    static const float aS[] = {0.0f, 0.125f, 0.5f, 1.5f, 3.0f, 0.0078125f};
+    int h;
+    c->bSlopes = 1;
+    for(h=0; h<c->H; h++) c->aSlope[h] = aS[dRange(6)];
+  }
   if( dChance(30) ){
     static const double aCap[] = {1.0, 5.0, 30.0, 0.3};
     static const double aWide[] = {1e-50, 1e-10, 1e39, 1e300};
@@ -227,10 +251,14 @@ static void caseDraw(Case *c, int bWide){
     c->k.x = c->q.x; c->k.seq = c->q.seq; c->k.pos = c->q.pos;
   }
   d = snprintf(c->zDesc, sizeof(c->zDesc), "H=%d G=%d dh=%d dvh=%d %s nQ=%lld "
-      "nK=%lld seqs=%d pos=%s/%s causal=%d window=%lld alibi=%d rope=%g/%d "
+      "nK=%lld seqs=%d pos=%s/%s causal=%d window=%lld left=%lld%s "
+      "right=%lld%s alibi=%d slopes=%d rope=%g/%d "
       "softcap=%g scale=%s%g w=%c%c%c%c b=%c%c%c%c", c->H, c->G, c->dh, c->dvh,
       c->bCross ? "cross" : "self", (long long)nQ, (long long)nK, nSeq,
-      zPosQ, zPosK, c->opt.bCausal, (long long)c->opt.nWindow, c->opt.bAlibi,
+      zPosQ, zPosK, c->opt.bCausal, (long long)c->opt.nWindow,
+      (long long)c->opt.nWindowLeft, c->opt.bWindowLeft ? "" : "(off)",
+      (long long)c->opt.nWindowRight, c->opt.bWindowRight ? "" : "(off)",
+      c->opt.bAlibi, c->bSlopes,
       c->opt.rRopeBase, c->opt.eRopeStyle, c->opt.rSoftcap,
       c->opt.bScale ? "" : "default/", c->opt.bScale ? c->opt.rScale : 0.0,
       c->wq ? 'q' : '-', c->wk ? 'k' : '-', c->wv ? 'v' : '-', c->wo ? 'o' : '-',
@@ -306,6 +334,16 @@ static int refAllowed(const Case *c, int64_t i, int64_t j){
   if( c->opt.bCausal && kp>qp ) return 0;
   d = qp>kp ? qp-kp : kp-qp;
   if( c->opt.nWindow>0 && d>=c->opt.nWindow ) return 0;
+  /* kp < qp − left, kp > qp + right: in long double (64-bit mantissa), so
+  ** the bounds to INT64_MAX stay exact without int64 overflow */
+  if( c->opt.bWindowLeft
+   && (long double)kp < (long double)qp - (long double)c->opt.nWindowLeft ){
+    return 0;
+  }
+  if( c->opt.bWindowRight
+   && (long double)kp > (long double)qp + (long double)c->opt.nWindowRight ){
+    return 0;
+  }
   return 1;
 }
 
@@ -349,6 +387,7 @@ static void refCompute(const Case *c, Ref *r){
   r->wE = calloc((size_t)(nQ*H*nK), sizeof(double));
   r->none = calloc((size_t)nQ, sizeof(int));
   refSlopes(H, slope);
+  for(h=0; c->bSlopes && h<H; h++) slope[h] = c->aSlope[h];
   for(i=0; i<nQ; i++){
     refProject(c->q.x + i*c->q.dX, c->q.dX, c->wq, c->bq, dQ, Q+i*dQ, QE+i*dQ);
     for(h=0; h<H && c->opt.rRopeBase>0; h++){
@@ -404,7 +443,7 @@ static void refCompute(const Case *c, Ref *r){
           es[j] = sech2*es[j] + U64*(fabs(s[j]) + fabs(sc));
           s[j] = sc;
         }
-        if( c->opt.bAlibi ){
+        if( c->opt.bAlibi || c->bSlopes ){
           int64_t kp = refPos(&c->k, j), dd = qp>kp ? qp-kp : kp-qp;
           double a = slope[h]*(double)(dd - ref);
           s[j] -= a;
@@ -522,6 +561,7 @@ static void caseInput(const Case *c, attn_input *in){
   if( c->bk ){ in->bk.a = c->bk; in->bk.n = dK; }
   if( c->bv ){ in->bv.a = c->bv; in->bv.n = dV; }
   if( c->bo ){ in->bo.a = c->bo; in->bo.n = c->nOut; }
+  if( c->bSlopes ){ in->alibiSlopes.a = c->aSlope; in->alibiSlopes.n = c->H; }
 }
 
 /* The C API: outputs, lse and score rows against the reference; the same
@@ -675,6 +715,22 @@ static void runSql(const Case *c, const Ref *r, int iCase){
       c->opt.bCausal, c->opt.bAlibi);
   if( c->opt.nWindow ){
     sqlite3_str_appendf(pStr, " AND window = %lld", (long long)c->opt.nWindow);
+  }
+  if( c->opt.bWindowLeft ){
+    sqlite3_str_appendf(pStr, " AND window_left = %lld",
+                        (long long)c->opt.nWindowLeft);
+  }
+  if( c->opt.bWindowRight ){
+    sqlite3_str_appendf(pStr, " AND window_right = %lld",
+                        (long long)c->opt.nWindowRight);
+  }
+  if( c->bSlopes ){
+    int h;
+    sqlite3_str_appendf(pStr, " AND alibi_slopes = '[");
+    for(h=0; h<c->H; h++){
+      sqlite3_str_appendf(pStr, "%s%!.17g", h ? "," : "", (double)c->aSlope[h]);
+    }
+    sqlite3_str_appendf(pStr, "]'");
   }
   if( c->opt.rRopeBase>0 ){
     sqlite3_str_appendf(pStr, " AND rope = %!.17g AND rope_style = '%s'",

@@ -128,7 +128,9 @@ static int runBlock(const Block *b, int *pnEmpty){
   a.nQuery = nq; a.nKey = nKey; a.nDimK = dk; a.nDimV = dv;
   a.q = q; a.ldq = ldq; a.kPacked = kp; a.v = v; a.ldv = ldv;
   a.aQPos = aQPos; a.aKPos = aKPos;
-  a.bCausal = b->bCausal; a.nWindow = b->nWindow;
+  a.nLeft = a.nRight = ATTN_WINDOW_ALL;           /* kernels.h's bounds */
+  if( b->nWindow>0 ) a.nLeft = a.nRight = b->nWindow-1;
+  if( b->bCausal ) a.nRight = 0;
   a.rSlope = b->rSlope; a.aAlibiRef = aRef;
   attn_softcap_init(&a.cap, b->rSoftcap);
   a.o = o; a.ldo = ldo; a.aLse = lse; a.ldLse = ldLse; a.aScratch = aScratch;

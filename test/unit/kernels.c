@@ -261,6 +261,8 @@ struct FlashCase {
   int64_t nKey;
   int bCausal;
   int64_t nWindow;
+  int bSides;        /* instead: keys from nL before to nR after the query */
+  int64_t nL, nR;
   float rSlope;
   double rSoftcap;
   int ePos;          /* 0 the block's own rows 0..n, 1 gaps and repeats,
@@ -272,6 +274,7 @@ struct FlashCase {
 /* Is key position kpos allowed for query position qpos? (written here, not
 ** taken from kernels.h) */
 static int refAllowed(const FlashCase *fc, int64_t qpos, int64_t kpos){
+  if( fc->bSides ) return kpos>=qpos-fc->nL && kpos<=qpos+fc->nR;
   if( fc->bCausal && kpos>qpos ) return 0;
   if( fc->nWindow>0 ){
     int64_t dd = qpos>kpos ? qpos-kpos : kpos-qpos;
@@ -531,7 +534,11 @@ static int flashCase(const attn_kernel_set *pK, const FlashCase *fc,
   a.nQuery = nq; a.nKey = nKey; a.nDimK = dk; a.nDimV = dv;
   a.q = q; a.ldq = ldq; a.kPacked = kp; a.v = v; a.ldv = ldv;
   a.aQPos = aQPos; a.aKPos = aKPos;
-  a.bCausal = fc->bCausal; a.nWindow = fc->nWindow;
+  /* the kernel's bounds (kernels.h) */
+  a.nLeft = a.nRight = ATTN_WINDOW_ALL;
+  if( fc->nWindow>0 ) a.nLeft = a.nRight = fc->nWindow-1;
+  if( fc->bCausal ) a.nRight = 0;
+  if( fc->bSides ){ a.nLeft = fc->nL; a.nRight = fc->nR; }
   a.rSlope = fc->rSlope; a.aAlibiRef = aRef;
   attn_softcap_init(&a.cap, fc->rSoftcap);
   a.ldo = ldo; a.ldLse = ldLse; a.aScratch = aScratch;
@@ -598,9 +605,11 @@ static int flashCase(const attn_kernel_set *pK, const FlashCase *fc,
   nBad += flashBf16(pK, fc, &a, q, ldq, kp, v, ldv, aQPos, aKPos, aRef);
   if( nBad ){
     fprintf(stderr, "  in flash case nq %d nKey %lld dk %d dv %d causal %d "
-            "window %lld slope %g softcap %g pos %d overflow %d\n", nq,
-            (long long)nKey, dk, dv, fc->bCausal, (long long)fc->nWindow,
-            fc->rSlope, fc->rSoftcap, fc->ePos, fc->bOverflow);
+            "window %lld sides %d (%lld, %lld) slope %g softcap %g pos %d "
+            "overflow %d\n", nq, (long long)nKey, dk, dv, fc->bCausal,
+            (long long)fc->nWindow, fc->bSides, (long long)fc->nL,
+            (long long)fc->nR, fc->rSlope, fc->rSoftcap, fc->ePos,
+            fc->bOverflow);
   }
   free(q); free(kp); free(v); free(o1); free(o2); free(l1); free(l2);
   attn_free_aligned(aScratch); free(aQPos); free(aKPos); free(aRef);
@@ -631,6 +640,12 @@ static void testFlash(const attn_kernel_set *pK){
     if( e==6 ){ fc.rSlope = 0.5f; fc.rSoftcap = 5.0f; fc.nWindow = kInt(1, 9); }
     if( e==7 ) fc.nWindow = ATTN_WINDOW_ALL - kInt(1, 3);
     if( e==8 ){ fc.nWindow = ATTN_WINDOW_ALL - 1; fc.rSlope = 0.25f; }
+    if( (e==2 || e==4) && i%20>=10 ){
+      /* asymmetric: either side 0 to 70, or unbounded */
+      fc.bSides = 1;
+      fc.nL = kInt(0, 3)==0 ? ATTN_WINDOW_ALL : kInt(0, 70);
+      fc.nR = kInt(0, 3)==0 ? ATTN_WINDOW_ALL : kInt(0, 70);
+    }
     if( e==9 && i%20==9 ){ fc.bOverflow = 1; fc.dk = 64; fc.dv = 16; }
     nBad += flashCase(pK, &fc, &nEmpty);
   }
