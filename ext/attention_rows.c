@@ -60,6 +60,7 @@ void attnRowsClear(AttnRows *p){
   sqlite3_free(p->aId);
   sqlite3_free(p->aSeq);
   sqlite3_free(p->aPos);
+  sqlite3_free(p->aBias);
   for(k=0; k<4; k++){
     int j;
     for(j=0; j<p->aVec[k].nBlock; j++) sqlite3_free(p->aVec[k].apBlock[j]);
@@ -123,6 +124,11 @@ static int rowsGrow(const AttnRowsCtx *c, const char *zArg, AttnRows *p){
   pNew = sqlite3_realloc64(p->aPos, sizeof(int64_t)*(sqlite3_uint64)nNew);
   if( pNew==0 ) return SQLITE_NOMEM;
   p->aPos = pNew;
+  if( p->iBiasCol>=0 ){
+    pNew = sqlite3_realloc64(p->aBias, sizeof(float)*(sqlite3_uint64)nNew);
+    if( pNew==0 ) return SQLITE_NOMEM;
+    p->aBias = pNew;
+  }
   for(k=0; k<4; k++){
     struct AttnRowsVec *v = &p->aVec[k];
     if( v->iCol<0 ) continue;
@@ -205,12 +211,14 @@ static int rowsPrepare(const AttnRowsCtx *c, const char *zArg,
 }
 
 /* Find the columns of pStmt by name.  bNeedQ/bNeedKV: which vector inputs
-** this SELECT must provide. */
+** this SELECT must provide (bNeedKV: its rows are the key rows, which a
+** bias column belongs to). */
 static int rowsFindColumns(const AttnRowsCtx *c, const char *zArg,
                            sqlite3_stmt *pStmt, AttnRows *p, int *piId,
                            int *piSeq, int *piPos, int bNeedQ, int bNeedKV){
   int nCol = sqlite3_column_count(pStmt), i, k;
   *piId = *piSeq = *piPos = -1;
+  p->iBiasCol = -1;
   for(k=0; k<4; k++) p->aVec[k].iCol = -1;
   for(i=0; i<nCol; i++){
     const char *z = sqlite3_column_name(pStmt, i);
@@ -219,6 +227,7 @@ static int rowsFindColumns(const AttnRowsCtx *c, const char *zArg,
     if( sqlite3_stricmp(z, "id")==0 ) piSlot = piId;
     else if( sqlite3_stricmp(z, "seq")==0 ) piSlot = piSeq;
     else if( sqlite3_stricmp(z, "pos")==0 ) piSlot = piPos;
+    else if( sqlite3_stricmp(z, "bias")==0 ) piSlot = &p->iBiasCol;
     else{
       for(k=0; k<4; k++){
         if( sqlite3_stricmp(z, azRowsVec[k])==0 ) piSlot = &p->aVec[k].iCol;
@@ -230,6 +239,11 @@ static int rowsFindColumns(const AttnRowsCtx *c, const char *zArg,
                        zArg, z);
     }
     *piSlot = i;
+  }
+  if( p->iBiasCol>=0 && !bNeedKV ){
+    return rowsError(c, SQLITE_ERROR, "%s SELECT has a bias column, but a "
+                     "bias belongs to the key rows: with keys, give it in the "
+                     "keys SELECT", zArg);
   }
   /* Keep only the vector columns this side feeds. */
   if( !bNeedQ ) p->aVec[ROWS_Q].iCol = -1;
@@ -271,6 +285,26 @@ static int rowsReadInt(const AttnRowsCtx *c, const char *zSide, AttnRows *p,
   }
   if( err.rc==ATTN_OK ) return SQLITE_OK;
   return rowsRowError(c, zSide, p, p->n, zCol, &err);
+}
+
+/* Read the bias column of the current row (a finite number). */
+static int rowsReadBias(const AttnRowsCtx *c, const char *zSide, AttnRows *p,
+                        sqlite3_stmt *pStmt){
+  sqlite3_value *pVal = sqlite3_column_value(pStmt, p->iBiasCol);
+  attn_err err;
+  double r = 0.0;
+  attn_err_clear(&err);
+  if( sqlite3_value_type(pVal)==SQLITE_NULL ){
+    attn_err_set(&err, ATTN_ERROR, "is NULL, expected a number (0 for no "
+                 "bias)");
+  }else if( attnValueNumber(pVal, &r, &err)==ATTN_OK ){
+    attn_check_bias(r, &err);              /* the engine's rule */
+  }
+  if( err.rc==ATTN_OK ){
+    p->aBias[p->n] = (float)r;
+    return SQLITE_OK;
+  }
+  return rowsRowError(c, zSide, p, p->n, "bias", &err);
 }
 
 /* Read vector column k of the current row into its storage. */
@@ -350,6 +384,7 @@ static int rowsStep(const AttnRowsCtx *c, const char *zArg,
     if( rc==SQLITE_OK && iPos>=0 ){
       rc = rowsReadInt(c, zArg, p, pStmt, iPos, "pos", &p->aPos[p->n]);
     }
+    if( rc==SQLITE_OK && p->iBiasCol>=0 ) rc = rowsReadBias(c, zArg, p, pStmt);
     for(k=0; rc==SQLITE_OK && k<4; k++){
       if( p->aVec[k].iCol>=0 ) rc = rowsReadVector(c, zArg, p, pStmt, k);
     }

@@ -4,8 +4,8 @@
 **
 ** attnRowsRead() prepares one SELECT on the connection (after checking its
 ** text: src/sqltext.h), finds its columns by name (id, seq, pos, x, q, k,
-** v), and reads every row before returning: ids as values, seq and pos as
-** integers, the vector columns into blocks that never move (so growing
+** v, and bias on the key side), and reads every row before returning: ids
+** as values, seq and pos as integers, bias as a float (attn_check_bias), the vector columns into blocks that never move (so growing
 ** copies no vector and the engine can read the rows in place), their BLOBs
 ** decoded as c->eDtype says (float32, float16 or bfloat16).  A position
 ** is checked as it is read (attn_check_pos); without a pos column the
@@ -49,6 +49,9 @@ struct AttnRows {
   int64_t *aSeq;            /* per row (0 when there is no seq column) */
   int64_t *aPos;            /* per row: the pos column, or the defaults once
                             ** attnRowsDefaultPositions() filled them */
+  float *aBias;             /* per row: the bias column (key rows), or NULL
+                            ** when the SELECT has none */
+  int iBiasCol;             /* the bias column of the statement, or -1 */
   int bSeq;                 /* the SELECT has a seq column */
   int bPos;                 /* aPos holds positions (a pos column, or filled) */
   struct AttnRowsVec {      /* the vector columns x, q, k, v */

@@ -28,9 +28,10 @@
 ** b_V: the engine splits them) and params: one read-only SELECT returning
 ** one row whose columns set the arguments of their names (a layer stored as
 ** a row; src/params.h has its rules); then window_left and window_right
-** (the engine's later options: an asymmetric window) and alibi_slopes (a
-** vector, one slope per query head).  NULL for any of them is the
-** default.
+** (the engine's later options: an asymmetric window), alibi_slopes and
+** sinks (vectors of one slope, one sink logit, per query head).  NULL for
+** any of them is the default.  A column bias of the keys SELECT (of the
+** source without keys) adds a number to every score of its key row.
 **
 ** Results.  attention() returns id, seq, pos, output, lse: one row per
 ** source row, in source order; output is the concatenated heads times W_O
@@ -94,7 +95,7 @@
 #define TVF_ARGS_MID(X) \
   X(WQKV, "wqkv") X(BQKV, "bqkv") X(PARAMS, "params")
 #define TVF_ARGS_END(X) \
-  X(ALIBI_SLOPES, "alibi_slopes")
+  X(ALIBI_SLOPES, "alibi_slopes") X(SINKS, "sinks")
 #define TVF_OPT_SPLIT (ATTN_OPT_DTYPE+1)
 enum {
 #define TVF_ARG_ID(id, name) ARG_##id,
@@ -130,7 +131,8 @@ _Static_assert('0'+TVF_NARG<127 && TVF_NARG<=ATTN_PARAMS_MAX_ARGS,
 /* The weight arguments, the engine's input each goes to (tvfStart). */
 #define TVF_WEIGHTS(X) \
   X(WQ, wq) X(WK, wk) X(WV, wv) X(WO, wo) X(BQ, bq) X(BK, bk) X(BV, bv) \
-  X(BO, bo) X(WQKV, wqkv) X(BQKV, bqkv) X(ALIBI_SLOPES, alibiSlopes)
+  X(BO, bo) X(WQKV, wqkv) X(BQKV, bqkv) X(ALIBI_SLOPES, alibiSlopes) \
+  X(SINKS, sinks)
 #define TVF_WEIGHT_ARG(id, field) ARG_##id,
 static const int aTvfWeight[] = { TVF_WEIGHTS(TVF_WEIGHT_ARG) };
 #undef TVF_WEIGHT_ARG
@@ -773,6 +775,7 @@ static int tvfStart(TvfCursor *pCur, attn_options *pOpt){
   in.apXv = (const float *const*)cv->apRow;
   in.aSeqK = pK->bSeq ? pK->aSeq : 0;
   in.aPosK = pK->bPos ? pK->aPos : 0;        /* NULL: the engine's defaults */
+  in.aBiasK = pK->aBias;                     /* NULL without a bias column */
   if( nQ==pQ->n ){
     in.apXq = (const float *const*)cq->apRow;
     in.aSeqQ = pQ->bSeq ? pQ->aSeq : 0;

@@ -122,6 +122,8 @@ struct attn_state {
   double *aSlope;              /* ALiBi slope per head */
   int64_t *aQRef;              /* ALiBi: per sorted query row, the distance
                                ** to its nearest allowed key (kernels.h) */
+  float *aSink;                /* sinks: the logit per head, or NULL */
+  float *aKBias;               /* per sorted key: its bias, or NULL */
   attn_softcap cap;            /* softcap constants for the kernels */
   AttnBlock *aBlock;           /* blocks in sorted order */
   int64_t nBlock;
@@ -458,6 +460,14 @@ int attn_check_dim(int64_t n, attn_err *pErr){
   return ATTN_OK;
 }
 
+int attn_check_bias(double r, attn_err *pErr){
+  if( !(fabs(r)<=FLT_MAX) ){
+    return attn_err_set(pErr, ATTN_ERROR, "is %g, expected a finite number "
+                        "within float32's range", r);
+  }
+  return ATTN_OK;
+}
+
 int attn_check_pos(int64_t iPos, attn_err *pErr){
   if( iPos>ATTN_MAX_POS || iPos<-ATTN_MAX_POS ){
     return attn_err_set(pErr, ATTN_ERROR, "is %lld, expected -2^53 to 2^53",
@@ -634,6 +644,19 @@ static int attnHeadVector(const attn_tensor *t, const char *zName, int nHead,
   return ATTN_OK;
 }
 
+/* The keys' biases (attn_check_bias), naming the key row. */
+static int attnCheckKeyBias(const attn_input *pIn, attn_err *pErr){
+  int64_t j;
+  for(j=0; pIn->aBiasK && j<pIn->nKey; j++){
+    attn_err e;
+    if( attn_check_bias(pIn->aBiasK[j], &e) ){
+      return attn_err_set(pErr, e.rc, "key row %lld: bias %s",
+                          (long long)j+1, e.zMsg);
+    }
+  }
+  return ATTN_OK;
+}
+
 /* Check everything and work out the shapes.  pIn is the state's copy of
 ** the caller's input: the packed projections become views in it. */
 static int attnConfigure(attn_state *p, attn_input *pIn, attn_err *pErr){
@@ -693,6 +716,8 @@ static int attnConfigure(attn_state *p, attn_input *pIn, attn_err *pErr){
   p->nHead = o->nHead;
   p->nKvHead = o->nKvHead;
   rc = attnHeadVector(&pIn->alibiSlopes, "alibi_slopes", p->nHead, 1, pErr);
+  if( rc==ATTN_OK ) rc = attnHeadVector(&pIn->sinks, "sinks", p->nHead, 0, pErr);
+  if( rc==ATTN_OK ) rc = attnCheckKeyBias(pIn, pErr);
   if( rc ) return rc;
   p->nQ = pIn->nQuery;
   p->nK = pIn->nKey;
@@ -1316,6 +1341,19 @@ static int attnPrepare(attn_state *p, const attn_input *pIn, attn_err *pErr){
     p->aQRef = attnAlloc((uint64_t)p->nQ, sizeof(int64_t), &rc, pErr);
     if( p->aQRef ) attnAlibiRefs(p);
   }
+  if( pIn->sinks.a ){
+    p->aSink = attnAlloc((uint64_t)p->nHead, sizeof(float), &rc, pErr);
+    if( p->aSink ){
+      memcpy(p->aSink, pIn->sinks.a, sizeof(float)*(size_t)p->nHead);
+    }
+  }
+  if( pIn->aBiasK ){
+    int64_t j;
+    p->aKBias = attnAlloc((uint64_t)p->nK, sizeof(float), &rc, pErr);
+    for(j=0; p->aKBias && j<p->nK; j++){
+      p->aKBias[j] = pIn->aBiasK[p->aKOrder[j]];
+    }
+  }
   if( !p->opt.bNoValues ){
     p->aFix = attnAlloc((uint64_t)p->nQ, 1, &rc, pErr);
   }
@@ -1445,6 +1483,8 @@ void attn_state_free(attn_state *p){
   attn_free_aligned(p->aBo);
   attn_free_aligned(p->aSlope);
   attn_free_aligned(p->aQRef);
+  attn_free_aligned(p->aSink);
+  attn_free_aligned(p->aKBias);
   attn_free_aligned(p->aBlock);
   attn_free_aligned(p->aRope);
   attn_free(p);
@@ -1539,6 +1579,9 @@ static void attnFlashUnit(AttnChunk *c, int64_t iSlot, int nSlot, int h,
   a.rSlope = p->aSlope ? (float)p->aSlope[h] : 0.0f;
   a.aAlibiRef = p->aQRef ? p->aQRef + b->iRow : 0;
   a.cap = p->cap;
+  a.aKBias = p->aKBias ? p->aKBias + b->iKey : 0;
+  a.bSink = p->aSink!=0;
+  a.rSink = p->aSink ? p->aSink[h] : 0.0f;
   a.o = aO;
   a.ldo = p->nDimV;
   a.ldoBlock = (int64_t)p->nHead*ATTN_BLOCK_Q*p->nDimV;
@@ -1772,6 +1815,18 @@ static double attnScore64(const attn_state *p, int64_t s, int h,
     x -= p->aSlope[h]*(double)((qpos>kpos ? qpos-kpos : kpos-qpos)
                                - p->aQRef[s]);
   }
+  if( p->aKBias ) x += (double)p->aKBias[b->iKey + j];
+  return x;
+}
+
+/* The sink logit of sorted query row s, head h, in the frame of its
+** scores (ALiBi's are relative to the row's nearest key: the sink moves
+** with them), as the kernels have it; -inf without sinks. */
+static double attnSink64(const attn_state *p, int64_t s, int h){
+  double x;
+  if( p->aSink==0 ) return -INFINITY;
+  x = (double)p->aSink[h];
+  if( p->aSlope ) x += p->aSlope[h]*(double)p->aQRef[s];
   return x;
 }
 
@@ -1850,6 +1905,11 @@ static int attnFixRow(attn_state *p, int64_t iRow, attn_err *pErr){
         break;
       }
       attn_softmax_add(&acc, x, v);
+    }
+    if( rc==ATTN_OK && p->aSink ){
+      /* the sink: one more key, of value 0 */
+      memset(aVb, 0, sizeof(float)*(size_t)p->nDimV);
+      attn_softmax_add(&acc, attnSink64(p, s, h), aVb);
     }
     if( rc==ATTN_OK ){
       attn_softmax_result64(&acc, aCat + (int64_t)h*p->nDimV, &rLse);
@@ -1991,8 +2051,11 @@ int attn_scores_open(attn_state *p, int64_t iRow, int iHead,
       if( x>mx ) mx = x;
     }
     /* Weights are exp(score − largest)/sum: exact for huge scores too,
-    ** where mx + log(sum) would round log(sum) away. */
+    ** where mx + log(sum) would round log(sum) away.  A sink is one more
+    ** term of the sum (of a row that has a key). */
+    if( mx>-INFINITY && attnSink64(p, s, h)>mx ) mx = attnSink64(p, s, h);
     for(j=0; mx>-INFINITY && j<nKey; j++) sum += exp(aS[j]-mx);
+    if( mx>-INFINITY && p->aSink ) sum += exp(attnSink64(p, s, h)-mx);
     it->aStat[2*(h-it->iHead0)] = mx;
     it->aStat[2*(h-it->iHead0)+1] = sum;
   }

@@ -4,9 +4,11 @@
 ** Given N query rows and M key rows it computes, for each query row i and
 ** head h,
 **
-**     out_h(i) = Σ_j softmax_j(s_h(i,j)) · v_h(j)     over the keys j allowed
+**     out_h(i) = Σ_j exp(s_h(i,j)) · v_h(j) / (Σ_j exp(s_h(i,j)) + exp(sink_h))
 **     s_h(i,j) = softcap(scale · q_h(i)·k_h(j)) − slope_h·|pos_i − pos_j|
+**                + bias_j
 **
+** over the keys j allowed (without sinks, exp(sink_h) = 0: the softmax),
 ** with Q = Xq·W_Q + b_Q, K = Xk·W_K + b_K, V = Xv·W_V + b_V (W row-major,
 ** d_in × d_out; a missing W is the identity; W_Q, W_K and W_V may come
 ** packed in one matrix, wqkv), RoPE applied to Q and K per
@@ -88,6 +90,15 @@ struct attn_input {
   ** the standard ones; given, it turns ALiBi on (as FlashAttention's
   ** alibi_slopes). */
   attn_tensor alibiSlopes;
+  /* Per-head sink logits (one per query head, finite; gpt-oss style): each
+  ** head's softmax denominator gets exp(sink_h) more, as an extra key of
+  ** value 0, so the weights of the keys sum to less than 1 and the lse
+  ** includes it.  Absent: no sink. */
+  attn_tensor sinks;
+  /* Per-key additive bias (nKey floats in key input order, finite; NULL:
+  ** none): added to every head's score of that key after softcap and
+  ** ALiBi (log-priors, recency boosts; as an additive float attn_mask). */
+  const float *aBiasK;
 };
 
 typedef struct attn_options attn_options;
@@ -189,6 +200,9 @@ int attn_option_set_text(attn_options *pOpt, int iOpt, const char *z,
 ** maximum 65536", "is 9007199254740993, expected -2^53 to 2^53"). */
 int attn_check_dim(int64_t n, attn_err *pErr);
 int attn_check_pos(int64_t iPos, attn_err *pErr);
+/* A key's bias: a finite number within float32's range ("is 1e+39,
+** expected a finite number within float32's range"). */
+int attn_check_bias(double r, attn_err *pErr);
 
 typedef struct attn_state attn_state;
 
@@ -227,8 +241,9 @@ typedef struct attn_score attn_score;
 struct attn_score {
   int64_t iKey;
   int iHead;
-  double rScore;     /* scaled logit, after softcap and ALiBi */
-  double rWeight;    /* softmax probability */
+  double rScore;     /* scaled logit, after softcap, ALiBi and bias */
+  double rWeight;    /* softmax probability (with sinks, the weights of a
+                     ** head sum to 1 − the sink's weight) */
 };
 
 /* Iterator over the score rows of one query row: for each head (all, or

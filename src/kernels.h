@@ -158,6 +158,14 @@ struct attn_flash_args {
   float rSlope;
   const int64_t *aAlibiRef;  /* nQuery distances (when rSlope != 0) */
   attn_softcap cap;          /* applied to q·k before ALiBi */
+  const float *aKBias;       /* nKey biases added to the keys' scores after
+                             ** ALiBi; NULL: none */
+  /* A sink (bSink): each row's softmax denominator gets exp(rSink +
+  ** rSlope·aAlibiRef[r]) more (the sink logit in the rows' ALiBi frame,
+  ** computed in float64 and rounded once), an extra key of value 0, added
+  ** after the last tile; rows with no allowed key stay without. */
+  int bSink;
+  float rSink;
   float *o;                  /* out: row r at o + (r/64)·ldoBlock + (r%64)·ldo */
   int64_t ldo, ldoBlock;
   float *aLse;               /* out: row r's at aLse + (r/64)·ldLseBlock +

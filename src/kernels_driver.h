@@ -54,14 +54,17 @@
 **   1. S = K·Qᵀ over the keys some row may see (tiles the mask excludes are
 **      skipped, mixed ones trimmed), keys in groups of at most KD_QK_MK
 **      that never cross a packed panel, q in chunks of KD_DC dimensions so
-**      the chunk of Qt stays in L1.  Without softcap, ALiBi or a mask in
-**      the tile, the tile's row maxima are taken as the scores leave the
-**      registers.
-**   2. otherwise softcap, ALiBi and the mask, then the maxima: one pass.
+**      the chunk of Qt stays in L1.  Without softcap, ALiBi, a bias or a
+**      mask in the tile, the tile's row maxima are taken as the scores
+**      leave the registers.
+**   2. otherwise softcap, ALiBi, the keys' bias and the mask, then the
+**      maxima: one pass.
 **   3. per row vector: m' = max(m, tile max), alpha = exp(m − m'),
 **      P = exp(S − m') over S, l = l·alpha + ΣP.
 **   4. Ot = Ot·alpha + Vᵀ·P.
-** At the end o = Ot/l (transposed back) and lse = m + log(l); a row with
+** After the last tile a sink (kdSink) is one more step 3 of a key of
+** value 0.  At the end o = Ot/l (transposed back) and lse = m + log(l); a
+** row with
 ** no allowed key has l = 0: o = 0, lse = -inf.  A score that is NaN or
 ** +Inf makes l NaN (exp lets NaN through), and the row's lse NaN.
 **
@@ -517,7 +520,8 @@ KD_INLINE void KD_FN(kdScores)(const attn_flash_args *p,
   }
 }
 
-/* Step 2: softcap, ALiBi and the mask of keys [cLo, cHi), then the maxima.
+/* Step 2: softcap, ALiBi, the keys' bias and the mask of keys [cLo, cHi),
+** then the maxima.
 ** eTile says whether the tile needs the per-pair mask.  The rows allowed
 ** to see each key are found first (as keys ascend, so do their bounds);
 ** then each row vector walks the keys with its maximum in a register.
@@ -529,7 +533,8 @@ KD_INLINE void KD_FN(kdTransform)(const attn_flash_args *p,
   const int nq = p->nQuery, bCap = p->cap.bOn;
   const int bMixed = eTile==ATTN_TILE_MIXED;
   const float rSlope = p->rSlope;
-  const int bStore = bCap || rSlope!=0.0f || bMixed;
+  const float *aBias = p->aKBias ? p->aKBias + k0 : 0;
+  const int bStore = bCap || rSlope!=0.0f || aBias || bMixed;
   const int64_t *aQPos = p->aQPos, *aKPos = p->aKPos + k0;
   float *aQf = f->aTMax + KD_BQ;   /* ALiBi: (qpos − base) as floats */
   float *aRf = aQf + KD_BQ;        /*        the row's reference distance */
@@ -604,6 +609,7 @@ KD_INLINE void KD_FN(kdTransform)(const attn_flash_args *p,
         }
         x = kd_fnma(kd_set1(rSlope), dist, x);
       }
+      if( aBias ) x = kd_add(x, kd_set1(aBias[c]));
       if( bMixed ){
         x = kd_select(kd_range(aLo[c] - z*KD_W, aHi[c] - z*KD_W), x,
                       kd_set1(-INFINITY));
@@ -991,7 +997,7 @@ KD_INLINE void KD_FN(kdBlockStart)(const int bBf16, const attn_flash_args *p,
 ** is masked for the block. */
 KD_INLINE int KD_FN(kdBlockTile)(const int bBf16, const attn_flash_args *p,
                                  const KD_FN(KdFlash) *f, int64_t k0){
-  const int bTransform = p->cap.bOn || p->rSlope!=0.0f;
+  const int bTransform = p->cap.bOn || p->rSlope!=0.0f || p->aKBias!=0;
   int nc = (int)(p->nKey-k0 < ATTN_TILE_K ? p->nKey-k0 : ATTN_TILE_K);
   int eTile = attn_tile_class(p, k0, k0+nc);
   int cLo = 0, cHi = nc, z;
@@ -1021,6 +1027,36 @@ KD_INLINE int KD_FN(kdBlockTile)(const int bBf16, const attn_flash_args *p,
     KD_FN(kdValues)(p, f, p->v + k0*p->ldv, cLo, cHi);
   }
   return 1;
+}
+
+/* The sink of a block's rows, after its last tile (bSink): per row vector
+** m' = max(m, sink), alpha = exp(m − m'), l = l·alpha + exp(sink − m'),
+** Ot·alpha; a row with no allowed key (l = 0) is left as it is. */
+KD_INLINE void KD_FN(kdSink)(const attn_flash_args *pB,
+                             const KD_FN(KdFlash) *f){
+  const int dv = pB->nDimV;
+  float aSink[KD_BQ];
+  int r, z, d;
+  for(r=0; r<f->nz*KD_W; r++){
+    int rr = r<f->nq ? r : f->nq-1;
+    double ref = pB->rSlope!=0.0f ? (double)pB->aAlibiRef[rr] : 0.0;
+    aSink[r] = (float)((double)pB->rSink + (double)pB->rSlope*ref);
+  }
+  for(z=0; z<f->nz; z++){
+    kd_v m = kd_load(f->aM + z*KD_W), l = kd_load(f->aL + z*KD_W);
+    kd_v sk = kd_load(aSink + z*KD_W);
+    kd_v mNew = kd_max(sk, m);
+    kd_m live = kd_lt(kd_zero(), l);        /* l > 0 (NaN: not live) */
+    kd_v al = KD_FN(kdExp)(kd_sub(m, mNew));
+    kd_v es = KD_FN(kdExp)(kd_sub(sk, mNew));
+    kd_store(f->aL + z*KD_W, kd_select(live, kd_fma(l, al, es), l));
+    kd_store(f->aM + z*KD_W, kd_select(live, mNew, m));
+    al = kd_select(live, al, kd_set1(1.0f));
+    for(d=0; d<dv; d++){
+      float *ot = f->aOt + (int64_t)d*KD_BQ + z*KD_W;
+      kd_store(ot, kd_mul(kd_load(ot), al));
+    }
+  }
 }
 
 /* o = Ot/l, lse = m + log(l) for the rows of one block. */
@@ -1067,7 +1103,10 @@ KD_INLINE void KD_FN(kdFlashCall)(const int bBf16, const attn_flash_args *p){
       }
     }
   }
-  for(b=0; b<nBlock; b++) KD_FN(kdBlockEnd)(&aB[b], &aF[b]);
+  for(b=0; b<nBlock; b++){
+    if( p->bSink ) KD_FN(kdSink)(&aB[b], &aF[b]);
+    KD_FN(kdBlockEnd)(&aB[b], &aF[b]);
+  }
 }
 
 #ifndef KD_BF16_ONLY

@@ -7,13 +7,17 @@
 #
 #   ref_attention Q K OPTS
 #
-# Q: query rows, each {seq pos x}; K: key rows, each {seq pos xk xv} (seq ""
-# when absent: then all rows are one sequence).  OPTS: a dict of the hidden
+# Q: query rows, each {seq pos x}; K: key rows, each {seq pos xk xv ?bias?}
+# (seq "" when absent: then all rows are one sequence; bias, added to every
+# score of the key after softcap and ALiBi, 0 when absent).  OPTS: a dict of the hidden
 # arguments (missing or "" = default): wq wk wv wo (flat row-major d_in ×
 # d_out lists; empty = identity), bq bk bv bo, heads, kv_heads, scale,
 # causal, window, window_left, window_right (key allowed when qpos -
 # window_left <= kpos <= qpos + window_right), alibi, alibi_slopes (a list,
-# one slope per head: ALiBi with these), rope (base), rope_style, softcap.
+# one slope per head: ALiBi with these), rope (base), rope_style, softcap,
+# sinks (a list, one logit per head: each head's softmax denominator gets
+# exp(sink) more, an extra key of value 0; the lse includes it, the
+# weights of the keys sum to less than 1).
 # Returns one dict
 # per query row:
 #   out, lse     the exact values (lists; {} when the row has no key)
@@ -164,7 +168,7 @@ proc ref_attention {Q K opts} {
   set o [dict create wq {} wk {} wv {} wo {} bq {} bk {} bv {} bo {} \
       heads "" kv_heads "" scale "" causal "" window "" alibi "" rope "" \
       rope_style "" softcap "" window_left "" window_right "" \
-      alibi_slopes ""]
+      alibi_slopes "" sinks ""]
   dict for {k v} $opts { dict set o $k $v }
   set H [dict get $o heads];        if {$H eq ""} { set H 1 }
   set G [dict get $o kv_heads];     if {$G eq ""} { set G $H }
@@ -176,6 +180,7 @@ proc ref_attention {Q K opts} {
   set rope [dict get $o rope]
   set style [dict get $o rope_style]; if {$style eq ""} { set style neox }
   set cap [dict get $o softcap]
+  set sinks [dict get $o sinks]
   set U $::U; set U64 $::U64
 
   # Projections and their bounds.
@@ -241,6 +246,7 @@ proc ref_attention {Q K opts} {
         expr {abs($scale)*$e + ($sexact ? 0.0 : $U*abs($scale*$x))}
       }]
       set sc {}
+      set dmin ""
       foreach kj $korder {
         set j [lindex $kj 0]
         lassign [lindex $K $j] ks kp
@@ -274,17 +280,36 @@ proc ref_attention {Q K opts} {
           set ef [expr {$ef + 3*$U*$a + $U*abs($s)}]
           set es [expr {$es + $U64*($a + abs($s))}]
         }
+        set bias [lindex $K $j 4]
+        if {$bias ne "" && $bias != 0} {
+          set s [expr {$s + $bias}]
+          set ef [expr {$ef + $U*abs($s)}]
+          set es [expr {$es + $U64*abs($s)}]
+        }
+        if {$dmin eq "" || abs($qp - $kp) < $dmin} { set dmin [expr {abs($qp - $kp)}] }
         lappend sc [list $j $s $ef $es]
       }
       if {[llength $sc] == 0} { set empty 1; break }
       set n [llength $sc]
+      # A sink: one more entry (key -1) of value 0.  Its float32 error: its
+      # own rounding in the frame of the scores (ALiBi's, relative to the
+      # nearest key: sink + slope·dmin, rounded once) and one more rescale.
+      set nsink 0
+      if {$sinks ne ""} {
+        set sk [expr {double([lindex $sinks $h])}]
+        set sa [expr {$alibi ? [lindex $slopes $h]*$dmin : 0.0}]
+        lappend sc [list -1 $sk [expr {2*$U*(abs($sk) + $sa) + 3*$U*$sa}] \
+                      [expr {$U64*(abs($sk) + $sa)}]]
+        set nsink 1
+        incr n
+      }
       set mx -1e300
       foreach p $sc { if {[lindex $p 1] > $mx} { set mx [lindex $p 1] } }
       set sum 0.0
       foreach p $sc { set sum [expr {$sum + exp([lindex $p 1] - $mx)}] }
       set l [expr {$mx + log($sum)}]
       set ntile [expr {([dict get $nseq $qs] + $::MIN_TILE - 1) / $::MIN_TILE}]
-      set R [expr {min($n - 1, $ntile)}]
+      set R [expr {min($n - 1, $ntile + $nsink)}]
       set gn [ref_gamma [expr {$n + $R}]]
       set eexp [expr {(2*$::EXP_ULP + 1)*$U*($R + 1)}]
       # Weights, their perturbations e_i, and the score-row bounds.
@@ -299,12 +324,14 @@ proc ref_attention {Q K opts} {
       set wh {}
       foreach p $sc wt $wts {
         lassign $p j s ef es
+        if {$j < 0} continue                  ;# the sink has no score row
         set we [expr {$wt*($es + $esum + $U64*($n + 4 + 2*($mx - $s))) + 1e-300}]
         lappend wh [list $j $s $wt [expr {$es + $U64*abs($s) + 1e-300}] $we]
       }
       # The output of the head and its bound.
       set oh [lrepeat $dvh 0.0]
       foreach p $sc wt $wts {
+        if {[lindex $p 0] < 0} continue        ;# the sink's value is 0
         set vh [ref_chunk [lindex $Vp [lindex $p 0]] $g $dvh]
         set oh [lmap a $oh b $vh {expr {$a + $wt*$b}}]
       }
@@ -314,8 +341,11 @@ proc ref_attention {Q K opts} {
         set A 0.0; set P 0.0; set EV 0.0
         foreach p $sc wt $wts ep $eps {
           set j [lindex $p 0]
-          set vd [lindex $Vp $j [expr {$g*$dvh + $d}]]
-          set ved [lindex $Ve $j [expr {$g*$dvh + $d}]]
+          set vd 0.0; set ved 0.0
+          if {$j >= 0} {
+            set vd [lindex $Vp $j [expr {$g*$dvh + $d}]]
+            set ved [lindex $Ve $j [expr {$g*$dvh + $d}]]
+          }
           set A [expr {$A + $wt*abs($vd)}]
           set P [expr {$P + $wt*$ep*abs($vd - $od)}]
           set EV [expr {$EV + $wt*$ved}]

@@ -10,7 +10,8 @@
 ** widths, self- or cross-attention, row counts across the 64-row blocks,
 ** sequences, causal, window or window_left/window_right (either side
 ** unbounded, 0, small or up to INT64_MAX), RoPE in both styles, ALiBi with
-** the standard slopes or given ones (alibi_slopes), softcap, scale,
+** the standard slopes or given ones (alibi_slopes), sinks (one logit per
+** head), a bias per key (the keys' bias column), softcap, scale,
 ** each projection and bias present or not, and positions that are
 ** missing (the defaults), dense, duplicated, negative, gapped by up to a
 ** million, or near ±2^53 (distances up to 2^54), in any order.  The case
@@ -95,6 +96,9 @@ struct Case {
   int64_t nOut;               /* output width */
   int bSlopes;                /* alibi_slopes given: aSlope */
   float aSlope[MAXH];
+  int bSinks;                 /* sinks given: aSink */
+  float aSink[MAXH];
+  float *aBias;               /* per key row: its bias, or NULL */
   attn_options opt;
   char zDesc[300];
 };
@@ -148,6 +152,7 @@ static void caseFree(Case *c){
   if( c->bCross ){ free(c->k.x); free(c->k.seq); free(c->k.pos); }
   free(c->wq); free(c->wk); free(c->wv); free(c->wo);
   free(c->bq); free(c->bk); free(c->bv); free(c->bo);
+  free(c->aBias);
   memset(c, 0, sizeof(*c));
 }
 
@@ -202,6 +207,12 @@ static void caseDraw(Case *c, int bWide){
     c->bSlopes = 1;
     for(h=0; h<c->H; h++) c->aSlope[h] = aS[dRange(6)];
   }
+  if( dChance(20) ){
+    static const float aSk[] = {0.0f, -3.0f, 0.5f, 2.0f, 8.0f, -0.25f};
+    int h;
+    c->bSinks = 1;
+    for(h=0; h<c->H; h++) c->aSink[h] = aSk[dRange(6)];
+  }
   if( dChance(30) ){
     static const double aCap[] = {1.0, 5.0, 30.0, 0.3};
     static const double aWide[] = {1e-50, 1e-10, 1e39, 1e300};
@@ -250,15 +261,23 @@ static void caseDraw(Case *c, int bWide){
   }else{
     c->k.x = c->q.x; c->k.seq = c->q.seq; c->k.pos = c->q.pos;
   }
+  if( dChance(20) ){
+    int64_t j;
+    c->aBias = malloc(sizeof(float)*(size_t)nK);
+    for(j=0; j<nK; j++){
+      c->aBias[j] = dChance(10) ? (dChance(50) ? -1e30f : 60.0f)
+                  : (float)((double)dRange(9)*0.25 - 1.0);
+    }
+  }
   d = snprintf(c->zDesc, sizeof(c->zDesc), "H=%d G=%d dh=%d dvh=%d %s nQ=%lld "
       "nK=%lld seqs=%d pos=%s/%s causal=%d window=%lld left=%lld%s "
-      "right=%lld%s alibi=%d slopes=%d rope=%g/%d "
+      "right=%lld%s alibi=%d slopes=%d sinks=%d bias=%d rope=%g/%d "
       "softcap=%g scale=%s%g w=%c%c%c%c b=%c%c%c%c", c->H, c->G, c->dh, c->dvh,
       c->bCross ? "cross" : "self", (long long)nQ, (long long)nK, nSeq,
       zPosQ, zPosK, c->opt.bCausal, (long long)c->opt.nWindow,
       (long long)c->opt.nWindowLeft, c->opt.bWindowLeft ? "" : "(off)",
       (long long)c->opt.nWindowRight, c->opt.bWindowRight ? "" : "(off)",
-      c->opt.bAlibi, c->bSlopes,
+      c->opt.bAlibi, c->bSlopes, c->bSinks, c->aBias!=0,
       c->opt.rRopeBase, c->opt.eRopeStyle, c->opt.rSoftcap,
       c->opt.bScale ? "" : "default/", c->opt.bScale ? c->opt.rScale : 0.0,
       c->wq ? 'q' : '-', c->wk ? 'k' : '-', c->wv ? 'v' : '-', c->wo ? 'o' : '-',
@@ -423,7 +442,8 @@ static void refCompute(const Case *c, Ref *r){
     for(h=0; h<H; h++){
       int g = h/(H/G), d;
       double mx = -INFINITY, sum = 0.0, gn, eexp, le, esum = 0.0;
-      int64_t R;
+      double sk = -INFINITY, wsk = 0.0, esk = 0.0;
+      int64_t R, nTerm;
       for(j=0; j<nK; j++){
         double mag = 0.0, ein = 0.0;
         if( !refAllowed(c, i, j) ){ s[j] = -INFINITY; continue; }
@@ -450,17 +470,40 @@ static void refCompute(const Case *c, Ref *r){
           ef[j] += 3*U*a + U*fabs(s[j]);
           es[j] += U64*(a + fabs(s[j]));
         }
+        if( c->aBias ){
+          s[j] += c->aBias[j];
+          ef[j] += U*fabs(s[j]);
+          es[j] += U64*fabs(s[j]);
+        }
         if( s[j]>mx ) mx = s[j];
       }
       for(d=0; d<dvh; d++){ cat[h*dvh+d] = 0.0; catE[h*dvh+d] = 0.0; }
       if( mx==-INFINITY ){ r->lse[i*H+h] = -INFINITY; continue; }
+      /* A sink: one more term, of value 0, in the scores' frame (ALiBi's is
+      ** relative to the nearest key: the sink moves by slope·ref), added
+      ** after the last tile (one more rescale). */
+      nTerm = nAllowed;
       R = (nSeq + 15)/16;
-      if( R>nAllowed-1 ) R = nAllowed-1;
-      gn = gam((double)(nAllowed + R));
+      if( c->bSinks ){
+        sk = c->aSink[h]
+           + ((c->opt.bAlibi || c->bSlopes) ? slope[h]*(double)ref : 0.0);
+        if( sk>mx ) mx = sk;
+        nTerm++;
+        R++;
+      }
+      if( R>nTerm-1 ) R = nTerm-1;
+      gn = gam((double)(nTerm + R));
       eexp = 5*U*(double)(R + 1);
       for(j=0; j<nK; j++) if( s[j]>-INFINITY ) sum += exp(s[j]-mx);
+      if( c->bSinks ) sum += exp(sk - mx);
       r->lse[i*H+h] = mx + log(sum);
       le = gn + 2*U*fabs(log(sum)) + (U + U64)*fabs(r->lse[i*H+h]);
+      if( c->bSinks ){
+        wsk = exp(sk - mx)/sum;
+        esk = 2*U*fabs(sk) + U*(mx - sk) + eexp;
+        le += wsk*esk;
+        esum += wsk*U64*fabs(sk);
+      }
       for(j=0; j<nK; j++){
         double wt, eps;
         if( s[j]==-INFINITY ) continue;
@@ -476,7 +519,7 @@ static void refCompute(const Case *c, Ref *r){
         double wt = r->w[(i*H+h)*nK+j];
         if( s[j]==-INFINITY ) continue;
         r->wE[(i*H+h)*nK+j] = wt*(es[j] + esum
-                              + U64*((double)nAllowed + 4 + 2*(mx - s[j])))
+                              + U64*((double)nTerm + 4 + 2*(mx - s[j])))
                               + 1e-300;
       }
       for(d=0; d<dvh; d++){
@@ -492,6 +535,7 @@ static void refCompute(const Case *c, Ref *r){
           EV += wt*VE[j*dV+g*dvh+d];
           if( mx - s[j]>86 ) P += wt*(fabs(v) + fabs(o));   /* exp flushed */
         }
+        P += wsk*esk*fabs(o);                   /* the sink, of value 0 */
         catE[h*dvh+d] = gn*(A + fabs(o)) + 2*U*fabs(o) + P + EV;
       }
     }
@@ -562,6 +606,8 @@ static void caseInput(const Case *c, attn_input *in){
   if( c->bv ){ in->bv.a = c->bv; in->bv.n = dV; }
   if( c->bo ){ in->bo.a = c->bo; in->bo.n = c->nOut; }
   if( c->bSlopes ){ in->alibiSlopes.a = c->aSlope; in->alibiSlopes.n = c->H; }
+  if( c->bSinks ){ in->sinks.a = c->aSink; in->sinks.n = c->H; }
+  in->aBiasK = c->aBias;
 }
 
 /* The C API: outputs, lse and score rows against the reference; the same
@@ -664,14 +710,15 @@ static void sqlBindVec(sqlite3_stmt *p, int i, const float *a, int64_t n){
   else sqlite3_bind_null(p, i);
 }
 
-static void sqlLoad(sqlite3 *db, const char *zTab, const Side *s){
+static void sqlLoad(sqlite3 *db, const char *zTab, const Side *s,
+                    const float *aBias){
   char *zSql = sqlite3_mprintf("CREATE TABLE %s(id INTEGER PRIMARY KEY, x BLOB,"
-                               " seq INTEGER, pos INTEGER)", zTab);
+                               " seq INTEGER, pos INTEGER, b REAL)", zTab);
   sqlite3_stmt *p = 0;
   int64_t i;
   sqlExec(db, zSql);
   sqlite3_free(zSql);
-  zSql = sqlite3_mprintf("INSERT INTO %s VALUES(?1, ?2, ?3, ?4)", zTab);
+  zSql = sqlite3_mprintf("INSERT INTO %s VALUES(?1, ?2, ?3, ?4, ?5)", zTab);
   sqlite3_prepare_v2(db, zSql, -1, &p, 0);
   sqlite3_free(zSql);
   for(i=0; i<s->n; i++){
@@ -679,6 +726,7 @@ static void sqlLoad(sqlite3 *db, const char *zTab, const Side *s){
     sqlite3_bind_blob(p, 2, s->x + i*s->dX, (int)(4*s->dX), SQLITE_TRANSIENT);
     if( s->seq ) sqlite3_bind_int64(p, 3, s->seq[i]); else sqlite3_bind_null(p, 3);
     if( s->pos ) sqlite3_bind_int64(p, 4, s->pos[i]); else sqlite3_bind_null(p, 4);
+    if( aBias ) sqlite3_bind_double(p, 5, aBias[i]); else sqlite3_bind_null(p, 5);
     sqlite3_step(p);
     sqlite3_reset(p);
   }
@@ -686,9 +734,10 @@ static void sqlLoad(sqlite3 *db, const char *zTab, const Side *s){
 }
 
 /* The SELECT of a side: id, x, and seq, pos when the case has them. */
-static char *sqlSelect(const char *zTab, const Side *s){
-  return sqlite3_mprintf("SELECT id, x%s%s FROM %s ORDER BY id",
-                         s->seq ? ", seq" : "", s->pos ? ", pos" : "", zTab);
+static char *sqlSelect(const char *zTab, const Side *s, int bBias){
+  return sqlite3_mprintf("SELECT id, x%s%s%s FROM %s ORDER BY id",
+                         s->seq ? ", seq" : "", s->pos ? ", pos" : "",
+                         bBias ? ", b AS bias" : "", zTab);
 }
 
 static void runSql(const Case *c, const Ref *r, int iCase){
@@ -700,11 +749,11 @@ static void runSql(const Case *c, const Ref *r, int iCase){
   int rc, bBad = 0, k;
   int64_t nRows = 0;
   if( sqlite3_open(":memory:", &db) ) return;
-  sqlLoad(db, "q", &c->q);
-  zSrc = sqlSelect("q", &c->q);
+  sqlLoad(db, "q", &c->q, c->bCross ? 0 : c->aBias);
+  zSrc = sqlSelect("q", &c->q, !c->bCross && c->aBias);
   if( c->bCross ){
-    sqlLoad(db, "k", &c->k);
-    zKeys = sqlSelect("k", &c->k);
+    sqlLoad(db, "k", &c->k, c->aBias);
+    zKeys = sqlSelect("k", &c->k, c->aBias!=0);
   }
   zKeysArg = zKeys ? sqlite3_mprintf(", %Q", zKeys) : "";
   pStr = sqlite3_str_new(db);
@@ -729,6 +778,14 @@ static void runSql(const Case *c, const Ref *r, int iCase){
     sqlite3_str_appendf(pStr, " AND alibi_slopes = '[");
     for(h=0; h<c->H; h++){
       sqlite3_str_appendf(pStr, "%s%!.17g", h ? "," : "", (double)c->aSlope[h]);
+    }
+    sqlite3_str_appendf(pStr, "]'");
+  }
+  if( c->bSinks ){
+    int h;
+    sqlite3_str_appendf(pStr, " AND sinks = '[");
+    for(h=0; h<c->H; h++){
+      sqlite3_str_appendf(pStr, "%s%!.17g", h ? "," : "", (double)c->aSink[h]);
     }
     sqlite3_str_appendf(pStr, "]'");
   }
@@ -936,7 +993,10 @@ static float *runBf16(const Case *c, const Ref *r, const Ref *rb, int iCase,
     }
     attn_scores_close(it);
     for(h=0; h<c->H && !bBad; h++){
-      if( bAny[h] && !(fabs(aSum[h]-1.0)<=(double)c->k.n*1.2e-16) ){
+      /* (with sinks they sum to 1 − the sink's weight, which the fp32
+      ** comparison of each weight with the reference covers) */
+      if( bAny[h] && !c->bSinks
+       && !(fabs(aSum[h]-1.0)<=(double)c->k.n*1.2e-16) ){
         snprintf(z, sizeof(z), "bf16 row %lld head %d: the weights sum to "
                  "%.17g", (long long)i, h, aSum[h]);
         dReport(c, iCase, z); bBad = 1;

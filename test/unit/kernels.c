@@ -269,6 +269,10 @@ struct FlashCase {
                      ** 2 queries before the keys, 3 near +2^53 with gaps,
                      ** 4 near -2^53 with gaps */
   int bOverflow;     /* one key so large that its scores are +Inf */
+  int bBias;         /* a bias per key (aBias, filled by flashCase) */
+  float *aBias;
+  int bSink;         /* a sink of logit rSink */
+  float rSink;
 };
 
 /* Is key position kpos allowed for query position qpos? (written here, not
@@ -296,6 +300,7 @@ static int flashRefRow(const FlashCase *fc, const float *q, const float *kp,
   const int64_t n = fc->nKey;
   double *s = malloc(sizeof(double)*(size_t)n), mx = -INFINITY, mn = INFINITY;
   double sAbs = 0.0, bMax = 0.0, sMaxAbs = 0.0, l = 0.0, dS, gk, gn, xr;
+  double sBiasAbs = 0.0, sk = 0.0;
   int64_t j;
   int d, nBad = 0, nAllowed = 0;
   for(j=0; j<n; j++){
@@ -317,6 +322,10 @@ static int flashRefRow(const FlashCase *fc, const float *q, const float *kp,
       x -= b;
       if( fabs(b)>bMax ) bMax = fabs(b);
     }
+    if( fc->bBias ){
+      x += (double)fc->aBias[j];      /* one more rounding, of |x| */
+      if( fabs(x)>sBiasAbs ) sBiasAbs = fabs(x);
+    }
     s[j] = x;
     if( x>mx ) mx = x;
   }
@@ -327,6 +336,13 @@ static int flashRefRow(const FlashCase *fc, const float *q, const float *kp,
                        r, lse);
     free(s);
     return nBad;
+  }
+  if( fc->bSink ){
+    /* the sink: one more term of value 0, in the rows' ALiBi frame */
+    sk = (double)fc->rSink + (double)fc->rSlope*(double)ref;
+    if( sk>mx ) mx = sk;
+    l += exp(sk-mx);
+    if( sk-mx>-104.0 && sk<mn ) mn = sk;
   }
   for(j=0; j<n; j++){
     if( s[j]>-INFINITY ){
@@ -344,7 +360,9 @@ static int flashRefRow(const FlashCase *fc, const float *q, const float *kp,
   gn = (double)n*u/(1.0-(double)n*u);
   xr = (mx-mn + 4.0)*u;
   dS = gk*sAbs + (fc->rSoftcap>0.0 ? 4.0*u*sMaxAbs : 0.0) + 3.0*u*bMax
-     + u*(fabs(mx)+sMaxAbs);
+     + u*(fabs(mx)+sMaxAbs) + u*sBiasAbs
+     + (fc->bSink ? 3.0*u*fabs(sk) : 0.0);   /* the sink rounded once, and
+                                              ** its rescale */
   for(d=0; d<dv; d++){
     double acc = 0.0, accAbs = 0.0, bound, err;
     for(j=0; j<n; j++){
@@ -494,6 +512,8 @@ static int flashCase(const attn_kernel_set *pK, const FlashCase *fc,
   int64_t *aKPos = malloc(sizeof(int64_t)*(size_t)nKey);
   int64_t *aRef = malloc(sizeof(int64_t)*(size_t)nq);
   attn_flash_args a;
+  FlashCase fcBias;
+  float *aBias = 0;
   int nBad = 0;
   float rScale = (float)(2.0/sqrt((double)dk));
   for(r=0; r<nq*ldq; r++) q[r] = kUniform()*rScale;
@@ -510,6 +530,13 @@ static int flashCase(const attn_kernel_set *pK, const FlashCase *fc,
     }
   }
   for(j=0; j<nKey*ldv; j++) v[j] = kUniform();
+  if( fc->bBias ){
+    /* biases of a few units, and now and then a huge negative one */
+    fcBias = *fc;
+    fcBias.aBias = aBias = malloc(sizeof(float)*(size_t)nKey);
+    for(j=0; j<nKey; j++) aBias[j] = kInt(0, 9)==0 ? -1e30f : kUniform()*3.0f;
+    fc = &fcBias;
+  }
   /* Positions, ascending on both sides. */
   for(j=0; j<nKey; j++){
     switch( fc->ePos ){
@@ -540,6 +567,8 @@ static int flashCase(const attn_kernel_set *pK, const FlashCase *fc,
   if( fc->bCausal ) a.nRight = 0;
   if( fc->bSides ){ a.nLeft = fc->nL; a.nRight = fc->nR; }
   a.rSlope = fc->rSlope; a.aAlibiRef = aRef;
+  a.aKBias = fc->bBias ? fc->aBias : 0;
+  a.bSink = fc->bSink; a.rSink = fc->rSink;
   attn_softcap_init(&a.cap, fc->rSoftcap);
   a.ldo = ldo; a.ldLse = ldLse; a.aScratch = aScratch;
   a.ldoBlock = ldoBlock; a.ldLseBlock = ldLseBlock;
@@ -606,13 +635,14 @@ static int flashCase(const attn_kernel_set *pK, const FlashCase *fc,
   if( nBad ){
     fprintf(stderr, "  in flash case nq %d nKey %lld dk %d dv %d causal %d "
             "window %lld sides %d (%lld, %lld) slope %g softcap %g pos %d "
-            "overflow %d\n", nq, (long long)nKey, dk, dv, fc->bCausal,
-            (long long)fc->nWindow, fc->bSides, (long long)fc->nL,
-            (long long)fc->nR, fc->rSlope, fc->rSoftcap, fc->ePos,
-            fc->bOverflow);
+            "overflow %d bias %d sink %d (%g)\n", nq, (long long)nKey, dk, dv,
+            fc->bCausal, (long long)fc->nWindow, fc->bSides,
+            (long long)fc->nL, (long long)fc->nR, fc->rSlope, fc->rSoftcap,
+            fc->ePos, fc->bOverflow, fc->bBias, fc->bSink, fc->rSink);
   }
   free(q); free(kp); free(v); free(o1); free(o2); free(l1); free(l2);
   attn_free_aligned(aScratch); free(aQPos); free(aKPos); free(aRef);
+  free(aBias);
   return nBad;
 }
 
@@ -640,6 +670,11 @@ static void testFlash(const attn_kernel_set *pK){
     if( e==6 ){ fc.rSlope = 0.5f; fc.rSoftcap = 5.0f; fc.nWindow = kInt(1, 9); }
     if( e==7 ) fc.nWindow = ATTN_WINDOW_ALL - kInt(1, 3);
     if( e==8 ){ fc.nWindow = ATTN_WINDOW_ALL - 1; fc.rSlope = 0.25f; }
+    if( (e==0 || e==5 || e==6) && i%20>=10 ) fc.bBias = 1;
+    if( (e==1 || e==4 || e==6) && i%3==0 ){
+      fc.bSink = 1;
+      fc.rSink = (float)kInt(-8, 8)*0.5f;
+    }
     if( (e==2 || e==4) && i%20>=10 ){
       /* asymmetric: either side 0 to 70, or unbounded */
       fc.bSides = 1;
