@@ -3,7 +3,8 @@
 ** kernels_avx512.c, and the bf16 flash attention of precision = 'bf16' on
 ** AMX tiles (TDPBF16PS: a 16 × 16 float32 tile += a 16 × 32 bf16 tile
 ** times a 32 × 16 one, 8,192 multiply-adds per instruction), with the
-** tiling of kernels_driver.h's KD_AMX section; the bf16 GEMM on VDPBF16PS.
+** tiling of kernels_driver.h's KD_AMX section, which also has the bf16
+** GEMM of the projections on tiles (32 × 32 outputs a block).
 ** Found on Intel Xeon since Sapphire Rapids.
 **
 ** Linux hands out the tile state only on request: kernels.c asks with
@@ -48,6 +49,7 @@ static const AmxConfig amxConfig = {
 #define kd_tload(t, p, s)    do{ AMX_FENCE(); _tile_loadd(t, p, s); }while(0)
 #define kd_tstore(t, p, s)   do{ _tile_stored(t, p, s); AMX_FENCE(); }while(0)
 #define kd_tdp(c, a, b)      _tile_dpbf16ps(c, a, b)
+#define kd_storeh16(p, h)    _mm256_storeu_si256((__m256i*)(void*)(p), _mm512_cvtepi32_epi16(h))
 #include "kernels_driver.h"
 #undef AMX_FENCE
 

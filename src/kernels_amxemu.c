@@ -71,6 +71,7 @@ static void amxeDot(int c, int a, int b){
 #define kd_tload(t, p, s)    amxeLoad(t, p, s)
 #define kd_tstore(t, p, s)   amxeStore(t, p, s)
 #define kd_tdp(c, a, b)      amxeDot(c, a, b)
+#define kd_storeh16(p, h)    (*(uint16_t*)(void*)(p) = (uint16_t)(h))
 
 #include "kernels_scalar.h"
 #include "kernels_driver.h"

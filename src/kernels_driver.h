@@ -317,7 +317,55 @@ KD_TARGET static void KD_FN(kdGemm)(int64_t m, int64_t n, int64_t k,
 
 
 /* The GEMM on bf16 pairs: A's rows and B's columns packed as pairs of k
-** (2i, 2i+1), zero past k, then the register tile of kdTile2. */
+** (2i, 2i+1), zero past k, then a register tile (kdTile2), or on AMX a
+** tile block (KD_AMX: kdAmxGemmBlock).  The packing is shared. */
+
+/* The bits of KD_W floats rounded to bf16 (to nearest even, as attn_bf16)
+** in the high 16 bits of each lane; the low 16 bits are not zero. */
+KD_INLINE kd_vh KD_FN(kdBf16Hi)(kd_vh u){
+  return kd_addh(kd_addh(u, kd_set1h(0x7fffu)),
+                 kd_andh(kd_srlh(u, 16), kd_set1h(1u)));
+}
+
+/* Pair rows [0, kc2p) of B's rows [0, kc) × columns [0, nc) as bf16 pairs,
+** nb columns a row: zero past column nc and past row kc. */
+KD_INLINE void KD_FN(kdPackB2)(const float *B, int64_t ldb, int64_t kc,
+                               int64_t kc2p, int nc, int nb, uint32_t *out){
+  int64_t k2;
+  int j;
+  for(k2=0; k2<kc2p; k2++){
+    uint32_t *o = out + k2*nb;
+    const float *b0 = B + 2*k2*ldb, *b1 = b0 + ldb;
+    j = 0;
+    if( 2*k2+1<kc ){
+      for(; j+KD_W<=nc; j+=KD_W){
+        kd_vh r0 = KD_FN(kdBf16Hi)(kd_loadh(b0 + j));
+        kd_vh r1 = KD_FN(kdBf16Hi)(kd_loadh(b1 + j));
+        kd_storeh(o + j, kd_orh(kd_srlh(r0, 16),
+                                kd_andh(r1, kd_set1h(0xffff0000u))));
+      }
+      for(; j<nc; j++){
+        o[j] = attn_bf16(b0[j]) | (uint32_t)attn_bf16(b1[j]) << 16;
+      }
+    }else if( 2*k2<kc ){
+      for(; j<nc; j++) o[j] = attn_bf16(b0[j]);
+    }
+    for(; j<nb; j++) o[j] = 0;
+  }
+}
+
+/* Row a[0, kc) as kc2p bf16 pairs, zero past kc. */
+KD_INLINE void KD_FN(kdPackA2)(const float *a, int64_t kc, int64_t kc2p,
+                               uint32_t *out){
+  int64_t k2;
+  for(k2=0; k2<kc/2; k2++){
+    out[k2] = attn_bf16(a[2*k2]) | (uint32_t)attn_bf16(a[2*k2+1]) << 16;
+  }
+  if( kc%2 ) out[k2++] = attn_bf16(a[kc-1]);
+  for(; k2<kc2p; k2++) out[k2] = 0;
+}
+
+#ifndef KD_AMX
 KD_INLINE void KD_FN(kdGemmTileBf16)(const int MR, const int NZ, int64_t kc2,
                                      const uint32_t *A2, int64_t lda2,
                                      const uint32_t *B2, int64_t ldb2,
@@ -353,7 +401,7 @@ KD_TARGET static void KD_FN(kdGemmBf16)(int64_t m, int64_t n, int64_t k,
   enum { NB = KD_GE_NZ*KD_W, KC2 = KD_KC/2 };
   uint32_t aPackB[KC2*NB] __attribute__((aligned(64)));
   uint32_t aPackA[KD_GE_MR*KC2] __attribute__((aligned(64)));
-  int64_t i0, j0, p0, i, j, k2;
+  int64_t i0, j0, p0, i;
   if( m<=0 || n<=0 ) return;
   if( k<=0 ){
     if( !bAccum ){
@@ -368,23 +416,12 @@ KD_TARGET static void KD_FN(kdGemmBf16)(int64_t m, int64_t n, int64_t k,
     for(p0=0; p0<k; p0+=KD_KC){
       int64_t kc = k-p0 < KD_KC ? k-p0 : KD_KC, kc2 = (kc+1)/2;
       int bLoad = bAccum || p0>0;
-      for(k2=0; k2<kc2; k2++){
-        const float *b0 = B + (p0+2*k2)*ldb + j0;
-        const float *b1 = 2*k2+1<kc ? b0 + ldb : 0;
-        for(j=0; j<NB; j++){
-          aPackB[k2*NB + j] = j>=nc ? 0 : (attn_bf16(b0[j])
-                            | (b1 ? (uint32_t)attn_bf16(b1[j]) << 16 : 0));
-        }
-      }
+      KD_FN(kdPackB2)(B + p0*ldb + j0, ldb, kc, kc2, nc, NB, aPackB);
       for(i0=0; i0<m; i0+=KD_GE_MR){
         int mr = (int)(m-i0 < KD_GE_MR ? m-i0 : KD_GE_MR);
         float *c = C + i0*ldc + j0;
         for(i=0; i<mr; i++){
-          const float *a = A + (i0+i)*lda + p0;
-          for(k2=0; k2<kc2; k2++){
-            aPackA[i*KC2 + k2] = attn_bf16(a[2*k2])
-              | (2*k2+1<kc ? (uint32_t)attn_bf16(a[2*k2+1]) << 16 : 0);
-          }
+          KD_FN(kdPackA2)(A + (i0+i)*lda + p0, kc, kc2, aPackA + i*KC2);
         }
         switch( mr*8+nz ){
 #define X(MR,NZ) case MR*8+NZ: if( MR<=KD_GE_MR && NZ<=KD_GE_NZ ){ \
@@ -397,6 +434,122 @@ KD_TARGET static void KD_FN(kdGemmBf16)(int64_t m, int64_t n, int64_t k,
     }
   }
 }
+
+#else /* KD_AMX */
+/* 32 × 32 outputs (C tiles 0-3: rows 0-15 and 16-31 by columns 0-15 and
+** 16-31; nr, nt = 1 or 2 tiles of rows and columns) from A tiles 4-5 (the
+** packed rows' pairs) and B tiles 6-7 (the packed columns), kc2p pairs.
+** C comes from c (ldc floats a row) when bLoad, else starts at zero. */
+KD_INLINE void KD_FN(kdAmxGemmBlock)(int64_t kc2p, const uint32_t *A2,
+                                     int64_t lda2, const uint32_t *B2,
+                                     int64_t ldb2, float *c, int64_t ldc,
+                                     int nr, int nt, int bLoad){
+  const int64_t sc = ldc*4;
+  int64_t d2;
+  if( bLoad ){
+    kd_tload(0, c, sc);
+    if( nt>1 ) kd_tload(1, c + 16, sc);
+    if( nr>1 ){
+      kd_tload(2, c + 16*ldc, sc);
+      if( nt>1 ) kd_tload(3, c + 16*ldc + 16, sc);
+    }
+  }else{
+    kd_tzero(0); kd_tzero(1); kd_tzero(2); kd_tzero(3);
+  }
+  for(d2=0; d2<kc2p; d2+=16){
+    kd_tload(4, A2 + d2, lda2*4);
+    if( nr>1 ) kd_tload(5, A2 + 16*lda2 + d2, lda2*4);
+    kd_tload(6, B2 + d2*ldb2, ldb2*4);
+    if( nt>1 ) kd_tload(7, B2 + d2*ldb2 + 16, ldb2*4);
+    kd_tdp(0, 4, 6);
+    if( nt>1 ) kd_tdp(1, 4, 7);
+    if( nr>1 ){
+      kd_tdp(2, 5, 6);
+      if( nt>1 ) kd_tdp(3, 5, 7);
+    }
+  }
+  kd_tstore(0, c, sc);
+  if( nt>1 ) kd_tstore(1, c + 16, sc);
+  if( nr>1 ){
+    kd_tstore(2, c + 16*ldc, sc);
+    if( nt>1 ) kd_tstore(3, c + 16*ldc + 16, sc);
+  }
+}
+
+/* Row a[0, kc) as kc2p bf16 pairs, zero past kc: the pair (2i, 2i+1) is
+** bf16 elements 2i and 2i+1 of the row, so this is the row rounded to bf16
+** in order (kd_storeh16 narrows KD_W lanes). */
+KD_INLINE void KD_FN(kdAmxPackA)(const float *a, int64_t kc, int64_t kc2p,
+                                 uint32_t *out){
+  uint16_t *o = (uint16_t*)(void*)out;
+  int64_t i = 0;
+  for(; i+KD_W<=kc; i+=KD_W){
+    kd_storeh16(o + i, kd_srlh(KD_FN(kdBf16Hi)(kd_loadh(a + i)), 16));
+  }
+  for(; i<kc; i++) o[i] = attn_bf16(a[i]);
+  for(; i<2*kc2p; i++) o[i] = 0;
+}
+
+/* Blocks of 32 rows of A by 32 columns of a 64-column panel of B, KD_KC
+** rows of B a panel (pairs padded with zeros to a multiple of 16); a block
+** at the edge of C goes through aC (its rows and columns past C's zero),
+** so no tile reads or writes outside C.  Each element's pairs are added in
+** k order onto C, as the other levels do. */
+KD_TARGET static void KD_FN(kdGemmBf16)(int64_t m, int64_t n, int64_t k,
+                                        const float *A, int64_t lda,
+                                        const float *B, int64_t ldb,
+                                        float *C, int64_t ldc, int bAccum){
+  enum { NB = 128, KC2 = KD_KC/2 };
+  uint32_t aPackB[KC2*NB] __attribute__((aligned(64)));
+  uint32_t aPackA[32*KC2] __attribute__((aligned(64)));
+  float aC[32*32] __attribute__((aligned(64)));
+  int64_t i0, j0, p0, i;
+  if( m<=0 || n<=0 ) return;
+  if( k<=0 ){
+    if( !bAccum ){
+      for(i0=0; i0<m; i0++) memset(C + i0*ldc, 0, sizeof(float)*(size_t)n);
+    }
+    return;
+  }
+  KD_TILE_BEGIN();
+  for(j0=0; j0<n; j0+=NB){
+    int nc = (int)(n-j0 < NB ? n-j0 : NB);
+    for(p0=0; p0<k; p0+=KD_KC){
+      int64_t kc = k-p0 < KD_KC ? k-p0 : KD_KC;
+      int64_t kc2p = attn_round_up((kc+1)/2, 16);
+      int bLoad = bAccum || p0>0;
+      KD_FN(kdPackB2)(B + p0*ldb + j0, ldb, kc, kc2p, nc, NB, aPackB);
+      for(i0=0; i0<m; i0+=32){
+        int mr = (int)(m-i0 < 32 ? m-i0 : 32), nr = mr>16 ? 2 : 1, jj;
+        for(i=0; i<16*nr; i++){
+          if( i<mr ){
+            KD_FN(kdAmxPackA)(A + (i0+i)*lda + p0, kc, kc2p, aPackA + i*KC2);
+          }else{
+            memset(aPackA + i*KC2, 0, 4*(size_t)kc2p);
+          }
+        }
+        for(jj=0; jj<nc; jj+=32){
+          int ncc = nc-jj < 32 ? nc-jj : 32, nt = ncc>16 ? 2 : 1;
+          float *c = C + i0*ldc + j0 + jj;
+          if( mr==16*nr && ncc==16*nt ){
+            KD_FN(kdAmxGemmBlock)(kc2p, aPackA, KC2, aPackB + jj, NB, c, ldc,
+                                  nr, nt, bLoad);
+            continue;
+          }
+          if( bLoad ){
+            memset(aC, 0, sizeof(aC));
+            for(i=0; i<mr; i++) memcpy(aC + 32*i, c + i*ldc, 4*(size_t)ncc);
+          }
+          KD_FN(kdAmxGemmBlock)(kc2p, aPackA, KC2, aPackB + jj, NB, aC, 32,
+                                nr, nt, bLoad);
+          for(i=0; i<mr; i++) memcpy(c + i*ldc, aC + 32*i, 4*(size_t)ncc);
+        }
+      }
+    }
+  }
+  KD_TILE_END();
+}
+#endif /* KD_AMX */
 
 /*
 ** Flash attention.
@@ -824,11 +977,16 @@ KD_INLINE void KD_FN(kdValuesBf16)(const attn_flash_args *p,
 ** operations kd_tzero(t), kd_tload(t, p, bytes), kd_tstore(t, p, bytes)
 ** and kd_tdp(c, a, b) (C += A·B, TDPBF16PS) on tiles 0..7 configured as
 ** 16 rows of 64 bytes by KD_TILE_BEGIN() (and KD_TILE_END() after a call).
+** kd_storeh16(p, h) stores the low 16 bits of h's lanes at p (KD_W uint16,
+** any alignment), for packing rows to bf16.
 ** Tiles 0-3 hold C (float32, 16 × 16), 4-5 A (16 rows × 32 bf16), 6-7 B
 ** (16 rows × 16 bf16 pairs).  S = K·Qᵀ takes A from K's rows and B from
 ** Qt's pairs, Ot = Vᵀ·P A from V's transposed rows and B from P's pairs:
 ** 32 × 32 outputs per pass of 4 C tiles, 16-key (16-column) groups at the
-** edges with 2.  The softmax then takes the maxima in its own pass.
+** edges with 2.  The softmax then takes the maxima in its own pass.  The
+** projections' GEMM (kdGemmBf16, above) takes A from A's rows rounded to
+** bf16 and B from B's column pairs (kdPackB2): 32 × 32 outputs a block,
+** A packed once per 128 columns of B.
 */
 
 /* S rows [c0, c0 + 16·nk) (nk = 1 or 2) by Qt rows [r0, r0 + 16·nr). */
@@ -1253,6 +1411,7 @@ const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 #undef KD_AMX
 #undef KD_TILE_BEGIN
 #undef KD_TILE_END
+#undef kd_storeh16
 #undef kd_tzero
 #undef kd_tload
 #undef kd_tstore
