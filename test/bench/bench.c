@@ -1197,7 +1197,7 @@ static void benchNewRow(void){
     " FROM w) AND wo = (SELECT wo FROM w) AND bq = (SELECT bq FROM w) AND"
     " bk = (SELECT bk FROM w) AND bv = (SELECT bv FROM w) AND bo = (SELECT bo"
     " FROM w) AND heads = 6 AND causal = 1 AND rope = 10000";
-  char zFull[1024], zPushed[1024], zStored[2048];
+  char zFull[1024], zPushed[1100], zStored[2048];
   const int d = NEWROW_D, n = NEWROW_N;
   float *aW[4], *aB[4], *x = benchGauss((int64_t)n*d, 1.0);
   sqlite3 *db;
