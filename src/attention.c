@@ -1163,8 +1163,9 @@ static void attnKeySlots(const attn_state *p, const int64_t *aKSeq,
 ** slope·(distance − this), a constant per row that the softmax ignores, so
 ** the keys that carry weight have small biases and their scores stay exact
 ** relative to each other at any distance (a float32 bias of slope·2^40
-** would swallow every score).  Keys are sorted by position: a binary
-** search per row. */
+** would swallow every score); the scores and lse a caller reads are moved
+** back to the definition's frame (attnAlibiShift).  Keys are sorted by
+** position: a binary search per row. */
 static void attnAlibiRefs(attn_state *p){
   int64_t iB, r;
   for(iB=0; iB<p->nBlock; iB++){
@@ -1661,6 +1662,26 @@ static void attnFlashTask(void *pArg, int64_t iTask, int iWorker){
   }
 }
 
+/* ALiBi: how far the kernels' frame of sorted query row s, head h, is
+** above the definition's: slope·r(i), r(i) the row's distance to its
+** nearest allowed key (attnAlibiRefs); 0 without ALiBi.  Scores, the sink
+** and the lse are computed in the kernels' frame, where the keys that
+** carry weight have small biases, and the scores and lse a caller reads
+** are moved back by this, in float64. */
+static double attnAlibiShift(const attn_state *p, int64_t s, int h){
+  return p->aSlope ? p->aSlope[h]*(double)p->aQRef[s] : 0.0;
+}
+
+/* The lse of sorted query row s, head h, as returned: rLse, in the
+** kernels' frame, moved to the definition's (attnAlibiShift) and rounded
+** once to float32, so shards over disjoint keys merge (attn_merge) with or
+** without ALiBi.  One beyond float32 is ±Infinity, an error only where it
+** is read (the output is exact). */
+static float attnLseOut(const attn_state *p, int64_t s, int h, double rLse){
+  double x = rLse - attnAlibiShift(p, s, h);
+  return x>FLT_MAX ? INFINITY : x<-FLT_MAX ? -INFINITY : (float)x;
+}
+
 /* The output step of one block of the chunk: heads concatenated, W_O, rows
 ** scattered to input order (run by the task that finished its last head). */
 static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker){
@@ -1691,8 +1712,10 @@ static void attnOutputTask(void *pArg, int64_t iSlot, int iWorker){
   for(r=0; r<b->nRow; r++){
     int64_t iRow = p->aQOrder[b->iRow + r];
     float *aOut = p->aOut + iRow*p->nOut;
-    memcpy(p->aLse + iRow*p->nHead, aLse + (int64_t)r*p->nHead,
-           sizeof(float)*(size_t)p->nHead);
+    for(h=0; h<p->nHead; h++){
+      p->aLse[iRow*p->nHead + h] = attnLseOut(p, b->iRow + r, h,
+                                    (double)aLse[(int64_t)r*p->nHead + h]);
+    }
     memcpy(aOut, aRes + r*ld, sizeof(float)*(size_t)p->nOut);
     if( p->aBo ){
       for(j=0; j<p->nOut; j++) aOut[j] += p->aBo[j];
@@ -1790,7 +1813,8 @@ static int attnRowHasKey(const attn_state *p, int64_t s, const AttnBlock *b){
 }
 
 /* The float64 score of sorted query row s, head h, against key j of its
-** block b (allowed by the masks): softcap(q·k) − slope·|Δpos|, from the
+** block b (allowed by the masks): softcap(q·k) − slope·(|Δpos| − r) + bias,
+** in the kernels' frame (attnAlibiShift above the definition's), from the
 ** packed, scaled, RoPE'd Q and K: what the kernels compute in float32. */
 static double attnScore64(const attn_state *p, int64_t s, int h,
                           const AttnBlock *b, int64_t j){
@@ -1826,8 +1850,7 @@ static double attnSink64(const attn_state *p, int64_t s, int h){
   double x;
   if( p->aSink==0 ) return -INFINITY;
   x = (double)p->aSink[h];
-  if( p->aSlope ) x += p->aSlope[h]*(double)p->aQRef[s];
-  return x;
+  return x + attnAlibiShift(p, s, h);
 }
 
 /* The value row of key j of block b for kv head g: in place, or (bf16)
@@ -1913,10 +1936,7 @@ static int attnFixRow(attn_state *p, int64_t iRow, attn_err *pErr){
     }
     if( rc==ATTN_OK ){
       attn_softmax_result64(&acc, aCat + (int64_t)h*p->nDimV, &rLse);
-      /* An lse beyond float32 is ±Infinity: an error only where it is
-      ** read (the output is exact). */
-      aLse[h] = rLse>FLT_MAX ? INFINITY : rLse<-FLT_MAX ? -INFINITY
-              : (float)rLse;
+      aLse[h] = attnLseOut(p, s, h, rLse);
     }
   }
   if( rc==ATTN_OK ){
@@ -1990,8 +2010,10 @@ int attn_forward(attn_state *p, attn_err *pErr){
 struct attn_score_iter {
   attn_state *p;
   const AttnBlock *pBlock;     /* the block of the query row (its keys) */
+  int64_t iSorted;             /* the query row's sorted rank */
   int iHead0, iHead1;          /* heads [iHead0, iHead1) */
-  double *aScore;              /* (iHead1-iHead0) × nKey scores, -inf masked */
+  double *aScore;              /* (iHead1-iHead0) × nKey scores in the
+                               ** kernels' frame, -inf masked */
   double *aStat;               /* per head: the largest score, then
                                ** Σ exp(score − largest) */
   int iHead;                   /* cursor */
@@ -2012,6 +2034,7 @@ int attn_scores_open(attn_state *p, int64_t iRow, int iHead,
   if( it==0 ) return attn_err_nomem(pErr);
   it->p = p;
   s = p->aQRank[iRow];
+  it->iSorted = s;
   it->pBlock = &p->aBlock[attnBlockOf(p, s)];
   it->iHead0 = iHead<0 ? 0 : iHead;
   it->iHead1 = iHead<0 ? p->nHead : (iHead<p->nHead ? iHead+1 : iHead);
@@ -2073,7 +2096,8 @@ int attn_scores_next(attn_score_iter *it, attn_score *pScore){
       if( aS[j]==-INFINITY ) continue;
       pScore->iKey = it->p->aKOrder[it->pBlock->iKey + j];
       pScore->iHead = it->iHead;
-      pScore->rScore = aS[j];
+      /* the weight from the kernels' frame, the score in the definition's */
+      pScore->rScore = aS[j] - attnAlibiShift(it->p, it->iSorted, it->iHead);
       pScore->rWeight = exp(aS[j] - aStat[0])/aStat[1];
       return 1;
     }

@@ -225,8 +225,11 @@ int attn_state_heads(const attn_state *p);         /* query heads */
 ** attend to (by the masks).  A row whose float32 computation overflowed is
 ** computed again in float64 from the projected Q, K and V; only an output
 ** that does not fit float32 is an error (ATTN_ERROR, naming the element),
-** as is a Q, K or V that overflowed when projected.  An lse that does not
-** fit float32 is +Infinity (the output is still exact).  The pointers stay
+** as is a Q, K or V that overflowed when projected.  The lse is in the
+** definition's frame, with ALiBi too (the kernels' frame, relative to the
+** row's nearest key, moved back in float64), so the lse of disjoint key
+** sets merge.  One that does not fit float32 is ±Infinity (the output is
+** still exact).  The pointers stay
 ** valid until attn_state_free(). */
 int attn_output(attn_state *p, int64_t iRow, const float **paOut,
                 const float **paLse, attn_err *pErr);
@@ -241,7 +244,8 @@ typedef struct attn_score attn_score;
 struct attn_score {
   int64_t iKey;
   int iHead;
-  double rScore;     /* scaled logit, after softcap, ALiBi and bias */
+  double rScore;     /* scaled logit, after softcap, ALiBi and bias (the
+                     ** definition's, not the kernels' frame) */
   double rWeight;    /* softmax probability (with sinks, the weights of a
                      ** head sum to 1 − the sink's weight) */
 };

@@ -373,12 +373,13 @@ struct Ref {
   double *out, *outE;         /* nQ × nOut */
   double *lse, *lseE;         /* nQ × H */
   double *w, *wE;             /* (i·H + h)·nK + j: weights of the score rows */
+  double *sc, *scE;           /* and their scores, as returned */
   int *none;
 };
 
 static void refFree(Ref *r){
   free(r->out); free(r->outE); free(r->lse); free(r->lseE);
-  free(r->w); free(r->wE); free(r->none);
+  free(r->w); free(r->wE); free(r->sc); free(r->scE); free(r->none);
 }
 
 static void refCompute(const Case *c, Ref *r){
@@ -404,6 +405,8 @@ static void refCompute(const Case *c, Ref *r){
   r->lseE = calloc((size_t)(nQ*H), sizeof(double));
   r->w = calloc((size_t)(nQ*H*nK), sizeof(double));
   r->wE = calloc((size_t)(nQ*H*nK), sizeof(double));
+  r->sc = calloc((size_t)(nQ*H*nK), sizeof(double));
+  r->scE = calloc((size_t)(nQ*H*nK), sizeof(double));
   r->none = calloc((size_t)nQ, sizeof(int));
   refSlopes(H, slope);
   for(h=0; c->bSlopes && h<H; h++) slope[h] = c->aSlope[h];
@@ -514,10 +517,21 @@ static void refCompute(const Case *c, Ref *r){
         r->w[(i*H+h)*nK+j] = wt;
         for(d=0; d<dvh; d++) cat[h*dvh+d] += wt*V[j*dV+g*dvh+d];
       }
+      /* The lse as returned: in the definition's frame, slope·ref below
+      ** the one computed, in float64, rounded once more to float32. */
+      if( c->opt.bAlibi || c->bSlopes ){
+        double sh = slope[h]*(double)ref;
+        r->lse[i*H+h] -= sh;
+        le += U*fabs(r->lse[i*H+h]) + U64*(sh + fabs(r->lse[i*H+h]));
+      }
       r->lseE[i*H+h] = le;
       for(j=0; j<nK; j++){
         double wt = r->w[(i*H+h)*nK+j];
+        double sh = (c->opt.bAlibi || c->bSlopes) ? slope[h]*(double)ref : 0.0;
         if( s[j]==-INFINITY ) continue;
+        /* The score as returned: in the definition's frame (see the lse). */
+        r->sc[(i*H+h)*nK+j] = s[j] - sh;
+        r->scE[(i*H+h)*nK+j] = es[j] + U64*(sh + fabs(s[j] - sh)) + 1e-300;
         r->wE[(i*H+h)*nK+j] = wt*(es[j] + esum
                               + U64*((double)nTerm + 4 + 2*(mx - s[j])))
                               + 1e-300;
@@ -681,6 +695,12 @@ static float *runEngine(const Case *c, const Ref *r, int iCase, int nThread){
                  "reference %.17g%s", (long long)i, (long long)sc.iKey,
                  sc.iHead, sc.rWeight, r->w[iw],
                  refAllowed(c, i, sc.iKey) ? "" : " (not allowed)");
+        dReport(c, iCase, z); bBad = 1;
+      }else if( !dClose(sc.rScore, r->sc[iw], r->scE[iw]) ){
+        snprintf(z, sizeof(z), "row %lld key %lld head %d: score %.17g, "
+                 "reference %.17g, bound %.3g", (long long)i,
+                 (long long)sc.iKey, sc.iHead, sc.rScore, r->sc[iw],
+                 SAFETY*r->scE[iw]);
         dReport(c, iCase, z); bBad = 1;
       }
     }
@@ -857,7 +877,8 @@ static void runSql(const Case *c, const Ref *r, int iCase){
   ** the default positions counted over every row). */
   if( !bBad ){
     int64_t iq = dRange(c->q.n), nSeen = 0, nWant = 0, j;
-    char *zScores = sqlite3_mprintf("SELECT kid, head, weight, qpos, kpos FROM "
+    char *zScores = sqlite3_mprintf("SELECT kid, head, weight, qpos, kpos, "
+        "score FROM "
         "attention_scores(%Q%s) WHERE qid = %lld AND %s", zSrc, zKeysArg,
         (long long)iq+1, strstr(zSql, "wq = ?1"));
     for(j=0; j<c->k.n; j++) nWant += refAllowed(c, iq, j);
@@ -893,6 +914,11 @@ static void runSql(const Case *c, const Ref *r, int iCase){
           snprintf(z, sizeof(z), "SQL scores row %lld key %lld head %d: "
                    "weight %.17g, reference %.17g", (long long)iq+1,
                    (long long)jk+1, h, w, r->w[iw]);
+          dReport(c, iCase, z); bBad = 1;
+        }else if( !dClose(sqlite3_column_double(p, 5), r->sc[iw], r->scE[iw]) ){
+          snprintf(z, sizeof(z), "SQL scores row %lld key %lld head %d: "
+                   "score %.17g, reference %.17g", (long long)iq+1,
+                   (long long)jk+1, h, sqlite3_column_double(p, 5), r->sc[iw]);
           dReport(c, iCase, z); bBad = 1;
         }
       }
