@@ -318,7 +318,7 @@ KD_TARGET static void KD_FN(kdGemm)(int64_t m, int64_t n, int64_t k,
 
 /* The GEMM on bf16 pairs: A's rows and B's columns packed as pairs of k
 ** (2i, 2i+1), zero past k, then a register tile (kdTile2), or on AMX a
-** tile block (KD_AMX: kdAmxGemmBlock).  The packing is shared. */
+** tile block (KD_AMX: kdAmxBlock).  The packing is shared. */
 
 /* The bits of KD_W floats rounded to bf16 (to nearest even, as attn_bf16)
 ** in the high 16 bits of each lane; the low 16 bits are not zero. */
@@ -436,14 +436,17 @@ KD_TARGET static void KD_FN(kdGemmBf16)(int64_t m, int64_t n, int64_t k,
 }
 
 #else /* KD_AMX */
-/* 32 × 32 outputs (C tiles 0-3: rows 0-15 and 16-31 by columns 0-15 and
-** 16-31; nr, nt = 1 or 2 tiles of rows and columns) from A tiles 4-5 (the
-** packed rows' pairs) and B tiles 6-7 (the packed columns), kc2p pairs.
-** C comes from c (ldc floats a row) when bLoad, else starts at zero. */
-KD_INLINE void KD_FN(kdAmxGemmBlock)(int64_t kc2p, const uint32_t *A2,
-                                     int64_t lda2, const uint32_t *B2,
-                                     int64_t ldb2, float *c, int64_t ldc,
-                                     int nr, int nt, int bLoad){
+/* The one AMX block of every bf16 product (the GEMM's, S = K·Qᵀ and
+** Ot += Vᵀ·P): 32 × 32 outputs in C tiles 0-3 (rows 0-15 and 16-31 by
+** columns 0-15 and 16-31; nr, nt = 1 or 2 tiles of rows and columns) from
+** A tiles 4-5 (rows of bf16 pairs at a, sa bytes apart) and B tiles 6-7
+** (the pairs of 16 columns at b, ldb uint32 a pair row), n2 pairs (a
+** multiple of 16).  C comes from c (ldc floats a row) when bLoad, else
+** starts at zero. */
+KD_INLINE void KD_FN(kdAmxBlock)(int64_t n2, const void *a, int64_t sa,
+                                 const uint32_t *b, int64_t ldb, float *c,
+                                 int64_t ldc, int nr, int nt, int bLoad){
+  const char *a1 = (const char*)a + 16*sa;
   const int64_t sc = ldc*4;
   int64_t d2;
   if( bLoad ){
@@ -456,11 +459,11 @@ KD_INLINE void KD_FN(kdAmxGemmBlock)(int64_t kc2p, const uint32_t *A2,
   }else{
     kd_tzero(0); kd_tzero(1); kd_tzero(2); kd_tzero(3);
   }
-  for(d2=0; d2<kc2p; d2+=16){
-    kd_tload(4, A2 + d2, lda2*4);
-    if( nr>1 ) kd_tload(5, A2 + 16*lda2 + d2, lda2*4);
-    kd_tload(6, B2 + d2*ldb2, ldb2*4);
-    if( nt>1 ) kd_tload(7, B2 + d2*ldb2 + 16, ldb2*4);
+  for(d2=0; d2<n2; d2+=16){
+    kd_tload(4, (const char*)a + 4*d2, sa);
+    if( nr>1 ) kd_tload(5, a1 + 4*d2, sa);
+    kd_tload(6, b + d2*ldb, ldb*4);
+    if( nt>1 ) kd_tload(7, b + d2*ldb + 16, ldb*4);
     kd_tdp(0, 4, 6);
     if( nt>1 ) kd_tdp(1, 4, 7);
     if( nr>1 ){
@@ -532,16 +535,16 @@ KD_TARGET static void KD_FN(kdGemmBf16)(int64_t m, int64_t n, int64_t k,
           int ncc = nc-jj < 32 ? nc-jj : 32, nt = ncc>16 ? 2 : 1;
           float *c = C + i0*ldc + j0 + jj;
           if( mr==16*nr && ncc==16*nt ){
-            KD_FN(kdAmxGemmBlock)(kc2p, aPackA, KC2, aPackB + jj, NB, c, ldc,
-                                  nr, nt, bLoad);
+            KD_FN(kdAmxBlock)(kc2p, aPackA, 4*KC2, aPackB + jj, NB, c, ldc,
+                              nr, nt, bLoad);
             continue;
           }
           if( bLoad ){
             memset(aC, 0, sizeof(aC));
             for(i=0; i<mr; i++) memcpy(aC + 32*i, c + i*ldc, 4*(size_t)ncc);
           }
-          KD_FN(kdAmxGemmBlock)(kc2p, aPackA, KC2, aPackB + jj, NB, aC, 32,
-                                nr, nt, bLoad);
+          KD_FN(kdAmxBlock)(kc2p, aPackA, 4*KC2, aPackB + jj, NB, aC, 32,
+                            nr, nt, bLoad);
           for(i=0; i<mr; i++) memcpy(c + i*ldc, aC + 32*i, 4*(size_t)ncc);
         }
       }
@@ -993,29 +996,9 @@ KD_INLINE void KD_FN(kdValuesBf16)(const attn_flash_args *p,
 KD_INLINE void KD_FN(kdAmxScores)(const attn_flash_args *p,
                                   const KD_FN(KdFlash) *f, int64_t k0,
                                   int c0, int nk, int r0, int nr){
-  const uint16_t *k = p->kBf16 + (k0+c0)*p->ldk;
-  const int64_t sk = p->ldk*2, sq = KD_BQ*4, ss = KD_BQ*4;
-  float *s = f->aS + c0*KD_BQ + r0;
-  int64_t d2;
-  kd_tzero(0); kd_tzero(1); kd_tzero(2); kd_tzero(3);
-  for(d2=0; d2<p->ldk/2; d2+=16){
-    kd_tload(4, k + 2*d2, sk);
-    if( nk>1 ) kd_tload(5, k + 16*p->ldk + 2*d2, sk);
-    kd_tload(6, f->aQt2 + d2*KD_BQ + r0, sq);
-    if( nr>1 ) kd_tload(7, f->aQt2 + d2*KD_BQ + r0 + 16, sq);
-    kd_tdp(0, 4, 6);
-    if( nr>1 ) kd_tdp(1, 4, 7);
-    if( nk>1 ){
-      kd_tdp(2, 5, 6);
-      if( nr>1 ) kd_tdp(3, 5, 7);
-    }
-  }
-  kd_tstore(0, s, ss);
-  if( nr>1 ) kd_tstore(1, s + 16, ss);
-  if( nk>1 ){
-    kd_tstore(2, s + 16*KD_BQ, ss);
-    if( nr>1 ) kd_tstore(3, s + 16*KD_BQ + 16, ss);
-  }
+  KD_FN(kdAmxBlock)(p->ldk/2, p->kBf16 + (k0+c0)*p->ldk, p->ldk*2,
+                    f->aQt2 + r0, KD_BQ, f->aS + c0*KD_BQ + r0, KD_BQ,
+                    nk, nr, 0);
 }
 
 /* Returns 0: the maxima are left to kdTransform. */
@@ -1039,34 +1022,9 @@ KD_INLINE void KD_FN(kdAmxValues)(const attn_flash_args *p,
                                   const KD_FN(KdFlash) *f, int64_t k0,
                                   int c2Lo, int c2Hi, int j0, int nj, int r0,
                                   int nr){
-  const uint16_t *vt = p->vtBf16 + j0*p->ldvt + k0;
-  const int64_t sv = p->ldvt*2, sp = KD_BQ*4, so = KD_BQ*4;
-  float *ot = f->aOt + (int64_t)j0*KD_BQ + r0;
-  int c2;
-  kd_tload(0, ot, so);
-  if( nr>1 ) kd_tload(1, ot + 16, so);
-  if( nj>1 ){
-    kd_tload(2, ot + 16*KD_BQ, so);
-    if( nr>1 ) kd_tload(3, ot + 16*KD_BQ + 16, so);
-  }
-  for(c2=c2Lo; c2<c2Hi; c2+=16){
-    kd_tload(4, vt + 2*c2, sv);
-    if( nj>1 ) kd_tload(5, vt + 16*p->ldvt + 2*c2, sv);
-    kd_tload(6, f->aP2 + c2*KD_BQ + r0, sp);
-    if( nr>1 ) kd_tload(7, f->aP2 + c2*KD_BQ + r0 + 16, sp);
-    kd_tdp(0, 4, 6);
-    if( nr>1 ) kd_tdp(1, 4, 7);
-    if( nj>1 ){
-      kd_tdp(2, 5, 6);
-      if( nr>1 ) kd_tdp(3, 5, 7);
-    }
-  }
-  kd_tstore(0, ot, so);
-  if( nr>1 ) kd_tstore(1, ot + 16, so);
-  if( nj>1 ){
-    kd_tstore(2, ot + 16*KD_BQ, so);
-    if( nr>1 ) kd_tstore(3, ot + 16*KD_BQ + 16, so);
-  }
+  KD_FN(kdAmxBlock)(c2Hi - c2Lo, p->vtBf16 + j0*p->ldvt + k0 + 2*c2Lo,
+                    p->ldvt*2, f->aP2 + c2Lo*KD_BQ + r0, KD_BQ,
+                    f->aOt + (int64_t)j0*KD_BQ + r0, KD_BQ, nj, nr, 1);
 }
 
 KD_INLINE void KD_FN(kdValuesBf16)(const attn_flash_args *p,
