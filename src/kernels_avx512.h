@@ -5,6 +5,8 @@
 ** VDPBF16PS) and kernels_amx.c (adds AMX tiles).  A file that includes it
 ** defines KD_LEVEL, KD_NAME and KD_TARGET first (the target must include
 ** AVX-512 F/BW/DQ/VL and FMA); kernels_driver.h #undefs every kd_ name.
+** A level whose target has AVX512-BF16 also defines K5_BF16, which packs
+** the softmax's P to bf16 pairs in one conversion (KD_PACK2P).
 */
 #include <immintrin.h>
 
@@ -34,6 +36,19 @@ K5_INLINE __m512 KD_FN(k5CopySign)(__m512 mag, __m512 sgn){
       _mm512_andnot_si512(s, _mm512_castps_si512(mag)),
       _mm512_and_si512(s, _mm512_castps_si512(sgn))));
 }
+#ifdef K5_BF16
+/* For the levels with AVX512-BF16 (K5_BF16): kdPack2 of lanes that are
+** never denormal in one VCVTNE2PS2BF16 (lo's bf16 in words 0-15, hi's in
+** 16-31, to nearest even) and a permute that interleaves them. */
+K5_INLINE __m512i KD_FN(k5Pack2P)(__m512 lo, __m512 hi){
+  static const unsigned short aIdx[32] = {
+    0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+    8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 };
+  return _mm512_permutexvar_epi16(_mm512_loadu_si512((const void*)aIdx),
+                                  (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+}
+# define KD_PACK2P(lo, hi) KD_FN(k5Pack2P)(lo, hi)
+#endif
 K5_INLINE __m512 KD_FN(k5AddExp)(__m512 y, __m512 t){
   return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(y),
                               _mm512_slli_epi32(_mm512_castps_si512(t), 23)));
@@ -41,6 +56,7 @@ K5_INLINE __m512 KD_FN(k5AddExp)(__m512 y, __m512 t){
 
 
 #undef K5_INLINE
+#undef K5_BF16
 
 #define kd_v              __m512
 #define kd_m              __mmask16

@@ -18,6 +18,7 @@
 #define KD_TARGET  __attribute__((target( \
   "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
 #define KD_BF16_ONLY       /* float32: the avx512 level's */
+#define K5_BF16            /* k5Pack2P */
 #include "kernels_avx512.h"
 #define KD_DOT2(acc, a, b) \
   _mm512_dpbf16_ps(acc, (__m512bh)(a), (__m512bh)(b))

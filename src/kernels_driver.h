@@ -188,6 +188,14 @@ KD_INLINE kd_vh KD_FN(kdPack2)(kd_v lo, kd_v hi){
   return kd_orh(kd_srlh(a, 16), kd_andh(b, kd_set1h(0xffff0000u)));
 }
 
+/* kdPack2 of lanes that are never denormal (P = exp(S − m): 0, a normal
+** float or NaN), where a level with AVX512-BF16 may convert in one
+** instruction, whose rounding is the same for those (KD_PACK2P; it treats
+** denormals as zero, so it is not kdPack2). */
+#ifndef KD_PACK2P
+# define KD_PACK2P(lo, hi) KD_FN(kdPack2)(lo, hi)
+#endif
+
 /* acc[i][z] += Σ_{t<n} dot2(b[t·sbT + i·sbI], v[t·svT + z·KD_W]): kdTile on
 ** pairs. */
 KD_INLINE void KD_FN(kdTile2)(const int MI, const int NZ, int64_t n,
@@ -844,6 +852,8 @@ KD_INLINE void KD_FN(kdSoftmaxBf16)(const KD_FN(KdFlash) *f, int cLo,
 #else
   const int c2Lo = cLo/2, c2Hi = (cHi+1)/2, nzP = f->nz;
 #endif
+  /* pairs [c2In0, c2In1) have both keys in [cLo, cHi): no checks */
+  const int c2In0 = (cLo+1)/2, c2In1 = cHi/2 > c2In0 ? cHi/2 : c2In0;
   int z, c2;
   for(z=0; z<f->nz; z++){
     kd_v al, mSub = KD_FN(kdRowMax)(f, z, &al), sum = kd_zero();
@@ -852,15 +862,21 @@ KD_INLINE void KD_FN(kdSoftmaxBf16)(const KD_FN(KdFlash) *f, int cLo,
     for(c2=c2Lo; c2<c2Hi; c2++){
       const int c = 2*c2;
       kd_v e0 = kd_zero(), e1 = kd_zero();
-      if( c>=cLo && c<cHi ){
+      if( c2>=c2In0 && c2<c2In1 ){
         e0 = KD_FN(kdExp)(kd_sub(kd_load(s + c*KD_BQ), mSub));
-        sum = kd_add(sum, e0);
-      }
-      if( c+1>=cLo && c+1<cHi ){
         e1 = KD_FN(kdExp)(kd_sub(kd_load(s + (c+1)*KD_BQ), mSub));
-        sum = kd_add(sum, e1);
+        sum = kd_add(kd_add(sum, e0), e1);
+      }else{
+        if( c>=cLo && c<cHi ){
+          e0 = KD_FN(kdExp)(kd_sub(kd_load(s + c*KD_BQ), mSub));
+          sum = kd_add(sum, e0);
+        }
+        if( c+1>=cLo && c+1<cHi ){
+          e1 = KD_FN(kdExp)(kd_sub(kd_load(s + (c+1)*KD_BQ), mSub));
+          sum = kd_add(sum, e1);
+        }
       }
-      kd_storeh(p2 + c2*KD_BQ, KD_FN(kdPack2)(e0, e1));
+      kd_storeh(p2 + c2*KD_BQ, KD_PACK2P(e0, e1));
     }
     kd_store(f->aL + z*KD_W, kd_fma(kd_load(f->aL + z*KD_W), al, sum));
   }
@@ -1383,3 +1399,4 @@ const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 #undef KD_INLINE
 #undef KD_NO_INLINE
 #undef KD_CASES
+#undef KD_PACK2P
