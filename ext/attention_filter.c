@@ -11,7 +11,9 @@
 ** comparison could have, and a filter passes a row when its operator
 ** accepts one of them.  The set has one member when the answer does not
 ** depend on anything this file cannot see: two integers, two texts (by
-** bytes: xBestIndex takes only constraints with the BINARY collation), two
+** bytes in the database's encoding, as SQLite's BINARY collation compares
+** them: xBestIndex takes only constraints with BINARY; UTF-16le bytes do
+** not sort as UTF-8's), two
 ** BLOBs, a BLOB and anything else (no affinity makes or unmakes a BLOB), a
 ** number against a number that is not near it.  It has more when it could:
 ** a number against a text (the column's affinity, which the constraint's
@@ -69,11 +71,26 @@ static int filterAppend(AttnFilter *p, sqlite3_value *pVal, int *pnAlloc){
   return SQLITE_OK;
 }
 
-int attnFilterInit(AttnFilter *p, int iCol, int eOp, sqlite3_value *pArg){
+int attnFilterTextEncoding(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  int eEnc = SQLITE_UTF8;
+  if( sqlite3_prepare_v2(db, "PRAGMA main.encoding", -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+    if( z && sqlite3_stricmp(z, "UTF-16le")==0 ) eEnc = SQLITE_UTF16LE;
+    if( z && sqlite3_stricmp(z, "UTF-16be")==0 ) eEnc = SQLITE_UTF16BE;
+  }
+  sqlite3_finalize(pStmt);
+  return eEnc;
+}
+
+int attnFilterInit(AttnFilter *p, int iCol, int eOp, sqlite3_value *pArg,
+                   int eTextEnc){
   int nAlloc = 0, rc;
   memset(p, 0, sizeof(*p));
   p->iCol = iCol;
   p->eOp = eOp;
+  p->eTextEnc = eTextEnc;
   if( eOp!=FILTER_IN ){
     rc = filterAppend(p, pArg, &nAlloc);
   }else{
@@ -151,9 +168,31 @@ static int filterNumber(sqlite3_value *pA, int64_t iA, sqlite3_value *pB){
   return CMP_LT|CMP_GT|(e==1 && filterNear(a, b) ? CMP_EQ : 0);
 }
 
+/* Texts pA and pB compared as BINARY does: their bytes in encoding eEnc. */
+static int filterText(sqlite3_value *pA, sqlite3_value *pB, int eEnc){
+  const void *a, *b;
+  int nA, nB;
+  if( eEnc==SQLITE_UTF16LE || eEnc==SQLITE_UTF16BE ){
+    int bLe = eEnc==SQLITE_UTF16LE;
+    a = bLe ? sqlite3_value_text16le(pA) : sqlite3_value_text16be(pA);
+    nA = sqlite3_value_bytes16(pA);
+    b = bLe ? sqlite3_value_text16le(pB) : sqlite3_value_text16be(pB);
+    nB = sqlite3_value_bytes16(pB);
+  }else{
+    a = sqlite3_value_text(pA);
+    nA = sqlite3_value_bytes(pA);
+    b = sqlite3_value_text(pB);
+    nB = sqlite3_value_bytes(pB);
+  }
+  if( a==0 || b==0 ) return CMP_ANY;               /* out of memory */
+  return filterBytes(a, nA, b, nB);
+}
+
 /* The outcomes the SQL comparison of row value pA (or the integer iA when
-** pA is NULL) with pB could have; 0 when either is NULL. */
-static int filterOutcomes(sqlite3_value *pA, int64_t iA, sqlite3_value *pB){
+** pA is NULL) with pB could have, texts in encoding eEnc; 0 when either is
+** NULL. */
+static int filterOutcomes(sqlite3_value *pA, int64_t iA, sqlite3_value *pB,
+                          int eEnc){
   int cA = pA ? filterClass(sqlite3_value_type(pA)) : 1;
   int cB = filterClass(sqlite3_value_type(pB));
   if( cA==0 || cB==0 ) return 0;
@@ -164,14 +203,7 @@ static int filterOutcomes(sqlite3_value *pA, int64_t iA, sqlite3_value *pB){
     return (m & CMP_EQ) | (m & CMP_LT ? CMP_GT : 0) | (m & CMP_GT ? CMP_LT : 0);
   }
   if( cA!=cB ) return cA<cB ? CMP_LT : CMP_GT;     /* text < BLOB */
-  if( cA==2 ){
-    const unsigned char *a = sqlite3_value_text(pA);
-    int nA = sqlite3_value_bytes(pA);
-    const unsigned char *b = sqlite3_value_text(pB);
-    int nB = sqlite3_value_bytes(pB);
-    if( a==0 || b==0 ) return CMP_ANY;             /* out of memory */
-    return filterBytes(a, nA, b, nB);
-  }
+  if( cA==2 ) return filterText(pA, pB, eEnc);
   {
     const void *a = sqlite3_value_blob(pA);
     int nA = sqlite3_value_bytes(pA);
@@ -185,7 +217,8 @@ static int filterOutcomes(sqlite3_value *pA, int64_t iA, sqlite3_value *pB){
 int attnFilterMaybe(const AttnFilter *p, sqlite3_value *pVal, int64_t iVal){
   int i;
   for(i=0; i<p->nVal; i++){
-    if( filterOutcomes(pVal, iVal, p->apVal[i]) & aFilterAccept[p->eOp] ){
+    if( filterOutcomes(pVal, iVal, p->apVal[i], p->eTextEnc)
+        & aFilterAccept[p->eOp] ){
       return 1;
     }
   }

@@ -37,6 +37,9 @@ struct AttnFilter {
   int eOp;                  /* FILTER_* */
   int nVal;                 /* values: 1, or those of the IN list */
   sqlite3_value **apVal;    /* copies, owned */
+  int eTextEnc;             /* the database's text encoding (SQLITE_UTF8,
+                            ** _UTF16LE or _UTF16BE), in whose bytes BINARY
+                            ** compares two texts */
 };
 
 /* The filter comparison of an xBestIndex constraint (op, and whether
@@ -45,9 +48,15 @@ struct AttnFilter {
 int attnFilterOp(unsigned char op, int bIn);
 
 /* Fill *p from xFilter argument pArg (for FILTER_IN the list, read with
-** sqlite3_vtab_in_first/next).  SQLITE_OK or SQLITE_NOMEM (or the error
-** of the IN list); on error *p holds nothing. */
-int attnFilterInit(AttnFilter *p, int iCol, int eOp, sqlite3_value *pArg);
+** sqlite3_vtab_in_first/next), texts to be compared in eTextEnc (that of
+** the database: attnFilterTextEncoding).  SQLITE_OK or SQLITE_NOMEM (or
+** the error of the IN list); on error *p holds nothing. */
+int attnFilterInit(AttnFilter *p, int iCol, int eOp, sqlite3_value *pArg,
+                   int eTextEnc);
+
+/* The text encoding of db's main database (PRAGMA encoding), or SQLITE_UTF8
+** if it cannot be read. */
+int attnFilterTextEncoding(sqlite3 *db);
 
 /* Free what *p holds (a zeroed *p is fine). */
 void attnFilterClear(AttnFilter *p);

@@ -561,7 +561,7 @@ static int tvfHeadWanted(TvfCursor *pCur, int nHead){
 static int tvfTakeArgs(TvfCursor *pCur, const char *idxStr, int argc,
                        sqlite3_value **argv){
   TvfVtab *pTab = (TvfVtab*)pCur->base.pVtab;
-  int j;
+  int j, eTextEnc = -1;
   for(j=0; j<argc && idxStr && idxStr[2*j] && idxStr[2*j+1]; j++){
     char k = idxStr[2*j];
     int i = idxStr[2*j+1] - '0';
@@ -576,8 +576,10 @@ static int tvfTakeArgs(TvfCursor *pCur, const char *idxStr, int argc,
       pCur->apArg[i] = sqlite3_value_dup(argv[j]);
       if( pCur->apArg[i]==0 ) return SQLITE_NOMEM;
     }else if( zOp && pCur->nFilter<FILTER_MAX ){
-      int rc = attnFilterInit(&pCur->aFilter[pCur->nFilter], i,
-                              (int)(zOp - FILTER_OP_CHARS), argv[j]);
+      int rc;
+      if( eTextEnc<0 ) eTextEnc = attnFilterTextEncoding(pTab->db);
+      rc = attnFilterInit(&pCur->aFilter[pCur->nFilter], i,
+                          (int)(zOp - FILTER_OP_CHARS), argv[j], eTextEnc);
       if( rc ) return rc;
       pCur->nFilter++;
     }
@@ -739,7 +741,10 @@ static int tvfArgVector(TvfVtab *pTab, sqlite3_value *pVal, int iArg,
 
 /* Step 5: the engine's input and state, for the selected query rows
 ** against every key row.  Without a query row or a key row the engine is
-** not needed: every row has nothing to attend to. */
+** not needed: every row has nothing to attend to.  When the filters leave
+** no query row of a source that has some, the engine still checks the
+** arguments, on the first source row (and is then freed): a filter must
+** not turn the error the same query without it gives into no rows. */
 static int tvfStart(TvfCursor *pCur, attn_options *pOpt){
   TvfVtab *pTab = (TvfVtab*)pCur->base.pVtab;
   AttnRows *pQ = &pCur->src, *pK = tvfKeyRows(pCur);
@@ -752,8 +757,13 @@ static int tvfStart(TvfCursor *pCur, attn_options *pOpt){
   const float **apXq = 0;
   int64_t *aSeqQ = 0, *aPosQ = 0, i, nQ = pCur->nQRow;
   attn_err err;
-  int rc = SQLITE_OK;
-  if( nQ==0 || pK->n==0 ) return SQLITE_OK;
+  int rc = SQLITE_OK, bCheckOnly = 0;
+  if( pQ->n==0 || pK->n==0 ) return SQLITE_OK;
+  if( nQ==0 ){
+    bCheckOnly = 1;
+    nQ = 1;
+    pCur->aQRow[0] = 0;
+  }
   memset(&in, 0, sizeof(in));
   memset(aOwn, 0, sizeof(aOwn));
   for(i=0; rc==SQLITE_OK && i<TVF_NWEIGHT; i++){
@@ -804,6 +814,9 @@ static int tvfStart(TvfCursor *pCur, attn_options *pOpt){
   attn_err_clear(&err);
   if( attn_state_new(&in, pOpt, &pCur->pState, &err) ){
     rc = tvfError(pTab, err.rc, "%s", err.zMsg);
+  }else if( bCheckOnly ){
+    attn_state_free(pCur->pState);
+    pCur->pState = 0;
   }
 start_done:
   for(i=0; i<TVF_NWEIGHT; i++) sqlite3_free(aOwn[i]);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "../src/utf8.h"
 #include "../src/vector.h"
+#include "../src/attention.h"
 
 int attnRegisterFunctions(sqlite3 *db, const AttnFunc *aFunc, int nFunc){
   int i, rc = SQLITE_OK;
@@ -219,6 +220,19 @@ int attnArgInteger(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
   attn_err err;
   if( attnValueInteger(argv[iArg], pOut, &err)==ATTN_OK ) return 0;
   return attnArgReport(ctx, iArg, &err);
+}
+
+int attnArgPosition(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
+                    double *pOut){
+  attn_err err;
+  if( sqlite3_value_type(argv[iArg])==SQLITE_INTEGER ){
+    int64_t i = sqlite3_value_int64(argv[iArg]);
+    attn_err_clear(&err);
+    if( attn_check_pos(i, &err) ) return attnArgReport(ctx, iArg, &err);
+    *pOut = (double)i;
+    return 0;
+  }
+  return attnArgNumber(ctx, argv, iArg, pOut);
 }
 
 int attnAnyNull(int argc, sqlite3_value **argv){

@@ -134,6 +134,10 @@ int attnArgNumber(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
                   double *pOut);
 int attnArgInteger(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
                    int64_t *pOut);
+/* A position: a finite number, and an integer within the engine's
+** ±2^53 (attn_check_pos), beyond which it would not be exact as a double. */
+int attnArgPosition(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
+                    double *pOut);
 
 /* True if any of argv[0..argc) is NULL. */
 int attnAnyNull(int argc, sqlite3_value **argv);

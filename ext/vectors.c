@@ -623,7 +623,7 @@ static void vectorsRope(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int64_t nHead = 1, d, h;
   attn_err err;
   if( attnAnyNull(argc, argv) ) return;
-  if( attnArgNumber(ctx, argv, 1, &rPos) ) return;
+  if( attnArgPosition(ctx, argv, 1, &rPos) ) return;
   if( vectorsArgBase(ctx, argc, argv, 2, &rBase) ) return;
   if( argc>3
    && vectorsArgWord(ctx, argv, 3, attn_rope_style, "style ", &eStyle) ){
@@ -662,7 +662,7 @@ static void vectorsSinusoid(sqlite3_context *ctx, int argc,
   int64_t nDim;
   float *a;
   if( attnAnyNull(argc, argv) ) return;
-  if( attnArgNumber(ctx, argv, 0, &rPos) ) return;
+  if( attnArgPosition(ctx, argv, 0, &rPos) ) return;
   if( attnArgInteger(ctx, argv, 1, &nDim) ) return;
   if( vectorsArgBase(ctx, argc, argv, 2, &rBase) ) return;
   a = vectorsNewVector(ctx, nDim);

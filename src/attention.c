@@ -1672,13 +1672,21 @@ static double attnAlibiShift(const attn_state *p, int64_t s, int h){
   return p->aSlope ? p->aSlope[h]*(double)p->aQRef[s] : 0.0;
 }
 
-/* The lse of sorted query row s, head h, as returned: rLse, in the
-** kernels' frame, moved to the definition's (attnAlibiShift) and rounded
-** once to float32, so shards over disjoint keys merge (attn_merge) with or
-** without ALiBi.  One beyond float32 is ±Infinity, an error only where it
-** is read (the output is exact). */
+/* The lse of sorted query row s, head h, as returned, from rLse, the
+** log-sum-exp of its keys' scores in the kernels' frame (no sink): moved to
+** the definition's frame (attnAlibiShift), the sink added there, in
+** float64, and rounded once to float32, so shards over disjoint keys merge
+** (attn_merge) with or without ALiBi.  (In the kernels' frame a sink far
+** above every key is sink + slope·r(i), a number too large for its sum
+** with the keys' to keep the lse.)  A row with no key stays -inf.  One
+** beyond float32 is ±Infinity, an error only where it is read (the output
+** is exact). */
 static float attnLseOut(const attn_state *p, int64_t s, int h, double rLse){
   double x = rLse - attnAlibiShift(p, s, h);
+  if( p->aSink && x>-INFINITY ){
+    double sk = (double)p->aSink[h];
+    x = x>=sk ? x + log1p(exp(sk - x)) : sk + log1p(exp(x - sk));
+  }
   return x>FLT_MAX ? INFINITY : x<-FLT_MAX ? -INFINITY : (float)x;
 }
 
@@ -1929,13 +1937,16 @@ static int attnFixRow(attn_state *p, int64_t iRow, attn_err *pErr){
       }
       attn_softmax_add(&acc, x, v);
     }
+    /* the keys' lse; the sink is added to it in attnLseOut */
+    rLse = attn_softmax_lse(&acc);
     if( rc==ATTN_OK && p->aSink ){
       /* the sink: one more key, of value 0 */
       memset(aVb, 0, sizeof(float)*(size_t)p->nDimV);
       attn_softmax_add(&acc, attnSink64(p, s, h), aVb);
     }
     if( rc==ATTN_OK ){
-      attn_softmax_result64(&acc, aCat + (int64_t)h*p->nDimV, &rLse);
+      double rIgnored;
+      attn_softmax_result64(&acc, aCat + (int64_t)h*p->nDimV, &rIgnored);
       aLse[h] = attnLseOut(p, s, h, rLse);
     }
   }

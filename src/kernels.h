@@ -163,15 +163,20 @@ struct attn_flash_args {
   /* A sink (bSink): each row's softmax denominator gets exp(rSink +
   ** rSlope·aAlibiRef[r]) more (the sink logit in the rows' ALiBi frame,
   ** computed in float64 and rounded once), an extra key of value 0, added
-  ** after the last tile; rows with no allowed key stay without. */
+  ** after the last tile; rows with no allowed key stay without.  The sink
+  ** is in o, not in aLse: the caller adds it to the lse in float64 in its
+  ** own frame, since in the ALiBi frame a sink far above the keys is a
+  ** large number whose float32 rounding would swamp the lse. */
   int bSink;
   float rSink;
   float *o;                  /* out: row r at o + (r/64)·ldoBlock + (r%64)·ldo */
   int64_t ldo, ldoBlock;
   float *aLse;               /* out: row r's at aLse + (r/64)·ldLseBlock +
-                             ** (r%64)·ldLse: -inf when a row has no allowed
-                             ** key (its o row is 0), NaN when one of its
-                             ** scores was not finite */
+                             ** (r%64)·ldLse, the log-sum-exp of its allowed
+                             ** keys' scores in the ALiBi frame (without the
+                             ** sink): -inf when a row has no allowed key
+                             ** (its o row is 0), NaN when one of its scores
+                             ** was not finite */
   int64_t ldLse, ldLseBlock;
   float *aScratch;           /* ATTN_FLASH_SCRATCH(nDimK, nDimV, blocks)
                              ** floats, 64-byte aligned */

@@ -1162,8 +1162,10 @@ KD_INLINE int KD_FN(kdBlockTile)(const int bBf16, const attn_flash_args *p,
 }
 
 /* The sink of a block's rows, after its last tile (bSink): per row vector
-** m' = max(m, sink), alpha = exp(m − m'), l = l·alpha + exp(sink − m'),
-** Ot·alpha; a row with no allowed key (l = 0) is left as it is. */
+** m' = max(m, sink), alpha = exp(m − m'), Ot·alpha and the denominator
+** l·alpha + exp(sink − m') in aA (kdBlockEnd divides by it); m and l stay
+** the keys' own, for the lse.  A row with no allowed key (l = 0) keeps
+** l. */
 KD_INLINE void KD_FN(kdSink)(const attn_flash_args *pB,
                              const KD_FN(KdFlash) *f){
   const int dv = pB->nDimV;
@@ -1181,8 +1183,7 @@ KD_INLINE void KD_FN(kdSink)(const attn_flash_args *pB,
     kd_m live = kd_lt(kd_zero(), l);        /* l > 0 (NaN: not live) */
     kd_v al = KD_FN(kdExp)(kd_sub(m, mNew));
     kd_v es = KD_FN(kdExp)(kd_sub(sk, mNew));
-    kd_store(f->aL + z*KD_W, kd_select(live, kd_fma(l, al, es), l));
-    kd_store(f->aM + z*KD_W, kd_select(live, mNew, m));
+    kd_store(f->aA + z*KD_W, kd_select(live, kd_fma(l, al, es), l));
     al = kd_select(live, al, kd_set1(1.0f));
     for(d=0; d<dv; d++){
       float *ot = f->aOt + (int64_t)d*KD_BQ + z*KD_W;
@@ -1191,7 +1192,8 @@ KD_INLINE void KD_FN(kdSink)(const attn_flash_args *pB,
   }
 }
 
-/* o = Ot/l, lse = m + log(l) for the rows of one block. */
+/* o = Ot/l (with a sink, over kdSink's denominator), lse = m + log(l)
+** for the rows of one block. */
 KD_INLINE void KD_FN(kdBlockEnd)(const attn_flash_args *pB,
                                  const KD_FN(KdFlash) *f){
   const int dv = pB->nDimV;
@@ -1200,7 +1202,7 @@ KD_INLINE void KD_FN(kdBlockEnd)(const attn_flash_args *pB,
     float *o = pB->o + r*pB->ldo;
     float l = f->aL[r];
     if( l>0.0f ){
-      float inv = 1.0f/l;
+      float inv = 1.0f/(pB->bSink ? f->aA[r] : l);
       for(d=0; d<dv; d++) o[d] = f->aOt[(int64_t)d*KD_BQ + r]*inv;
       pB->aLse[r*pB->ldLse] = f->aM[r] + logf(l);
     }else{

@@ -69,8 +69,12 @@ int attn_softmax_result64(const attn_softmax_acc *a, double *aOut,
   int64_t i;
   if( !a->bAny ) return 0;
   for(i=0; i<a->nDimV; i++) aOut[i] = a->aAcc[i]/a->rSum;
-  *pLse = a->rScale*a->rBest + log(a->rSum);
+  *pLse = attn_softmax_lse(a);
   return 1;
+}
+
+double attn_softmax_lse(const attn_softmax_acc *a){
+  return a->bAny ? a->rScale*a->rBest + log(a->rSum) : -INFINITY;
 }
 
 /*

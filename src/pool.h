@@ -76,6 +76,8 @@ int attn_softmax_result(const attn_softmax_acc *a, float *aOut);
 ** into *pLse (attention's float64 path of a row, attention.c). */
 int attn_softmax_result64(const attn_softmax_acc *a, double *aOut,
                           double *pLse);
+/* The log-sum-exp of the rows added so far (-inf before the first). */
+double attn_softmax_lse(const attn_softmax_acc *a);
 
 #define ATTN_POOL_UNKNOWN  0
 #define ATTN_POOL_GROUP    1

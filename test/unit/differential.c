@@ -517,12 +517,34 @@ static void refCompute(const Case *c, Ref *r){
         r->w[(i*H+h)*nK+j] = wt;
         for(d=0; d<dvh; d++) cat[h*dvh+d] += wt*V[j*dV+g*dvh+d];
       }
-      /* The lse as returned: in the definition's frame, slope·ref below
-      ** the one computed, in float64, rounded once more to float32. */
-      if( c->opt.bAlibi || c->bSlopes ){
-        double sh = slope[h]*(double)ref;
-        r->lse[i*H+h] -= sh;
-        le += U*fabs(r->lse[i*H+h]) + U64*(sh + fabs(r->lse[i*H+h]));
+      /* The lse as returned: the keys' own log-sum-exp in the frame above
+      ** (the kernels leave the sink out of it), slope·ref below it in the
+      ** definition's frame, in float64, with the sink added there (which
+      ** scales that error by the keys' share), rounded once to float32. */
+      {
+        double sh = (c->opt.bAlibi || c->bSlopes) ? slope[h]*(double)ref : 0;
+        double mxK = -INFINITY, sumK = 0.0, lK, leK, eexpK;
+        int64_t RK = (nSeq + 15)/16;
+        if( RK>nAllowed-1 ) RK = nAllowed-1;
+        eexpK = 5*U*(double)(RK + 1);
+        for(j=0; j<nK; j++) if( s[j]>mxK ) mxK = s[j];
+        for(j=0; j<nK; j++) if( s[j]>-INFINITY ) sumK += exp(s[j]-mxK);
+        lK = mxK + log(sumK);
+        leK = gam((double)(nAllowed + RK)) + 2*U*fabs(log(sumK)) + U*fabs(lK);
+        for(j=0; j<nK; j++){
+          if( s[j]==-INFINITY ) continue;
+          leK += exp(s[j]-lK)*(ef[j] + U*(mxK - s[j]) + eexpK);
+        }
+        lK -= sh;
+        leK += U64*(sh + fabs(lK));
+        if( c->bSinks ){
+          double a = lK>c->aSink[h] ? lK : c->aSink[h];
+          double tot = a + log1p(exp(-fabs(lK - c->aSink[h])));
+          leK *= exp(lK - tot);
+          lK = tot;
+        }
+        r->lse[i*H+h] = lK;
+        le = leK + (U + U64)*fabs(lK);
       }
       r->lseE[i*H+h] = le;
       for(j=0; j<nK; j++){

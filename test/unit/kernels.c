@@ -385,9 +385,14 @@ static int flashRefRow(const FlashCase *fc, const float *q, const float *kp,
     }
   }
   {
-    double want = mx + log(l);
-    double bound = dS + xr + 2.0*gn + u*fabs(want) + 1e-30;
-    double err = fabs((double)lse - want);
+    /* the lse of the keys alone: the kernel leaves the sink to the caller
+    ** (kernels.h) */
+    double mxK = -INFINITY, lK = 0.0, want, bound, err;
+    for(j=0; j<n; j++) if( s[j]>mxK ) mxK = s[j];
+    for(j=0; j<n; j++) if( s[j]>-INFINITY ) lK += exp(s[j]-mxK);
+    want = mxK + log(lK);
+    bound = dS + xr + 2.0*gn + u*fabs(want) + 1e-30;
+    err = fabs((double)lse - want);
     if( !(err<=bound) ){
       fprintf(stderr, "%s flash: row %d lse = %.9g, float64 %.9g, error %.3g "
               "> bound %.3g\n", zLevel, r, lse, want, err, bound);
