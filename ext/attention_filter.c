@@ -73,10 +73,11 @@ static int filterAppend(AttnFilter *p, sqlite3_value *pVal, int *pnAlloc){
 
 int attnFilterTextEncoding(sqlite3 *db){
   sqlite3_stmt *pStmt = 0;
-  int eEnc = SQLITE_UTF8;
+  int eEnc = 0;
   if( sqlite3_prepare_v2(db, "PRAGMA main.encoding", -1, &pStmt, 0)==SQLITE_OK
    && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+    if( z && sqlite3_stricmp(z, "UTF-8")==0 ) eEnc = SQLITE_UTF8;
     if( z && sqlite3_stricmp(z, "UTF-16le")==0 ) eEnc = SQLITE_UTF16LE;
     if( z && sqlite3_stricmp(z, "UTF-16be")==0 ) eEnc = SQLITE_UTF16BE;
   }
@@ -168,10 +169,12 @@ static int filterNumber(sqlite3_value *pA, int64_t iA, sqlite3_value *pB){
   return CMP_LT|CMP_GT|(e==1 && filterNear(a, b) ? CMP_EQ : 0);
 }
 
-/* Texts pA and pB compared as BINARY does: their bytes in encoding eEnc. */
+/* Texts pA and pB compared as BINARY does: their bytes in encoding eEnc
+** (0: unknown, any outcome). */
 static int filterText(sqlite3_value *pA, sqlite3_value *pB, int eEnc){
   const void *a, *b;
   int nA, nB;
+  if( eEnc==0 ) return CMP_ANY;
   if( eEnc==SQLITE_UTF16LE || eEnc==SQLITE_UTF16BE ){
     int bLe = eEnc==SQLITE_UTF16LE;
     a = bLe ? sqlite3_value_text16le(pA) : sqlite3_value_text16be(pA);

@@ -39,7 +39,7 @@ struct AttnFilter {
   sqlite3_value **apVal;    /* copies, owned */
   int eTextEnc;             /* the database's text encoding (SQLITE_UTF8,
                             ** _UTF16LE or _UTF16BE), in whose bytes BINARY
-                            ** compares two texts */
+                            ** compares two texts; 0 if unknown */
 };
 
 /* The filter comparison of an xBestIndex constraint (op, and whether
@@ -54,8 +54,8 @@ int attnFilterOp(unsigned char op, int bIn);
 int attnFilterInit(AttnFilter *p, int iCol, int eOp, sqlite3_value *pArg,
                    int eTextEnc);
 
-/* The text encoding of db's main database (PRAGMA encoding), or SQLITE_UTF8
-** if it cannot be read. */
+/* The text encoding of db's main database (PRAGMA encoding), or 0 if it
+** cannot be read (out of memory): then texts compare as "might pass". */
 int attnFilterTextEncoding(sqlite3 *db);
 
 /* Free what *p holds (a zeroed *p is fine). */
