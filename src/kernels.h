@@ -5,10 +5,11 @@
 ** Every set is built from the same code: kernels_driver.h holds the loops
 ** and the bookkeeping, written once in plain C (flash attention with its
 ** tiling, masks, online softmax, softcap and ALiBi; the projection GEMM;
-** exp; the copy-and-check of vector decoding), and each level file defines
-** the handful of primitives the driver is written against (a vector of
-** KD_W floats, loads and stores with masks, FMA, max, compares, blends) and
-** the shapes of its register tiles, then includes the driver:
+** exp; the copy-and-check of vector decoding and the widening of half
+** vectors), and each level file defines the handful of primitives the
+** driver is written against (a vector of KD_W floats, loads and stores
+** with masks, FMA, max, compares, blends) and the shapes of its register
+** tiles, then includes the driver:
 **
 **   kernels_scalar.c   portable C, 1 lane: the reference, and the fallback
 **                      on any CPU
@@ -216,6 +217,13 @@ struct attn_kernel_set {
   ** every float32 BLOB uses it (vector.c): one pass over the bytes,
   ** checking as it copies. */
   int (*xCopyNonFinite)(float *dst, const void *src, int64_t n);
+
+  /* Widen n float16 (bF16) or bfloat16 (!bF16) values, little-endian at
+  ** src (any alignment), to float32 in dst, exactly (denormals kept,
+  ** whatever the FPU's flush modes), and return non-zero if any of them is
+  ** Inf or NaN (whose floats in dst are then unspecified).  The decoder of
+  ** every half BLOB uses it (vector.c). */
+  int (*xWidenHalf)(float *dst, const void *src, int64_t n, int bF16);
 };
 
 /*

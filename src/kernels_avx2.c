@@ -84,6 +84,8 @@ K2_INLINE __m256 k2AddExp(__m256 y, __m256 t){
 #define kd_orh(a, b)      _mm256_or_si256(a, b)
 #define kd_srlh(h, n)     _mm256_srli_epi32(h, n)
 #define kd_sllh(h, n)     _mm256_slli_epi32(h, n)
+#define kd_loadh16(p)     _mm256_cvtepu16_epi32( \
+                              _mm_loadu_si128((const __m128i*)(const void*)(p)))
 
 #include "kernels_driver.h"
 

@@ -97,4 +97,9 @@ K5_INLINE __m512 KD_FN(k5AddExp)(__m512 y, __m512 t){
 #define kd_orh(a, b)      _mm512_or_si512(a, b)
 #define kd_srlh(h, n)     _mm512_srli_epi32(h, n)
 #define kd_sllh(h, n)     _mm512_slli_epi32(h, n)
+#define kd_loadh16(p)     _mm512_cvtepu16_epi32( \
+                              _mm256_loadu_si256((const __m256i*)(const void*)(p)))
+/* VCVTPH2PS (AVX512F): exact, denormals kept whatever MXCSR's DAZ says. */
+#define KD_F16(p)         _mm512_cvtph_ps( \
+                              _mm256_loadu_si256((const __m256i*)(const void*)(p)))
 

@@ -33,6 +33,12 @@
 **   kd_set1h(u) kd_loadh(p) kd_storeh(p, v) kd_bcasth(p)
 **   kd_bits(v) kd_floats(h)                     reinterpret, both ways
 **   kd_addh kd_andh kd_orh, kd_srlh(h, n) kd_sllh(h, n)   lane-wise, 32 bit
+**   kd_loadh16(p)          KD_W little-endian uint16 at p (any alignment),
+**                          zero-extended into the 32-bit lanes
+**   KD_F16(p)              optional: KD_W float16 at p widened to float32
+**                          by the hardware (VCVTPH2PS: exact, denormals
+**                          kept whatever the flush modes); else kdHalf's
+**                          integer rebias
 **   KD_DOT2(acc, a, b)     optional: acc + the dot products of the bf16
 **                          pairs of a and b (VDPBF16PS); else two FMAs
 **   KD_AMX, KD_BF16_NAME   optional: bf16 products on AMX tiles (below)
@@ -1306,6 +1312,72 @@ KD_TARGET static int KD_FN(kdCopyNonFinite)(float *dst, const void *src,
   return !kd_all(good);
 }
 
+/*
+** Widening float16 and bfloat16 to float32 (the decoder of half BLOBs,
+** vector.c), exactly.  bfloat16 is its bits shifted up 16.  float16 is
+** KD_F16 where the level has it, else Giesen's rebias: the exponent and
+** mantissa bits shifted up 13 plus 112 in the exponent (127 − 15) give a
+** normal x; a zero or denormal (exponent bits 0, so the result is below
+** 2^-14) gets one more exponent step, 2^-14·(1 + m/1024), and loses 2^-14
+** by one exact subtraction: m·2^-24, a normal float32, so no denormal is
+** read or made and the FPU's flush modes do not matter.  An Inf or NaN
+** half becomes a float of magnitude 65536 or more (the rebias) or Inf or
+** NaN (KD_F16): every finite float16 is below 65536, so one compare finds
+** them both ways.
+*/
+KD_INLINE kd_v KD_FN(kdHalf)(const unsigned char *p, int bF16){
+  kd_vh h;
+  kd_v x, xDen;
+  const kd_v vMin = kd_set1(6.103515625e-05f);            /* 2^-14 */
+#ifdef KD_F16
+  if( bF16 ) return KD_F16(p);
+#endif
+  h = kd_loadh16(p);
+  if( !bF16 ) return kd_floats(kd_sllh(h, 16));
+  x = kd_floats(kd_addh(kd_sllh(kd_andh(h, kd_set1h(0x7fffu)), 13),
+                        kd_set1h(112u<<23)));
+  xDen = kd_sub(kd_floats(kd_addh(kd_bits(x), kd_set1h(1u<<23))), vMin);
+  x = kd_select(kd_lt(x, vMin), xDen, x);
+  return kd_floats(kd_orh(kd_bits(x),
+                          kd_sllh(kd_andh(h, kd_set1h(0x8000u)), 16)));
+}
+
+/* Widen n elements of z into dst; non-zero if one is Inf or NaN.  The
+** last few go through a zero-padded copy (0 is finite), stored masked. */
+KD_INLINE int KD_FN(kdWidenLoop)(float *dst, const unsigned char *z,
+                                 int64_t n, int bF16){
+  const kd_v vLimit = kd_set1(bF16 ? 65536.0f : INFINITY);
+  kd_m good = kd_first(KD_W);
+  int64_t i = 0;
+  for(; i+2*KD_W<=n; i+=2*KD_W){
+    kd_v x0 = KD_FN(kdHalf)(z + 2*i, bF16);
+    kd_v x1 = KD_FN(kdHalf)(z + 2*i + 2*KD_W, bF16);
+    kd_store(dst + i, x0);
+    kd_store(dst + i + KD_W, x1);
+    good = kd_andm(good, kd_andm(kd_lt(kd_abs(x0), vLimit),
+                                 kd_lt(kd_abs(x1), vLimit)));
+  }
+  for(; i<n; i+=KD_W){
+    unsigned char aTail[2*KD_W];
+    int nTail = n-i < KD_W ? (int)(n-i) : KD_W;
+    kd_m m = kd_first(nTail);
+    kd_v x;
+    memset(aTail, 0, sizeof(aTail));
+    memcpy(aTail, z + 2*i, 2*(size_t)nTail);
+    x = KD_FN(kdHalf)(aTail, bF16);
+    kd_storem(dst + i, m, x);
+    good = kd_andm(good, kd_lt(kd_abs(x), vLimit));
+  }
+  return !kd_all(good);
+}
+
+KD_TARGET static int KD_FN(kdWidenHalf)(float *dst, const void *src,
+                                        int64_t n, int bF16){
+  const unsigned char *z = (const unsigned char*)src;
+  return bF16 ? KD_FN(kdWidenLoop)(dst, z, n, 1)
+              : KD_FN(kdWidenLoop)(dst, z, n, 0);
+}
+
 #endif /* !KD_BF16_ONLY */
 
 #ifndef KD_BF16_NAME
@@ -1315,7 +1387,7 @@ KD_TARGET static int KD_FN(kdCopyNonFinite)(float *dst, const void *src,
 /* A level that adds bf16 to another: kernels.c takes the rest from that
 ** one (so its float32 code is compiled once). */
 static const attn_kernel_set KD_FN(kdSet) = {
-  KD_NAME, 0, 0, KD_FN(kdFlashBf16), KD_FN(kdGemmBf16), KD_BF16_NAME, 0, 0,
+  KD_NAME, 0, 0, KD_FN(kdFlashBf16), KD_FN(kdGemmBf16), KD_BF16_NAME, 0, 0, 0,
 };
 #else
 static const attn_kernel_set KD_FN(kdSet) = {
@@ -1327,6 +1399,7 @@ static const attn_kernel_set KD_FN(kdSet) = {
   KD_BF16_NAME,
   KD_FN(kdExpArray),
   KD_FN(kdCopyNonFinite),
+  KD_FN(kdWidenHalf),
 };
 #endif
 
@@ -1383,6 +1456,8 @@ const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 #undef kd_orh
 #undef kd_srlh
 #undef kd_sllh
+#undef kd_loadh16
+#undef KD_F16
 #undef KD_DOT2
 #undef KD_AMX
 #undef KD_TILE_BEGIN

@@ -107,6 +107,10 @@ static E16_FN E16h e16Loadh(const void *p){
   return r;
 }
 static E16_FN void e16Storeh(void *p, E16h v){ memcpy(p, v.u, sizeof(v.u)); }
+static E16_FN E16h e16Loadh16(const void *p){
+  const unsigned char *z = (const unsigned char*)p;
+  E16_MAPH(r.u[l] = (uint32_t)z[2*l] | (uint32_t)z[2*l+1]<<8)
+}
 static E16_FN E16h e16Bits(E16v v){
   E16h r;
   memcpy(r.u, v.f, sizeof(r.u));
@@ -173,6 +177,7 @@ static E16_FN E16v e16AddExp(E16v y, E16v t){
 #define kd_orh(a, b)      e16Orh(a, b)
 #define kd_srlh(h, n)     e16Srlh(h, n)
 #define kd_sllh(h, n)     e16Sllh(h, n)
+#define kd_loadh16(p)     e16Loadh16(p)
 
 #include "kernels_driver.h"
 

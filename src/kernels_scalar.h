@@ -79,4 +79,6 @@ static inline float KD_FN(k1AddExp)(float y, float t){
 #define kd_orh(a, b)      ((a)|(b))
 #define kd_srlh(h, n)     ((h)>>(n))
 #define kd_sllh(h, n)     ((h)<<(n))
+#define kd_loadh16(p)     ((uint32_t)((const unsigned char*)(p))[0] \
+                           | (uint32_t)((const unsigned char*)(p))[1]<<8)
 

@@ -16,9 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__SSE2__)
-# include <emmintrin.h>
-#endif
 
 /*
 ** Float32 blobs.
@@ -184,97 +181,23 @@ static int vecHalfNonFinite(uint16_t h, int eDtype){
   return eDtype==ATTN_VEC_F16 ? (h & 0x7c00)==0x7c00 : (h & 0x7f80)==0x7f80;
 }
 
-#if defined(__SSE2__)
-/* The first elements of vecHalfDecode(), 8 at a time, with SSE2 (part of
-** every x86-64, so there is nothing to dispatch): float16 as Giesen's
-** exponent rebias, its denormals renormalised by one exact float
-** subtraction (2^-14·(1 + m/1024) − 2^-14 = m·2^-24, no denormal floats
-** involved, so FTZ/DAZ modes do not matter); bfloat16 as a 16-bit shift.
-** Returns how many elements it did; *pBad is set if one is Inf or NaN. */
-static int64_t vecHalfDecodeSse2(const unsigned char *z, int eDtype, float *a,
-                                 int64_t nDim, uint32_t *pBad){
-  const __m128i zero = _mm_setzero_si128();
-  const __m128i mExp16 = _mm_set1_epi16(eDtype==ATTN_VEC_F16 ? 0x7c00 : 0x7f80);
-  __m128i bad = zero;
-  int64_t i = 0;
-  if( eDtype==ATTN_VEC_BF16 ){
-    for(; i+8<=nDim; i+=8){
-      __m128i h = _mm_loadu_si128((const __m128i*)(z+2*i));
-      bad = _mm_or_si128(bad, _mm_cmpeq_epi16(_mm_and_si128(h, mExp16), mExp16));
-      _mm_storeu_si128((__m128i*)(a+i), _mm_unpacklo_epi16(zero, h));
-      _mm_storeu_si128((__m128i*)(a+i+4), _mm_unpackhi_epi16(zero, h));
-    }
-  }else{
-    const __m128i mLow = _mm_set1_epi16(0x7fff);
-    const __m128i mSign = _mm_set1_epi16((short)0x8000);
-    const __m128i rebias = _mm_set1_epi32(112<<23), one = _mm_set1_epi32(1<<23);
-    const __m128i two14 = _mm_castps_si128(_mm_set1_ps(6.103515625e-05f));
-    for(; i+8<=nDim; i+=8){
-      __m128i h = _mm_loadu_si128((const __m128i*)(z+2*i));
-      __m128i e = _mm_and_si128(h, mExp16);
-      __m128i m = _mm_and_si128(h, mLow), sg = _mm_and_si128(h, mSign);
-      __m128i den = _mm_cmpeq_epi16(e, zero);      /* zero or denormal */
-      int k;
-      bad = _mm_or_si128(bad, _mm_cmpeq_epi16(e, mExp16));
-      for(k=0; k<2; k++){
-        __m128i x = k ? _mm_unpackhi_epi16(m, zero) : _mm_unpacklo_epi16(m, zero);
-        __m128i s = k ? _mm_unpackhi_epi16(zero, sg) : _mm_unpacklo_epi16(zero, sg);
-        __m128i d = k ? _mm_unpackhi_epi16(den, den) : _mm_unpacklo_epi16(den, den);
-        /* (x<<13) + (112<<23) rebiases a normal; a denormal gets one more
-        ** exponent step, then loses 2^-14 (a subtraction of 0 elsewhere) */
-        __m128i o = _mm_add_epi32(_mm_add_epi32(_mm_slli_epi32(x, 13), rebias),
-                                  _mm_and_si128(d, one));
-        __m128 f = _mm_sub_ps(_mm_castsi128_ps(o),
-                              _mm_castsi128_ps(_mm_and_si128(d, two14)));
-        _mm_storeu_si128((__m128i*)(a+i+4*k),
-                         _mm_or_si128(_mm_castps_si128(f), s));
-      }
-    }
-  }
-  *pBad = _mm_movemask_epi8(bad)!=0;
-  return i;
-}
-#endif
-
-/* Widen nDim half elements of z (SSE2 where there is, then a loop without
-** branches for the rest); a NaN or Inf is found after the loops and named
-** then. */
+/* Widen nDim half elements of z into a with the kernel set's SIMD loop
+** (kernels_driver.h, as float32 blobs are copied and checked), then, only
+** when it found an Inf or NaN, name the first one. */
 static int vecHalfDecode(const unsigned char *z, int eDtype, float *a,
                          int64_t nDim, attn_err *pErr){
-  int64_t i = 0;
-  uint32_t bad = 0;
-#if defined(__SSE2__)
-  i = vecHalfDecodeSse2(z, eDtype, a, nDim, &bad);
-#endif
-  if( eDtype==ATTN_VEC_BF16 ){
-    for(; i<nDim; i++){
-      uint32_t h = vecLoad16(z+2*i);
-      uint32_t u = h<<16;
-      bad |= (h & 0x7f80)==0x7f80;
-      memcpy(&a[i], &u, 4);
-    }
-  }else{
-    for(; i<nDim; i++){
-      uint32_t h = vecLoad16(z+2*i);
-      uint32_t e = (h>>10) & 0x1f, man = h & 0x3ff;
-      uint32_t uNorm = ((e+112)<<23) | (man<<13), uDen, u;
-      float fDen = (float)man * 5.9604644775390625e-8f;  /* man·2^-24, exact */
-      memcpy(&uDen, &fDen, 4);
-      u = (e ? uNorm : uDen) | (h & 0x8000)<<16;
-      bad |= e==0x1f;
-      memcpy(&a[i], &u, 4);
-    }
+  int64_t i;
+  if( !attn_kernels()->xWidenHalf(a, z, nDim, eDtype==ATTN_VEC_F16) ){
+    return ATTN_OK;
   }
-  if( bad ){
-    for(i=0; i<nDim; i++){
-      uint16_t h = vecLoad16(z+2*i);
-      if( vecHalfNonFinite(h, eDtype) ){
-        float f = vecHalfToF32(h, eDtype);
-        return attn_err_set(pErr, ATTN_ERROR,
-            "has element %lld equal to %s (%s bits 0x%04x), expected a "
-            "finite number", (long long)i, vecNonFiniteName(f),
-            attn_vec_dtype_long_name(eDtype), h);
-      }
+  for(i=0; i<nDim; i++){
+    uint16_t h = vecLoad16(z+2*i);
+    if( vecHalfNonFinite(h, eDtype) ){
+      float f = vecHalfToF32(h, eDtype);
+      return attn_err_set(pErr, ATTN_ERROR,
+          "has element %lld equal to %s (%s bits 0x%04x), expected a "
+          "finite number", (long long)i, vecNonFiniteName(f),
+          attn_vec_dtype_long_name(eDtype), h);
     }
   }
   return ATTN_OK;

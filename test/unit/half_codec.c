@@ -167,7 +167,7 @@ int main(void){
         if( f32ToBits(aF[i])!=f32ToBits(f) ) nBad++;
       }
       CHECK(nBad==0);
-      /* every length and alignment: the 8-wide loop and its tail */
+      /* every length and alignment: the vector loops and their tails */
       nBad = 0;
       {
         int len, off;
@@ -188,7 +188,7 @@ int main(void){
         }
       }
       CHECK(nBad==0);
-      /* a non-finite element in the tail, and in the 8-wide part */
+      /* a non-finite element in the tail, and in the vector part */
       {
         unsigned char zz[2*11];
         uint16_t inf = j ? 0x7f80 : 0x7c00;

@@ -13,6 +13,13 @@
 **     first, last or a random element; the copy must equal the source
 **     bytes and leave the floats after it untouched; with no destination
 **     the answer must be the same.
+**   - xWidenHalf against the IEEE formula of each float16 and bfloat16
+**     bit pattern, computed in double here: every finite pattern in one
+**     vector, also with the FPU flushing denormals (x86 MXCSR FTZ and DAZ:
+**     a widening through denormal floats would lose them), and lengths
+**     0..130 and a few long ones at both alignments with an Inf or NaN of
+**     the type at the first, last or a random element (or none); the
+**     floats after the vector untouched.
 **   - xExp over [-87, 0]: the largest error in ulp against exp() in double
 **     (every 61st float bit pattern in the range, plus a uniform grid),
 **     exactly 0 below ATTN_EXP_FLUSH and for -inf, 1 at 0, NaN for NaN,
@@ -161,6 +168,116 @@ static void testCopy(const attn_kernel_set *pK){
   }
   printf("%s: copy-and-check %d cases, %d mismatches\n", pK->zName, nCase,
          nBad);
+  CHECK(nBad==0);
+}
+
+/* The value of half h (float16 if bF16, else bfloat16) by the IEEE
+** formula, in double; 0 (and *pbFinite = 0) for Inf and NaN. */
+static double halfRef(uint16_t h, int bF16, int *pbFinite){
+  int nMan = bF16 ? 10 : 7, nBias = bF16 ? 15 : 127;
+  int eMax = bF16 ? 31 : 255;
+  int e = (h & 0x7fff) >> nMan, m = h & ((1<<nMan) - 1);
+  double x;
+  *pbFinite = e!=eMax;
+  if( e==eMax ) return 0.0;
+  x = e==0 ? ldexp((double)m, 1 - nBias - nMan)
+           : ldexp((double)((1<<nMan) + m), e - nBias - nMan);
+  return (h & 0x8000) ? -x : x;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+# include <xmmintrin.h>
+# define WIDEN_FLUSH 1
+#else
+# define WIDEN_FLUSH 0
+#endif
+
+/* xWidenHalf on z[0..n) (n elements), with the FPU flushing denormals
+** during the call if bFlush; returns mismatches. */
+static int widenCheck(const attn_kernel_set *pK, const unsigned char *z,
+                      int n, int bF16, int bFlush){
+  float *aDst = malloc(sizeof(float)*(size_t)(n + 16));
+  int i, nBad = 0, bWant = 0, rc;
+  for(i=0; i<n+16; i++) aDst[i] = -12345.0f;
+#if WIDEN_FLUSH
+  if( bFlush ){
+    unsigned int uCsr = _mm_getcsr();
+    _mm_setcsr(uCsr | 0x8040);                     /* FTZ | DAZ */
+    rc = pK->xWidenHalf(aDst, z, n, bF16);
+    _mm_setcsr(uCsr);
+  }else
+#endif
+  rc = pK->xWidenHalf(aDst, z, n, bF16);
+  (void)bFlush;
+  for(i=0; i<n; i++){
+    int bFinite;
+    float want = (float)halfRef((uint16_t)(z[2*i] | z[2*i+1]<<8), bF16,
+                                &bFinite);           /* exact in float */
+    if( !bFinite ){ bWant = 1; continue; }
+    if( memcmp(&aDst[i], &want, 4)!=0 ){
+      if( nBad<3 ) fprintf(stderr, "%s widen %s: element %d of %d is %.9g, "
+                           "expected %.9g\n", pK->zName, bF16 ? "f16" : "bf16",
+                           i, n, aDst[i], want);
+      nBad++;
+    }
+  }
+  if( (rc!=0)!=bWant ) nBad++;
+  for(i=n; i<n+16; i++) if( aDst[i]!=-12345.0f ) nBad++;
+  free(aDst);
+  return nBad;
+}
+
+static void testWiden(const attn_kernel_set *pK){
+  static unsigned char aAll[2*65536 + 1];
+  int bF16, nBad = 0, nCase = 0;
+  for(bF16=0; bF16<2; bF16++){
+    uint16_t hBad = bF16 ? 0x7c00 : 0x7f80;        /* the exponent field */
+    int i, k = 0, n, iAlign;
+    /* every finite pattern, at an odd address */
+    for(i=0; i<65536; i++){
+      if( (i & hBad)==hBad ) continue;
+      aAll[1 + 2*k] = (unsigned char)i;
+      aAll[2 + 2*k] = (unsigned char)(i>>8);
+      k++;
+    }
+    nBad += widenCheck(pK, aAll + 1, k, bF16, 0);
+    nBad += widenCheck(pK, aAll + 1, k, bF16, 1);
+    nCase += 2;
+    /* lengths, alignments, an Inf or NaN anywhere */
+    for(n=0; n<=130; n++){
+      for(iAlign=0; iAlign<2; iAlign++){
+        int eBad;
+        for(eBad=0; eBad<4; eBad++){
+          unsigned char *z = aAll + iAlign;
+          for(i=0; i<n; i++){
+            uint16_t h = (uint16_t)kNext();
+            if( (h & hBad)==hBad ) h ^= 0x4000;    /* finite */
+            z[2*i] = (unsigned char)h;
+            z[2*i+1] = (unsigned char)(h>>8);
+          }
+          if( eBad && n>0 ){
+            int j = eBad==1 ? 0 : eBad==2 ? n-1 : kInt(0, n-1);
+            uint16_t h = (uint16_t)(hBad | (kNext() & 0x8000)
+                                    | (kInt(0, 1) ? kNext() & ~hBad & 0x7fff : 0));
+            z[2*j] = (unsigned char)h;
+            z[2*j+1] = (unsigned char)(h>>8);
+          }
+          nBad += widenCheck(pK, z, n, bF16, 0);
+          nCase++;
+        }
+      }
+    }
+    for(i=0; i<6; i++){
+      n = (int[]){191, 192, 193, 1000, 4099, 65000}[i];
+      nBad += widenCheck(pK, aAll + 1 + 2*(i%3), n, bF16, 0);
+      nCase++;
+    }
+  }
+#if !WIDEN_FLUSH
+  UNIT_SKIP("unit/kernels widen with flushing", "the FPU's flush modes are "
+            "only set here on x86-64");
+#endif
+  printf("%s: widening %d cases, %d mismatches\n", pK->zName, nCase, nBad);
   CHECK(nBad==0);
 }
 
@@ -717,6 +834,7 @@ static void testLevel(const attn_kernel_set *pK){
   int nBad;
   double ulp;
   testCopy(pK);
+  testWiden(pK);
   ulp = expUlp(pK, &nBad);
   printf("NOTE %s: exp max error %.3f ulp over [-87, 0], %.2f of the bound "
          "2 ulp\n", pK->zName, ulp, ulp/2.0);
