@@ -64,11 +64,20 @@
 **      rounds and compares its output with ours (same tolerance).
 **   7. half BLOBs (issue 15): the floor of the SQL path for the same q, k,
 **      v rows stored as float32, float16 and bfloat16 BLOBs (one head, N in
-**      {4096, 16384}, d in {64, 384}): stepping SELECT q, k, v and decoding
-**      every blob into float32 with src/vector.c's decoder, which is what
-**      attention() runs on each row (dtype = 'f16' / 'bf16'; for float32
-**      the copy that also checks finiteness); the three in the same rounds,
-**      the half ones as a share of float32 (target: at most 0.6).
+**      {4096, 16384}, d in {64, 384, 1536}), each in an in-memory database
+**      and in a database file (DIR/half-<dtype>.db with --out, else in the
+**      temporary folder; opened with SQLite's defaults, page size and page
+**      cache; just written, so its pages come from the OS cache; deleted
+**      after the configuration): stepping SELECT q, k, v, reading each
+**      value as attention_rows.c does (sqlite3_column_value(), then its
+**      bytes and blob), and copying every blob's bytes into one array, or
+**      decoding it into float32 with src/vector.c's decoder, which is what
+**      attention() runs on each row (dtype = 'f16' / 'bf16': the kernel
+**      set's xWidenHalf; for float32 the copy that also checks
+**      finiteness); the twelve in the same rounds, the half ones as a share
+**      of float32 (target: at most 0.6), with the sizes of the files (a
+**      half row of more than half a page, d = 384 at 4 KiB pages, fills a
+**      page alone).
 **   8. one new row over a stored history (issue 17): the output of the
 **      newest of 16384 rows (d = 384, 6 heads, causal, RoPE), through SQL,
 **      recomputing every row, with WHERE id = N (only that query row), and
@@ -959,52 +968,73 @@ static void benchMedians(int nJob, Job *aJob){
 }
 
 /*
-** Half BLOBs: the floor of the SQL path by dtype.
+** Half BLOBs: the floor of the SQL path by dtype, in an in-memory database
+** and in a database file.
 */
 static const struct HalfCfg { int n, d; } aHalfCfg[] = {
   { 4096, 64 }, { 4096, 384 }, { 16384, 64 }, { 16384, 384 },
+  { 4096, 1536 }, { 16384, 1536 },
 };
 #define N_HALF_CFG ((int)(sizeof(aHalfCfg)/sizeof(aHalfCfg[0])))
 static const int aHalfDtype[3] = { ATTN_VEC_F32, ATTN_VEC_F16, ATTN_VEC_BF16 };
+#define HALF_MEM  0            /* the storages, in the order of the rows */
+#define HALF_FILE 1
 typedef struct HalfRow HalfRow;
 struct HalfRow {
   int n, d;
-  double ms[2][3];       /* [copy, decode][f32, f16, bf16] */
+  double ms[2][2][3];    /* [storage][copy, decode][f32, f16, bf16] */
   int64_t nByte[3];      /* bytes of vector data read */
+  int64_t nFile[3];      /* bytes of the database file */
 };
 static HalfRow aHalfRow[N_HALF_CFG];
 static int nHalfRow = 0;
 
-/* A table t(id, q, k, v) of n rows, the vectors of q, k, v (n × d each)
-** stored as BLOBs of dtype eDtype. */
-static sqlite3 *benchHalfDb(int n, int d, int eDtype, float *const *aIn){
-  sqlite3 *db;
+/* A table t(id, q, k, v) of n rows in db, their blobs the n × 3 blobs of
+** w·d bytes in aBlob, row-major. */
+static void benchHalfFill(sqlite3 *db, int n, int nb, const unsigned char *aBlob){
   sqlite3_stmt *pIns;
-  int w = attn_vec_dtype_size(eDtype), i, j;
-  unsigned char *aBuf = benchMalloc((size_t)w*(size_t)d*3);
-  attn_err err;
-  if( sqlite3_open(":memory:", &db) ) benchDie("sqlite3_open failed");
-  sqlite3_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, q BLOB, k BLOB, "
-               "v BLOB); BEGIN", 0, 0, 0);
-  if( sqlite3_prepare_v2(db, "INSERT INTO t(q, k, v) VALUES(?1, ?2, ?3)", -1,
+  int i, j;
+  if( sqlite3_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, q BLOB, "
+                   "k BLOB, v BLOB); BEGIN", 0, 0, 0)
+   || sqlite3_prepare_v2(db, "INSERT INTO t(q, k, v) VALUES(?1, ?2, ?3)", -1,
                          &pIns, 0) ){
     benchDie("%s", sqlite3_errmsg(db));
   }
   for(i=0; i<n; i++){
     for(j=0; j<3; j++){
-      unsigned char *z = aBuf + (size_t)j*w*d;
-      if( attn_vec_encode(aIn[j] + (size_t)i*d, d, eDtype, z, &err) ){
-        benchDie("attn_vec_encode: %s", err.zMsg);
-      }
-      sqlite3_bind_blob(pIns, 1+j, z, w*d, SQLITE_STATIC);
+      sqlite3_bind_blob(pIns, 1+j, aBlob + ((size_t)3*i + j)*nb, nb,
+                        SQLITE_STATIC);
     }
     if( sqlite3_step(pIns)!=SQLITE_DONE ) benchDie("%s", sqlite3_errmsg(db));
     sqlite3_reset(pIns);
   }
   sqlite3_finalize(pIns);
-  sqlite3_exec(db, "COMMIT", 0, 0, 0);
-  free(aBuf);
-  return db;
+  if( sqlite3_exec(db, "COMMIT", 0, 0, 0) ) benchDie("%s", sqlite3_errmsg(db));
+}
+
+/* The same q, k, v rows (aIn: n × d each) as BLOBs of dtype eDtype, in an
+** in-memory database (*pMem) and in the database file zFile (*pFile, a new
+** file, opened with SQLite's defaults: its page size and page cache). */
+static void benchHalfDbs(int n, int d, int eDtype, float *const *aIn,
+                         const char *zFile, sqlite3 **pMem, sqlite3 **pFile){
+  int nb = attn_vec_dtype_size(eDtype)*d, i, j;
+  unsigned char *aBlob = benchMalloc((size_t)3*n*nb);
+  attn_err err;
+  for(i=0; i<n; i++){
+    for(j=0; j<3; j++){
+      if( attn_vec_encode(aIn[j] + (size_t)i*d, d, eDtype,
+                          aBlob + ((size_t)3*i + j)*nb, &err) ){
+        benchDie("attn_vec_encode: %s", err.zMsg);
+      }
+    }
+  }
+  unlink(zFile);
+  if( sqlite3_open(":memory:", pMem) || sqlite3_open(zFile, pFile) ){
+    benchDie("sqlite3_open failed (%s)", zFile);
+  }
+  benchHalfFill(*pMem, n, nb, aBlob);
+  benchHalfFill(*pFile, n, nb, aBlob);
+  free(aBlob);
 }
 
 typedef struct HalfArg HalfArg;
@@ -1014,7 +1044,9 @@ struct HalfArg {
 
 /* Step SELECT q, k, v and copy every blob's bytes into aOut, as the floor
 ** of the float32 rows does, or (bDecode) decode it into aOut as float32
-** (3 × n × d floats), as attention() does. */
+** (3 × n × d floats), as attention() does; each value read as
+** attention_rows.c reads it (sqlite3_column_value(), then the value's
+** bytes and blob). */
 static double benchHalfFn(void *pArg){
   HalfArg *a = (HalfArg*)pArg;
   sqlite3_stmt *pStmt;
@@ -1029,8 +1061,9 @@ static double benchHalfFn(void *pArg){
   }
   while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
     for(j=0; j<3; j++){
-      const void *pBlob = sqlite3_column_blob(pStmt, j);
-      int nb = sqlite3_column_bytes(pStmt, j);
+      sqlite3_value *pVal = sqlite3_column_value(pStmt, j);
+      int nb = sqlite3_value_bytes(pVal);
+      const void *pBlob = sqlite3_value_blob(pVal);
       if( pBlob==0 ) benchDie("unexpected source row");
       if( !a->bDecode ){
         memcpy(a->aOut + iAt, pBlob, (size_t)nb);
@@ -1047,44 +1080,62 @@ static double benchHalfFn(void *pArg){
   return benchNow()-t0;
 }
 
-static void benchHalf(void){
+/* Each configuration: the 12 functions (2 storages × copy or decode × 3
+** dtypes) in the same rounds, the database files in zDir, deleted after. */
+static void benchHalf(const char *zDir){
   int i, j;
   for(i=0; i<N_HALF_CFG; i++){
     int n = aHalfCfg[i].n, d = aHalfCfg[i].d;
-    float *aIn[3];
-    sqlite3 *aDb[3];
-    HalfArg arg[6];
-    Job job[6];
+    float *aIn[3], *aOut;
+    sqlite3 *aDb[2][3];
+    char azFile[3][4096];
+    HalfArg arg[12];
+    Job job[12];
     HalfRow *r = &aHalfRow[nHalfRow++];
     fprintf(stderr, "bench: half BLOBs, the floor of the SQL path, N=%d d=%d "
             "...\n", n, d);
     for(j=0; j<3; j++) aIn[j] = benchGauss((int64_t)n*d, 1.0);
-    for(j=0; j<3; j++) aDb[j] = benchHalfDb(n, d, aHalfDtype[j], aIn);
-    for(j=0; j<6; j++){
-      arg[j].db = aDb[j%3];
+    for(j=0; j<3; j++){
+      struct stat st;
+      snprintf(azFile[j], sizeof(azFile[j]), "%s/half-%s.db", zDir,
+               attn_vec_dtype_name(aHalfDtype[j]));
+      benchHalfDbs(n, d, aHalfDtype[j], aIn, azFile[j], &aDb[HALF_MEM][j],
+                   &aDb[HALF_FILE][j]);
+      r->nFile[j] = stat(azFile[j], &st)==0 ? (int64_t)st.st_size : -1;
+    }
+    for(j=0; j<3; j++) free(aIn[j]);
+    /* the runs take turns, so one output array serves them all */
+    aOut = benchMalloc(sizeof(float)*(size_t)n*(size_t)d*3);
+    for(j=0; j<12; j++){
+      arg[j].db = aDb[j/6][j%3];
       arg[j].n = n;
       arg[j].d = d;
       arg[j].eDtype = aHalfDtype[j%3];
-      arg[j].bDecode = j>=3;
-      arg[j].aOut = benchMalloc(sizeof(float)*(size_t)n*(size_t)d*3);
+      arg[j].bDecode = (j/3)%2;
+      arg[j].aOut = aOut;
       job[j].x = benchHalfFn;
       job[j].pArg = &arg[j];
     }
-    benchMedians(6, job);
+    benchMedians(12, job);
     r->n = n;
     r->d = d;
-    for(j=0; j<6; j++){
-      r->ms[j/3][j%3] = job[j].ms;
+    for(j=0; j<12; j++){
+      r->ms[j/6][(j/3)%2][j%3] = job[j].ms;
       r->nByte[j%3] = arg[j].nByte;
-      free(arg[j].aOut);
     }
+    free(aOut);
     for(j=0; j<3; j++){
-      sqlite3_close(aDb[j]);
-      free(aIn[j]);
+      sqlite3_close(aDb[HALF_MEM][j]);
+      sqlite3_close(aDb[HALF_FILE][j]);
+      unlink(azFile[j]);
     }
-    fprintf(stderr, "bench:   copy: float32 %.2f ms, float16 %.2f ms, "
-            "bfloat16 %.2f ms; decode: %.2f, %.2f, %.2f ms\n", r->ms[0][0],
-            r->ms[0][1], r->ms[0][2], r->ms[1][0], r->ms[1][1], r->ms[1][2]);
+    for(j=0; j<2; j++){
+      fprintf(stderr, "bench:   %s: copy: float32 %.2f ms, float16 %.2f ms, "
+              "bfloat16 %.2f ms; decode: %.2f, %.2f, %.2f ms\n",
+              j==HALF_MEM ? "in memory" : "file", r->ms[j][0][0],
+              r->ms[j][0][1], r->ms[j][0][2], r->ms[j][1][0], r->ms[j][1][1],
+              r->ms[j][1][2]);
+    }
   }
 }
 
@@ -1092,44 +1143,58 @@ static void benchTarget(const char *zWhat, const char *zWanted,
                         const char *zMeasured, const char *zStatus);
 
 static void benchHalfReport(void){
-  double rWorst[2] = { 0.0, 0.0 };
-  char zM[160];
-  int i, j, k;
+  static const char *azStore[2] = { "in-memory database",
+                                    "database file" };
+  double rWorst[2][2] = { { 0.0, 0.0 }, { 0.0, 0.0 } };
+  char zW[160], zM[160];
+  int i, j, k, m;
   if( nHalfRow==0 ) return;
   benchOut("\n### Half BLOBs: the floor of the SQL path by dtype\n\n"
-           "Stepping `SELECT q, k, v FROM t ORDER BY id` (one head, an "
-           "in-memory table) and copying every blob's bytes into one array "
-           "(the floor of the other rows), or decoding every blob into "
-           "float32 with the decoder attention() runs for dtype 'f32', "
-           "'f16', 'bf16' (what attention() cannot avoid), the six in the "
-           "same rounds; ratios to float32.\n\n"
-           "| N | d | MB (f32 / half) | copy: float32 | float16 | bfloat16 "
-           "| decode: float32 | float16 | bfloat16 |\n"
-           "|---|---|---|---|---|---|---|---|---|\n");
-  for(i=0; i<nHalfRow; i++){
-    const HalfRow *r = &aHalfRow[i];
-    benchOut("| %d | %d | %.1f / %.1f ", r->n, r->d, r->nByte[0]/1e6,
-             r->nByte[1]/1e6);
-    for(k=0; k<2; k++){
-      benchOut("| %.2f ms | %.2f ms (%.2f×) | %.2f ms (%.2f×) ", r->ms[k][0],
-               r->ms[k][1], r->ms[k][1]/r->ms[k][0], r->ms[k][2],
-               r->ms[k][2]/r->ms[k][0]);
-      for(j=1; j<3; j++){
-        if( r->ms[k][j]/r->ms[k][0]>rWorst[k] ) rWorst[k] = r->ms[k][j]/r->ms[k][0];
+           "Stepping `SELECT q, k, v FROM t ORDER BY id` (one head) and "
+           "reading each value as attention() does (sqlite3_column_value()), "
+           "then copying every blob's bytes into one array (the floor of the "
+           "other rows), or decoding every blob into float32 with the "
+           "decoder attention() runs for dtype 'f32', 'f16', 'bf16' (what "
+           "attention() cannot avoid); the same rows in an in-memory "
+           "database and in a database file (opened with SQLite's defaults: "
+           "its page size and page cache; the file was just written, so its "
+           "pages come from the OS cache), the twelve in the same rounds; "
+           "ratios to float32.  File MB: the database files, whose pages "
+           "the rows fill.\n\n"
+           "| N | d | storage | MB read (f32 / half) | file MB (f32 / f16 / "
+           "bf16) | copy: float32 | float16 | bfloat16 | decode: float32 | "
+           "float16 | bfloat16 |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for(m=0; m<2; m++){
+    for(i=0; i<nHalfRow; i++){
+      const HalfRow *r = &aHalfRow[i];
+      benchOut("| %d | %d | %s | %.1f / %.1f | %.1f / %.1f / %.1f ", r->n,
+               r->d, m==HALF_MEM ? "memory" : "file", r->nByte[0]/1e6,
+               r->nByte[1]/1e6, r->nFile[0]/1e6, r->nFile[1]/1e6,
+               r->nFile[2]/1e6);
+      for(k=0; k<2; k++){
+        const double *a = r->ms[m][k];
+        benchOut("| %.2f ms | %.2f ms (%.2f×) | %.2f ms (%.2f×) ", a[0], a[1],
+                 a[1]/a[0], a[2], a[2]/a[0]);
+        for(j=1; j<3; j++){
+          if( a[j]/a[0]>rWorst[m][k] ) rWorst[m][k] = a[j]/a[0];
+        }
       }
+      benchOut("|\n");
     }
-    benchOut("|\n");
   }
   benchOut("\n| target | wanted | measured | status |\n|---|---|---|---|\n");
-  snprintf(zM, sizeof(zM), "%.2f× (the worst row and type)", rWorst[0]);
-  benchTarget("reading half BLOBs through SQL: the floor (copy) vs float32 "
-              "BLOBs", "≤ 0.6×", zM, isnan(rWorst[0]) ? "not measured"
-              : rWorst[0]<=0.6 ? "met" : "NOT MET");
-  snprintf(zM, sizeof(zM), "%.2f× (the worst row and type)", rWorst[1]);
-  benchTarget("reading half BLOBs through SQL: the floor with decoding to "
-              "float32 vs float32 BLOBs", "≤ 0.6×", zM,
-              isnan(rWorst[1]) ? "not measured"
-              : rWorst[1]<=0.6 ? "met" : "NOT MET");
+  for(m=0; m<2; m++){
+    for(k=0; k<2; k++){
+      snprintf(zW, sizeof(zW), "reading half BLOBs through SQL, %s: the "
+               "floor%s vs float32 BLOBs", azStore[m],
+               k ? " with decoding to float32" : " (copy)");
+      snprintf(zM, sizeof(zM), "%.2f× (the worst row and type)",
+               rWorst[m][k]);
+      benchTarget(zW, "≤ 0.6×", zM, isnan(rWorst[m][k]) ? "not measured"
+                  : rWorst[m][k]<=0.6 ? "met" : "NOT MET");
+    }
+  }
 }
 
 /*
@@ -2363,7 +2428,9 @@ int main(int argc, char **argv){
     nWrong += r->bWrong;
     nRow++;
   }
-  if( zOnly==0 || strstr("half BLOBs", zOnly) ) benchHalf();
+  if( zOnly==0 || strstr("half BLOBs", zOnly) ){
+    benchHalf(zOutDir ? zOutDir : zTmpDir);
+  }
   if( zOnly==0 || strstr("new row", zOnly) ) benchNewRow();
   benchCoStop(&aPy[0]);
   benchCoStop(&aPy[1]);
