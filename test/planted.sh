@@ -19,10 +19,13 @@
 # The plants: float32 instead of float64 in one accumulation of each path
 # the tests check against a float64 reference; an exp two ulps worse (a
 # relative 2·2^-23 more) in the kernel driver, which every level shares;
-# and a tile classification that skips a tile whose last key is just inside
-# the window (attn_tile_class, shared too: the levels agree bit for bit
-# with it, so only the float64 references, which decide the mask from the
-# positions themselves, can catch it).
+# a tile classification that skips a tile whose last key is just inside
+# the window, or stops at a tile after the queries by the left bound
+# instead of the right (attn_tile_class, shared too: the levels agree bit
+# for bit with it, so only the float64 references, which decide the mask
+# from the positions themselves, can catch it); and in the driver, the sink
+# dropped, the sink left out of ALiBi's frame, and the keys' bias added
+# before the softcap.
 set -u
 top=$(git rev-parse --show-toplevel) || exit 2
 tmp=${TMPDIR:-/tmp}/attn-planted-$$
@@ -45,7 +48,11 @@ pool-acc~src/pool.c~  for(i=0; i<a->nDimV; i++) a->aAcc[i] += w*(double)v[i];~  
 pool-sum~src/pool.c~  a->rSum += w;~  a->rSum = (float)(a->rSum + w);~-~pool.test
 rope-rotate~src/position.c~    x[i0] = (float)(x0*aCos[i] - x1*aSin[i]);~    x[i0] = (float)x0*(float)aCos[i] - (float)x1*(float)aSin[i];~-~position.test
 rope-angle~src/position.c~    double theta = pos * pow(base, -2.0*(double)i/(double)d);~    double theta = (float)pos * (float)pow(base, -2.0*(double)i/(double)d);~-~position.test
-tile-window~src/kernels.h~    if( qLo-kHi>=p->nWindow ) return ATTN_TILE_SKIP;~    if( qLo-kHi>=p->nWindow-1 ) return ATTN_TILE_SKIP;~-~flash kernels attention_engine
+tile-window~src/kernels.h~  if( qLo-kHi>p->nLeft ) return ATTN_TILE_SKIP;~  if( qLo-kHi>=p->nLeft ) return ATTN_TILE_SKIP;~-~flash kernels attention_engine
+tile-stop-side~src/kernels.h~  if( kLo-qHi>p->nRight ) return ATTN_TILE_STOP;~  if( kLo-qHi>p->nLeft ) return ATTN_TILE_STOP;~-~flash differential
+sink-dropped~src/kernels_driver.h~    if( p->bSink ) KD_FN(kdSink)(&aB[b], &aF[b]);~    (void)0;~-~flash differential
+sink-frame~src/kernels_driver.h~    aSink[r] = (float)((double)pB->rSink + (double)pB->rSlope*ref);~    aSink[r] = pB->rSink; (void)ref;~-~flash differential
+bias-before-softcap~src/kernels_driver.h~      if( bCap ) x = KD_FN(kdSoftcap)(x, &p->cap);~      if( bCap ) x = kd_sub(KD_FN(kdSoftcap)(aBias ? kd_add(x, kd_set1(aBias[c])) : x, &p->cap), aBias ? kd_set1(aBias[c]) : kd_zero());~-~flash differential
 exp~src/kernels_driver.h~  y = kd_addexp(y, t);~  y = kd_addexp(kd_mul(y, kd_set1(1.0f + 2.0f*1.1920929e-7f)), t);~-~kernels
 EOF
 }

@@ -106,6 +106,11 @@ static inline float fuzzFloat(FuzzIn *p){
 
 static inline int fuzzLeft(const FuzzIn *p){ return p->i<p->n; }
 
+/* The next byte without reading it, or -1 at the end: a target that adds
+** inputs reads them only behind a byte it peeks at, so that the inputs
+** saved before (whose byte there differs) still mean what they meant. */
+static inline int fuzzPeek(const FuzzIn *p){ return p->i<p->n ? p->a[p->i] : -1; }
+
 /* Is z valid UTF-8 (RFC 3629: shortest form, no surrogates, at most
 ** U+10FFFF)?  Written here, independent of src/utf8.c: every message of
 ** the extension must pass it whatever bytes the input had. */

@@ -8,18 +8,26 @@
 ** weight's element count is then what the engine must check, so a shape
 ** the checks let through and the kernels read past is an ASan report.
 **
+** Behind a byte it peeks at (fmatExtra), the input also chooses
+** window_left and window_right (either side, 0 to INT64_MAX, or a negative
+** one), alibi_slopes, sinks (one logit per head, or a wrong count) and a
+** bias per key, each finite, huge or not finite.
+**
 ** Properties: attn_state_new() either fails with ATTN_ERROR or ATTN_TOOBIG
-** and a message, or an output row is NULL exactly when no key is allowed,
-** is an error only when its float64 output (or its Q, K or V) overflows
-** float32, never has an Inf or NaN output element, and has an lse that is
-** not finite only when its scores are beyond float32; for score rows, the weights of each head of a query row are in
-** [0, 1] and sum to 1; the same state built with 1 thread and with 3
-** threads gives the same output bits; the output of the first rows is
-** Σ weight·v over their score rows, within the kernels' error bound
-** (fmatConsistent); attn_transpose() twice is the
-** identity, and the GEMM of each kernel set the CPU runs (scalar,
-** avx2, avx512) matches a float64 product for random shapes and leading
-** dimensions.
+** and a message, or an output row is NULL exactly when no key is allowed
+** (a sink is not a key), is an error only when its float64 output (or its
+** Q, K or V) overflows float32, never has an Inf or NaN output element,
+** and has an lse that is not finite only when its scores (or its sink, in
+** their frame) are beyond float32; for score rows, the weights of each
+** head of a query row are in [0, 1] and sum to 1 (with sinks, to at most
+** 1); the same state built with 1 thread and with 3 threads gives the same
+** output bits; for the first rows, within the kernels' error bound
+** (fmatConsistent), the output is Σ weight·v over their score rows and,
+** with sinks, the weights of each head sum to 1 − exp(sink_h − lse_h) (the
+** sink in the scores' frame, the lse attention()'s); attn_transpose()
+** twice is the identity, and the GEMM of each kernel set the CPU runs
+** (scalar, avx2, avx512) matches a float64 product for random shapes and
+** leading dimensions.
 **
 ** Options and positions reach the ends of their ranges: windows of 2^54
 ** and INT64_MAX, softcaps of 1e-50 to 1e300, positions near ±2^53.
@@ -141,16 +149,42 @@ done:
   free(A); free(B); free(C); free(T); free(T2); free(T3);
 }
 
+/* The ALiBi slope of head h of nHead, written here from Press et al.:
+** 2^(-8k/p), k = 1..p, for the largest power of two p <= nHead, then
+** 2^(-4k/p) for k = 1, 3, 5, ...; or the given one (alibi_slopes); 0
+** without ALiBi. */
+static double fmatSlope(const attn_input *px, const attn_options *pOpt,
+                        int nHead, int h){
+  int p = 1;
+  if( px->alibiSlopes.a ) return px->alibiSlopes.a[h];
+  if( !pOpt->bAlibi ) return 0.0;
+  while( p*2<=nHead ) p *= 2;
+  if( h<p ) return pow(2.0, -8.0*(h+1)/p);
+  return pow(2.0, -4.0*(2*(h-p)+1)/p);
+}
+
+/* The sink logit of head h in the frame of a query row's scores, whose
+** nearest allowed key is dMin away (ALiBi's scores are relative to it, and
+** the sink moves with them: docs/sql-attention.md); -inf without sinks. */
+static double fmatSink(const attn_input *px, const attn_options *pOpt,
+                       int nHead, int h, int64_t dMin){
+  if( px->sinks.a==0 ) return -INFINITY;
+  return (double)px->sinks.a[h] + fmatSlope(px, pOpt, nHead, h)*(double)dMin;
+}
+
 /* Do the score rows of query row i show magnitudes the float32 kernels
-** cannot hold (|score| beyond 1e30, or not finite)?  Then the engine may
-** give the row no output or a non-finite one, which the SQL layer turns
-** into an error ("the attention scores overflow float32").  *pbAny: the
-** row has at least one allowed key. */
-static int fmatRowOverflows(attn_state *pState, int64_t i, int *pbAny){
+** cannot hold (|score| beyond 1e30, or not finite; or a sink beyond 1e30
+** in their frame)?  Then the engine may give the row no output or a
+** non-finite one, which the SQL layer turns into an error ("the attention
+** scores overflow float32").  *pbAny: the row has at least one allowed
+** key. */
+static int fmatRowOverflows(attn_state *pState, const attn_input *px,
+                            const attn_options *pOpt, int64_t i, int *pbAny){
   attn_score_iter *pIter = 0;
   attn_score s;
   attn_err err;
-  int bHuge = 0;
+  int bHuge = 0, h, nHead = attn_state_heads(pState);
+  int64_t dMin = INT64_MAX, qpos = attn_query_pos(pState, i), d;
   *pbAny = 0;
   attn_err_clear(&err);
   if( attn_scores_open(pState, i, -1, &pIter, &err) ){
@@ -164,8 +198,14 @@ static int fmatRowOverflows(attn_state *pState, int64_t i, int *pbAny){
   while( attn_scores_next(pIter, &s) ){
     *pbAny = 1;
     if( !(s.rScore<=1e30 && s.rScore>=-1e30) ) bHuge = 1;
+    d = attn_key_pos(pState, s.iKey) - qpos;
+    if( d<0 ) d = -d;
+    if( d<dMin ) dMin = d;
   }
   attn_scores_close(pIter);
+  for(h=0; *pbAny && px->sinks.a && h<nHead; h++){
+    if( fabs(fmatSink(px, pOpt, nHead, h, dMin))>1e30 ) bHuge = 1;
+  }
   return bHuge;
 }
 
@@ -190,7 +230,8 @@ static const char *fmatNonFinite(const float *aOut, int64_t nOut,
 ** element finite, or an error saying what overflows float32 for a row that
 ** has keys; an lse that is not finite only for a row whose scores are
 ** beyond float32. */
-static uint64_t fmatOutputs(attn_state *pState, int64_t nQ){
+static uint64_t fmatOutputs(attn_state *pState, const attn_input *px,
+                            const attn_options *pOpt, int64_t nQ){
   uint64_t h = 1469598103934665603ULL;
   int64_t i, j, iAt, nOut = attn_state_out_dim(pState);
   int nHead = attn_state_heads(pState);
@@ -206,14 +247,14 @@ static uint64_t fmatOutputs(attn_state *pState, int64_t nQ){
        && strstr(err.zMsg, "beyond float32's range")==0 ){
         fuzzFail("attn_output: %s", err.zMsg);
       }
-      fmatRowOverflows(pState, i, &bAny);
+      fmatRowOverflows(pState, px, pOpt, i, &bAny);
       if( !bAny ) fuzzFail("row %lld: an overflow error without a key: %s",
                            (long long)i, err.zMsg);
       h = (h ^ 0xee)*1099511628211ULL;
       continue;
     }
     if( (aOut==0)!=(aLse==0) ) fuzzFail("output and lse disagree on NULL");
-    bHuge = fmatRowOverflows(pState, i, &bAny);
+    bHuge = fmatRowOverflows(pState, px, pOpt, i, &bAny);
     if( aOut==0 ){
       if( bAny ) fuzzFail("row %lld has allowed keys but no output", (long long)i);
       h = (h ^ 0xff)*1099511628211ULL;
@@ -266,30 +307,45 @@ static void fmatProject(const float *x, int64_t nIn, const attn_tensor *pW,
 ** that of the kernel's scores against float64 ones (docs/testing.md:
 ** g(d)·Σ|s·q·k|, here bounded by 2·|s|·Σ|q|·Σ|k| to allow for RoPE; the
 ** softcap's 3u·|x| + 8u·|result|; ALiBi's 3u·slope·distance from the
-** nearest key + u·|result|, slope <= 1, the result relative to the nearest
-** key: the scores stay exact relative to each other), carried through the softmax and the sums of
-** the output, with V projected here in float64 and its float32 rounding
-** g(d_in + 1)·Σ|x·W|, all doubled.  Only without W_O and b_O (the heads'
-** outputs are then the output), and where the bound is below 10 %. */
+** nearest key + u·|result|, the slope the given one or at most 1, the
+** result relative to the nearest key: the scores stay exact relative to
+** each other; the keys' bias one more rounding, u·|score|), carried
+** through the softmax and the sums of the output, with V projected here in
+** float64 and its float32 rounding g(d_in + 1)·Σ|x·W|, all doubled.
+** A sink is one more term and one more rescale (test/unit/differential.c's
+** model): its weight w_s (from the score rows' scores, here) perturbed by
+** e_s = 2u·(|sink| + slope·distance) + u·(m − sink) + the exp's adds
+** w_s·e_s·|o| to the output's bound; and the weights of the head's score
+** rows must sum to 1 − exp(sink − lse), with attention()'s lse within
+** Σ w·e + w_s·e_s + g(2(n + 1)) + 2u·log(n + 2) + u·|lse|.  A key (or the
+** sink) more than FMAT_FLUSH below the largest score, beyond both their
+** errors, has its exp flushed to 0 by the kernels (its error does not
+** count): it adds its weight, and at most e^-100, times |v| + |o|.  Only
+** where the bound is below 10 %; the output only without W_O and b_O (the
+** heads' outputs are then the output). */
 #define FMAT_U 0x1p-24
+#define FMAT_FLUSH 100.0
 static double fmatGamma(double n){ return n*FMAT_U/(1.0 - n*FMAT_U); }
 static void fmatConsistent(attn_state *pState, const attn_input *px,
                            const attn_options *pOpt, int64_t i){
-  int nHead = attn_state_heads(pState), nKv = pOpt->nKvHead, h;
+  int nHead = attn_state_heads(pState), nKv = pOpt->nKvHead, h, bOut;
+  int bAli = pOpt->bAlibi || px->alibiSlopes.a!=0, nSk = px->sinks.a!=0;
   int64_t nQd = px->wq.a ? px->wq.n/px->nXq : px->nXq;
   int64_t nVd = px->wv.a ? px->wv.n/px->nXv : px->nXv;
-  int64_t nK = px->nKey, dh, dvh, j, t, n;
+  int64_t nK = px->nKey, dh, dvh, j, t, n, iTop;
   double *q = 0, *qAbs = 0, *kk = 0, *kAbs = 0, *v = 0, *vAbs = 0;
-  double *aW = 0, *aS = 0, rScale;
+  double *aW = 0, *aS = 0, *aE = 0, rScale;
   int64_t *aKey = 0;
   const float *aOut = 0, *aLse = 0;
   attn_score_iter *pIter = 0;
   attn_score sc;
   attn_err err;
-  if( px->wo.a || px->bo.a || nHead<=0 || nKv<=0 || nK==0 ) return;
+  if( nHead<=0 || nKv<=0 || nK==0 ) return;
   dh = nQd/nHead;
   dvh = nVd/nKv;
-  if( dh<=0 || dvh<=0 || attn_state_out_dim(pState)!=(int64_t)nHead*dvh ) return;
+  bOut = !px->wo.a && !px->bo.a && dvh>0
+      && attn_state_out_dim(pState)==(int64_t)nHead*dvh;
+  if( dh<=0 || (!bOut && !nSk) ) return;
   attn_err_clear(&err);
   if( attn_output(pState, i, &aOut, &aLse, &err) || aOut==0 ) return;
   rScale = pOpt->bScale ? pOpt->rScale : 1.0/sqrt((double)dh);
@@ -298,8 +354,9 @@ static void fmatConsistent(attn_state *pState, const attn_input *px,
   kAbs = malloc(8*(size_t)(nQd*nK/nHead*nKv + 1));
   v = malloc(8*(size_t)(nVd*nK)); vAbs = malloc(8*(size_t)(nVd*nK));
   aW = malloc(8*(size_t)nK); aS = malloc(8*(size_t)nK);
-  aKey = malloc(8*(size_t)nK);
-  if( !q || !qAbs || !kk || !kAbs || !v || !vAbs || !aW || !aS || !aKey ) goto done;
+  aE = malloc(8*(size_t)nK); aKey = malloc(8*(size_t)nK);
+  if( !q || !qAbs || !kk || !kAbs || !v || !vAbs || !aW || !aS || !aE
+   || !aKey ) goto done;
   fmatProject(px->aXq + i*px->nXq, px->nXq, &px->wq, &px->bq, nQd, q, qAbs);
   for(t=0; t<nK; t++){
     fmatProject(px->aXk + t*px->nXk, px->nXk, &px->wk, &px->bk, dh*nKv,
@@ -309,16 +366,18 @@ static void fmatConsistent(attn_state *pState, const attn_input *px,
   }
   for(h=0; h<nHead; h++){
     int g = h/(nHead/nKv);
-    double qa = 0.0, mx = -INFINITY, rMaxE = 0.0;
+    double qa = 0.0, mx = -INFINITY, rMaxE = 0.0, slope, sk, mxAll, esTop;
+    double sum = 0.0, wsk = 0.0, esk = 0.0, skE;
     int64_t dMin = INT64_MAX, dI;
     int64_t qpos = attn_query_pos(pState, i);
     for(t=0; t<dh; t++) qa += qAbs[h*dh + t];
     if( attn_scores_open(pState, i, h, &pIter, &err) ) goto done;
     n = 0;
+    iTop = 0;
     while( attn_scores_next(pIter, &sc) ){
       if( sc.iHead!=h || n>=nK ) fuzzFail("score rows of head %d", h);
       aKey[n] = sc.iKey; aW[n] = sc.rWeight; aS[n] = sc.rScore;
-      if( sc.rScore>mx ) mx = sc.rScore;
+      if( sc.rScore>mx ){ mx = sc.rScore; iTop = n; }
       dI = attn_key_pos(pState, sc.iKey) - qpos;
       if( dI<0 ) dI = -dI;
       if( dI<dMin ) dMin = dI;
@@ -327,7 +386,10 @@ static void fmatConsistent(attn_state *pState, const attn_input *px,
     attn_scores_close(pIter);
     pIter = 0;
     if( n==0 ) continue;
-    /* e_t: the relative error of the kernel's weight of key t. */
+    slope = bAli ? fmatSlope(px, pOpt, nHead, h) : 0.0;
+    sk = fmatSink(px, pOpt, nHead, h, dMin);
+    mxAll = sk>mx ? sk : mx;
+    /* aE[t]: first the error of the kernel's score of key t. */
     for(t=0; t<n; t++){
       double ka = 0.0, M, e;
       int64_t c;
@@ -337,28 +399,68 @@ static void fmatConsistent(attn_state *pState, const attn_input *px,
       /* |softcap(x)| <= |x| <= M; the biased score, relative to the
       ** nearest key, is at most M + distance beyond the nearest. */
       if( pOpt->rSoftcap>0.0 ) e += 11*FMAT_U*M;
-      if( pOpt->bAlibi ){
+      if( bAli ){
         dI = attn_key_pos(pState, aKey[t]) - qpos;
         if( dI<0 ) dI = -dI;
-        e += 4*FMAT_U*(double)(dI - dMin) + FMAT_U*M;
+        e += 4*FMAT_U*slope*(double)(dI - dMin) + FMAT_U*M;
       }
-      e += FMAT_U*(mx - aS[t]) + 5*FMAT_U*(double)(n + 1);
-      aS[t] = e;                       /* from here on, the error */
-      if( e>rMaxE ) rMaxE = e;
+      if( px->aBiasK ) e += FMAT_U*fabs(aS[t]);
+      aE[t] = e;
+    }
+    /* the sink's own error: its float32 rounding, and the float32 slope
+    ** the kernels move it by */
+    skE = nSk ? 2*FMAT_U*(fabs(px->sinks.a[h]) + slope*(double)dMin) : 0.0;
+    esTop = sk>mx ? skE : aE[iTop];
+    for(t=0; t<n; t++) sum += exp(aS[t] - mxAll);
+    if( nSk ){
+      sum += exp(sk - mxAll);
+      wsk = exp(sk - mxAll)/sum;
+      esk = skE + FMAT_U*(mxAll - sk) + 5*FMAT_U*(double)(n + 2);
+      if( mxAll - sk>FMAT_FLUSH + esk + esTop ) esk = 1.0;   /* flushed */
+      else if( esk>rMaxE ) rMaxE = esk;
+    }
+    /* Then e_t, the relative error of the kernel's weight of key t, or -1
+    ** for a key whose exp the kernels flush to 0. */
+    for(t=0; t<n; t++){
+      if( mxAll - aS[t]>FMAT_FLUSH + aE[t] + esTop ){ aE[t] = -1.0; continue; }
+      aE[t] += FMAT_U*(mxAll - aS[t]) + 5*FMAT_U*(double)(n + 1 + nSk);
+      if( aE[t]>rMaxE ) rMaxE = aE[t];
     }
     if( !(rMaxE<0.1) ) continue;
-    for(j=0; j<dvh; j++){
+    if( nSk ){
+      /* The keys' weights sum to 1 − the sink's, exp(sink − lse). */
+      double lse = aLse[h], rSum = 0.0, rLseE = 0.0, want, tol;
+      for(t=0; t<n; t++){
+        rSum += aW[t];
+        rLseE += aE[t]>=0.0 ? aW[t]*aE[t] : aW[t];
+      }
+      rLseE += wsk*esk + fmatGamma(2.0*(double)(n + 1))
+             + 2*FMAT_U*log((double)n + 2.0) + FMAT_U*fabs(lse);
+      if( rLseE<0.1 ){
+        want = 1.0 - exp(sk - lse);
+        tol = 2.0*(1.06*wsk*rLseE + 0x1p-48*((double)n + 8.0 + fabs(mxAll)
+              + fabs(sk))) + 1e-300;
+        if( !(fabs(rSum - want)<=tol) ){
+          fuzzFail("row %lld head %d: the score rows' weights sum to %.12g, "
+                   "1 - exp(sink %.9g - lse %.9g) is %.12g (bound %.3g)",
+                   (long long)i, h, rSum, sk, lse, want, tol);
+        }
+      }
+    }
+    for(j=0; bOut && j<dvh; j++){
       double ref = 0.0, A = 0.0, P = 0.0, EV = 0.0, o = aOut[h*dvh + j], E;
       int64_t c = g*dvh + j;
       for(t=0; t<n; t++) ref += aW[t]*v[aKey[t]*nVd + c];
       for(t=0; t<n; t++){
         double vt = v[aKey[t]*nVd + c];
         A += aW[t]*fabs(vt);
-        P += aW[t]*aS[t]*fabs(vt - ref);
+        if( aE[t]>=0.0 ) P += aW[t]*aE[t]*fabs(vt - ref);
+        else P += (aW[t] + 1e-43)*(fabs(vt) + fabs(ref));
         EV += aW[t]*fmatGamma((double)px->nXv + 1)*vAbs[aKey[t]*nVd + c];
       }
-      E = 2.0*(fmatGamma(2.0*(double)n)*(A + fabs(o)) + 2*FMAT_U*fabs(o) + P + EV)
-          + 1e-30;
+      P += wsk*esk*fabs(ref);                    /* the sink, of value 0 */
+      E = 2.0*(fmatGamma(2.0*(double)(n + nSk))*(A + fabs(o)) + 2*FMAT_U*fabs(o)
+               + P + EV) + 1e-30;
       if( !(fabs(o - ref)<=E) ){
         fuzzFail("row %lld head %d: attention() output %d is %.9g, the score "
                  "rows give %.9g (bound %.3g)", (long long)i, h, (int)j, o,
@@ -368,7 +470,73 @@ static void fmatConsistent(attn_state *pState, const attn_input *px,
   }
 done:
   free(q); free(qAbs); free(kk); free(kAbs); free(v); free(vAbs);
-  free(aW); free(aS); free(aKey);
+  free(aW); free(aS); free(aE); free(aKey);
+}
+
+/* A value of the new options: mostly k·rStep from the byte (k - nMid,
+** or k alone when nMid is 0), on 1 byte in 16 fuzzFloat's (huge, denormal,
+** NaN, Inf). */
+static float fmatValue(FuzzIn *p, int nMid, float rStep){
+  unsigned k = fuzzByte(p);
+  if( k>=240 ) return fuzzFloat(p);
+  return (float)((int)k - nMid)*rStep;
+}
+
+/* nGood values of fmatValue (on 1 input in 16, a count off by one) into a
+** tensor of its own (*pa, freed by the caller). */
+static void fmatValues(FuzzIn *p, attn_tensor *pT, float **pa, int64_t nGood,
+                       int nMid, float rStep){
+  int64_t n = nGood, i;
+  if( (fuzzByte(p)&15)==0 ) n += (fuzzByte(p)&1) ? 1 : -1;
+  *pa = malloc(4*(size_t)(n>0 ? n : 1));
+  if( *pa==0 ) return;
+  for(i=0; i<n; i++) (*pa)[i] = fmatValue(p, nMid, rStep);
+  pT->a = *pa;
+  pT->n = n>0 ? n : 0;
+}
+
+/* The options of docs/sql-attention.md added after the saved inputs:
+** window_left, window_right, alibi_slopes, sinks and the keys' bias.  Read
+** only when the next byte's low two bits are 01 (fuzzPeek), so an input
+** saved before them, which has other bits there (or ends), is read as it
+** was.  That byte's bits 2-5 say which are given: each window side from 0
+** to INT64_MAX, 2^54 - 1 and 2^54 among them, or -1 (an error); slopes of
+** 0 to 6; sink logits of -14 to 14; biases of -8 to 7 (each now and then
+** huge or not finite, an error too).  Bit 6 moves the given key positions
+** by -32 to 31, so that a block's keys can lie wholly before or after its
+** queries (the tiles an asymmetric window skips, or stops at). */
+static void fmatExtra(FuzzIn *p, attn_input *px, attn_options *pOpt,
+                      int64_t *aPosK, float **paSlope, float **paSink,
+                      float **paBias){
+  static const int64_t aSide[] = { 0, 1, 2, 3, 5, 11, 19, 63, 64,
+    ((int64_t)1<<54) - 1, (int64_t)1<<54, INT64_MAX, -1 };
+  int64_t nHead = pOpt->nHead>0 && pOpt->nHead<=ATTN_MAX_HEADS ? pOpt->nHead : 1;
+  unsigned k;
+  if( fuzzPeek(p)<0 || (fuzzPeek(p)&3)!=1 ) return;
+  k = fuzzByte(p);
+  if( k&4 ){
+    unsigned l = fuzzByte(p), r = fuzzByte(p);
+    if( l&1 ){ pOpt->bWindowLeft = 1; pOpt->nWindowLeft = aSide[(l>>1)%13]; }
+    if( r&1 ){ pOpt->bWindowRight = 1; pOpt->nWindowRight = aSide[(r>>1)%13]; }
+    /* window and window_left/right exclude each other (an error): mostly
+    ** not both */
+    if( (l&r&2)==0 && (pOpt->bWindowLeft || pOpt->bWindowRight) ){
+      pOpt->nWindow = 0;
+    }
+  }
+  if( k&8 ) fmatValues(p, &px->alibiSlopes, paSlope, nHead, 0, 1.0f/40);
+  if( k&16 ) fmatValues(p, &px->sinks, paSink, nHead, 112, 1.0f/8);
+  if( (k&64) && px->aPosK ){
+    int64_t i, nMove = ((int64_t)fuzzByte(p) - 128)/4;
+    for(i=0; i<px->nKey; i++) aPosK[i] += nMove;
+  }
+  if( k&32 ){
+    int64_t i;
+    *paBias = malloc(4*(size_t)(px->nKey>0 ? px->nKey : 1));
+    if( *paBias==0 ) return;
+    for(i=0; i<px->nKey; i++) (*paBias)[i] = fmatValue(p, 128, 1.0f/16);
+    px->aBiasK = *paBias;
+  }
 }
 
 /* The most heads to choose from: 8, fewer with many rows (at most
@@ -390,6 +558,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   attn_state *pState = 0;
   attn_err err;
   float *aOwn[8], *aXq = 0, *aXk = 0, *aXv = 0;
+  float *aSlope = 0, *aSink = 0, *aBias = 0;
   int64_t *aSeqQ = 0, *aSeqK = 0, *aPosQ = 0, *aPosK = 0;
   attn_tensor *apT[8];
   int64_t i, nHeadDim, nQ, nK;
@@ -502,6 +671,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
     x.aPosQ = bPos ? aPosQ : 0;
     x.aPosK = bPos ? aPosK : 0;
   }
+  fmatExtra(&in, &x, &opt, aPosK, &aSlope, &aSink, &aBias);
   x.aXq = aXq;
   x.aXk = bCross ? aXk : aXq;
   x.aXv = bCross || x.nXv!=x.nXq ? aXv : aXq;
@@ -517,12 +687,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   }
   if( attn_state_rows(pState)!=nQ ) fuzzFail("rows");
   if( !opt.bNoValues ){
-    uint64_t h1 = fmatOutputs(pState, nQ), h3;
+    uint64_t h1 = fmatOutputs(pState, &x, &opt, nQ), h3;
     attn_state *p3 = 0;
     for(i=0; i<nQ && i<3; i++) fmatConsistent(pState, &x, &opt, i);
     opt.nThread = 3;
     if( attn_state_new(&x, &opt, &p3, &err) ) fuzzFail("threads=3: %s", err.zMsg);
-    h3 = fmatOutputs(p3, nQ);
+    h3 = fmatOutputs(p3, &x, &opt, nQ);
     attn_state_free(p3);
     if( h1!=h3 ) fuzzFail("threads=1 and threads=3 give different bits");
   }
@@ -561,10 +731,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
     for(t=0; t<8; t++){
       /* While FUZZ_KNOWN_SCORES_PRECISION (fuzz.h): a weight exp(score -
       ** lse) carries an error of about ulp(lse) ~ |score|*1.1e-16, which
-      ** the bound allows, no more. */
+      ** the bound allows, no more.  With sinks the weights sum to 1 - the
+      ** sink's weight (fmatConsistent checks how much): at most 1. */
       double rTol = 1e-6*(double)(nK+1);
       if( FUZZ_KNOWN_SCORES_PRECISION ) rTol += 4e-16*aMax[t]*(double)(nK+1);
-      if( aAny[t]>0 && fabs(aSum[t]-1.0)>rTol ){
+      if( aAny[t]>0 && x.sinks.a && !(aSum[t]<=1.0+rTol) ){
+        fuzzFail("weights of row %lld head %d sum to %.12g, more than 1",
+                 (long long)i, t, aSum[t]);
+      }
+      if( aAny[t]>0 && !x.sinks.a && fabs(aSum[t]-1.0)>rTol ){
         fuzzFail("weights of row %lld head %d sum to %.12g", (long long)i, t, aSum[t]);
       }
     }
@@ -573,6 +748,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
 done:
   attn_state_free(pState);
   for(t=0; t<8; t++) free(aOwn[t]);
+  free(aSlope); free(aSink); free(aBias);
   free(aXq); free(aXk); free(aXv);
   free(aSeqQ); free(aSeqK); free(aPosQ); free(aPosK);
   return 0;

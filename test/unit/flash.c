@@ -7,17 +7,26 @@
 **
 ** The reference: for each query row, the keys its mask allows, decided here
 ** from the positions (causal: key pos <= query pos; window w: |query pos -
-** key pos| < w), not by kernels.h's tile or pair helpers; scores q·k in
-** float64, then softcap c·tanh(s/c), then the ALiBi bias slope·(|distance|
-** - the row's reference distance, which kernels.h has the caller pass);
-** softmax and the weighted sum of v in float64.  Rows with no allowed key
-** must come back with lse = -inf and o = 0.  Each o and lse element must be
-** within the bound of test/reference.tcl's model (docs/testing.md): with
-** q, k, v exact float32 inputs, E(s) = g(dk)·Σ|q·k|, softcap and ALiBi as
-** there, each weight perturbed by e_i = E(s_i) + u·(m - s_i) + 5u·(R + 1)
-** (exp held to 2 ulp, at most one rescale per 16 keys), and
+** key pos| < w; an asymmetric window, either side given or not: query pos
+** - left <= key pos <= query pos + right), not by kernels.h's tile or pair
+** helpers; scores q·k in float64, then softcap c·tanh(s/c), then the ALiBi
+** bias slope·(|distance| - the row's reference distance, which kernels.h
+** has the caller pass), then the key's bias (aKBias); softmax and the
+** weighted sum of v in float64, with a sink (bSink) one more term of value
+** 0 and logit rSink + slope·(the reference distance) in the scores' frame.
+** Rows with no allowed key must come back with lse = -inf and o = 0, sink
+** or not.  Each o and lse element must be within the bound of
+** test/reference.tcl's model (docs/testing.md): with q, k, v exact float32
+** inputs, E(s) = g(dk)·Σ|q·k|, softcap and ALiBi as there, the bias one
+** more rounding (u·|s|), each weight perturbed by e_i = E(s_i) + u·(m -
+** s_i) + 5u·(R + 1) (exp held to 2 ulp, at most one rescale per 16 keys),
+** and
 **   E(o_j) = g(n + R)·(Σ w|v_j| + |o_j|) + 2u·|o_j| + Σ w_i·e_i·|v_ij - o_j|,
-**   E(lse) = Σ w_i·e_i + g(n + R) + 2u·|log l| + u·|lse|.
+**   E(lse) = Σ w_i·e_i + g(n + R) + 2u·|log l| + u·|lse|;
+** a sink is one more term (n + 1) and one more rescale (R + 1), its weight
+** w_s perturbed by e_s = 2u·|sink| + u·(m - sink) + 5u·(R + 1), adding
+** w_s·e_s·|o_j| to E(o_j) and w_s·e_s to E(lse) (test/unit/differential.c's
+** model).
 ** Also: strided q, v, o and lse; scratch filled with NaN first; the
 ** columns after each o row and the lse gaps untouched.  The worst error as
 ** a fraction of its bound is printed (NOTE).
@@ -59,9 +68,15 @@ struct Block {
   int64_t nKey;
   int bCausal;
   int64_t nWindow;
+  int64_t nWinLeft, nWinRight;  /* the asymmetric window; -1: that side not
+                                ** given (no bound) */
   float rSlope, rSoftcap;
+  int bSink;       /* a sink of logit rSink */
+  float rSink;
+  int eBias;       /* keys' bias: 0 none, 1 small, 2 some of -1e30 and 60 */
   int ePos;        /* 0 the block's own rows, 1 gaps and repeats, 2 queries
-                   ** before and after the keys */
+                   ** before and after the keys, 3 queries at the first
+                   ** positions */
   float rQ;        /* scale of the query values (large: big logits) */
 };
 
@@ -69,7 +84,19 @@ struct Block {
 static int refAllowed(const Block *b, int64_t qp, int64_t kp){
   if( b->bCausal && kp>qp ) return 0;
   if( b->nWindow>0 && (qp>kp ? qp-kp : kp-qp)>=b->nWindow ) return 0;
+  if( b->nWinLeft>=0 && kp<qp-b->nWinLeft ) return 0;
+  if( b->nWinRight>=0 && kp>qp+b->nWinRight ) return 0;
   return 1;
+}
+
+/* The kernel's bound of one side (attn_flash_args: 0 to ATTN_WINDOW_ALL)
+** from the block's masks: the smallest of those given. */
+static int64_t kernelBound(int64_t nWindow, int64_t nSide, int bCausal){
+  int64_t n = ATTN_WINDOW_ALL;
+  if( nWindow>0 && nWindow-1<n ) n = nWindow-1;
+  if( nSide>=0 && nSide<n ) n = nSide;
+  if( bCausal ) n = 0;
+  return n;
 }
 
 /* One block: returns the number of elements outside their bounds. */
@@ -93,6 +120,7 @@ static int runBlock(const Block *b, int *pnEmpty){
   double *s = malloc(sizeof(double)*(size_t)nKey);
   double *es = malloc(sizeof(double)*(size_t)nKey);
   double *w = malloc(sizeof(double)*(size_t)nKey);
+  float *aBias = b->eBias ? malloc(sizeof(float)*(size_t)nKey) : 0;
   attn_flash_args a;
 
   for(r=0; r<nq*ldq; r++) q[r] = fUniform()*b->rQ;
@@ -104,13 +132,18 @@ static int runBlock(const Block *b, int *pnEmpty){
     }
   }
   for(j=0; j<nKey*ldv; j++) v[j] = fUniform();
+  for(j=0; aBias && j<nKey; j++){
+    aBias[j] = b->eBias==2 && fInt(0, 9)==0 ? (fInt(0, 1) ? -1e30f : 60.0f)
+             : 0.25f*(float)fInt(0, 8) - 1.0f;
+  }
   for(j=0; j<nKey; j++){
     aKPos[j] = b->ePos==1 ? (j ? aKPos[j-1] : -5) + fInt(0, 3) : j;
   }
   for(r=0; r<nq; r++){
     if( b->ePos==0 ) aQPos[r] = nKey>nq ? nKey-nq+r : r;
     else if( b->ePos==1 ) aQPos[r] = (r ? aQPos[r-1] : aKPos[0] - 3) + fInt(0, 4);
-    else aQPos[r] = -(int64_t)nq + r + (r>nq/2 ? nKey/2+r : 0);
+    else if( b->ePos==2 ) aQPos[r] = -(int64_t)nq + r + (r>nq/2 ? nKey/2+r : 0);
+    else aQPos[r] = r;
   }
   /* ALiBi's per-row reference distance (kernels.h: the distance to the
   ** nearest allowed key, which the caller supplies; a constant per row). */
@@ -128,11 +161,12 @@ static int runBlock(const Block *b, int *pnEmpty){
   a.nQuery = nq; a.nKey = nKey; a.nDimK = dk; a.nDimV = dv;
   a.q = q; a.ldq = ldq; a.kPacked = kp; a.v = v; a.ldv = ldv;
   a.aQPos = aQPos; a.aKPos = aKPos;
-  a.nLeft = a.nRight = ATTN_WINDOW_ALL;           /* kernels.h's bounds */
-  if( b->nWindow>0 ) a.nLeft = a.nRight = b->nWindow-1;
-  if( b->bCausal ) a.nRight = 0;
+  a.nLeft = kernelBound(b->nWindow, b->nWinLeft, 0);   /* kernels.h's */
+  a.nRight = kernelBound(b->nWindow, b->nWinRight, b->bCausal);
   a.rSlope = b->rSlope; a.aAlibiRef = aRef;
   attn_softcap_init(&a.cap, b->rSoftcap);
+  a.aKBias = aBias;
+  a.bSink = b->bSink; a.rSink = b->rSink;
   a.o = o; a.ldo = ldo; a.aLse = lse; a.ldLse = ldLse; a.aScratch = aScratch;
   for(r=0; r<nq*ldo; r++) o[r] = 12345.0f;
   for(r=0; r<nq*ldLse; r++) lse[r] = 777.0f;
@@ -141,7 +175,8 @@ static int runBlock(const Block *b, int *pnEmpty){
 
   for(r=0; r<nq; r++){
     double mx = -INFINITY, sum = 0.0, gn, eexp, le;
-    int64_t n = 0, R;
+    double sk = -INFINITY, wsk = 0.0, esk = 0.0;
+    int64_t n = 0, R, nTerm;
     for(j=0; j<nKey; j++){
       double x = 0.0, mag = 0.0;
       if( !refAllowed(b, aQPos[r], aKPos[j]) ){ s[j] = -INFINITY; continue; }
@@ -161,6 +196,10 @@ static int runBlock(const Block *b, int *pnEmpty){
         x -= al;
         es[j] += 2*U*fabs(al) + U*fabs(x);
       }
+      if( aBias ){
+        x += aBias[j];
+        es[j] += U*fabs(x);
+      }
       s[j] = x;
       if( x>mx ) mx = x;
       n++;
@@ -170,12 +209,29 @@ static int runBlock(const Block *b, int *pnEmpty){
       if( lse[r*ldLse]!=-INFINITY ) nBad++;
       for(d=0; d<dv; d++) if( o[r*ldo+d]!=0.0f ) nBad++;
     }else{
+      /* A sink: one more term of value 0, in the frame of the row's scores
+      ** (ALiBi's are relative to the nearest key), after the last tile:
+      ** one more rescale. */
+      nTerm = n;
       R = (nKey + MIN_TILE - 1)/MIN_TILE;
-      if( R>n-1 ) R = n-1;
-      gn = gam((double)(n + R));
+      if( b->bSink ){
+        sk = (double)b->rSink + (double)b->rSlope*(double)aRef[r];
+        if( sk>mx ) mx = sk;
+        nTerm++;
+        R++;
+      }
+      if( R>nTerm-1 ) R = nTerm-1;
+      gn = gam((double)(nTerm + R));
       eexp = (2*EXP_ULP + 1)*U*(double)(R + 1);
       for(j=0; j<nKey; j++) if( s[j]>-INFINITY ) sum += exp(s[j]-mx);
+      if( b->bSink ) sum += exp(sk - mx);
       le = gn + 2*U*fabs(log(sum)) + U*fabs(mx + log(sum)) + 1e-300;
+      if( b->bSink ){
+        wsk = exp(sk - mx)/sum;
+        esk = 2*U*fabs(sk) + U*(mx - sk) + eexp;
+        if( mx - sk>86 ) esk += 1.0;               /* its exp flushed */
+        le += wsk*esk;
+      }
       for(j=0; j<nKey; j++){
         if( s[j]==-INFINITY ){ w[j] = 0.0; continue; }
         w[j] = exp(s[j]-mx)/sum;
@@ -199,6 +255,7 @@ static int runBlock(const Block *b, int *pnEmpty){
           P += w[j]*es[j]*fabs(x - ref);
           if( mx - s[j]>86 ) P += w[j]*(fabs(x) + fabs(ref));
         }
+        P += wsk*esk*fabs(ref);                  /* the sink, of value 0 */
         e = gn*(A + fabs(ref)) + 2*U*fabs(ref) + P + 1e-300;
         if( !within(0, o[r*ldo+d], ref, e) ){
           if( nBad<3 ) fprintf(stderr, "%s flash: o[%d][%d]: %.9g vs %.9g, "
@@ -213,38 +270,64 @@ static int runBlock(const Block *b, int *pnEmpty){
   }
   if( nBad ){
     fprintf(stderr, "  in block nq %d nKey %lld dk %d dv %d causal %d window "
-            "%lld slope %g softcap %g pos %d q scale %g\n", nq, (long long)nKey,
-            dk, dv, b->bCausal, (long long)b->nWindow, b->rSlope, b->rSoftcap,
-            b->ePos, b->rQ);
+            "%lld left %lld right %lld slope %g softcap %g sink %d %g bias %d "
+            "pos %d q scale %g\n", nq, (long long)nKey, dk, dv, b->bCausal,
+            (long long)b->nWindow, (long long)b->nWinLeft,
+            (long long)b->nWinRight, b->rSlope, b->rSoftcap, b->bSink,
+            b->rSink, b->eBias, b->ePos, b->rQ);
   }
   free(q); free(kp); free(kr); free(v); free(o); free(lse);
   attn_free_aligned(aScratch); free(aQPos); free(aKPos); free(aRef); free(s); free(es);
-  free(w);
+  free(w); free(aBias);
   return nBad;
+}
+
+/* One side of an asymmetric window: not given (-1), or a bound from 0 to
+** no bound at all (ATTN_WINDOW_ALL), tile and panel edges among them. */
+static int64_t drawSide(void){
+  static const int64_t aSide[] = { -1, 0, 1, 2, 15, 16, 17, 63, 64, 65, 127,
+                                   128, 129, ATTN_WINDOW_ALL };
+  int k = fInt(0, 15);
+  return k<14 ? aSide[k] : fInt(0, 300);
 }
 
 int main(void){
   static const int aDim[] = { 1, 3, 8, 16, 17, 64, 100 };
-  int i, nEmpty = 0;
+  static const float aSink[] = { 0.0f, -3.0f, 0.5f, 2.0f, 8.0f, -0.25f,
+                                 30.0f, -30.0f };
+  int i, nEmpty = 0, nSink = 0, nBias = 0, nAsym = 0;
   printf("kernel %s\n", attn_kernels()->zName);
   for(i=0; i<600; i++){
     Block b;
     int e = i%8;
     memset(&b, 0, sizeof(b));
+    b.nWinLeft = b.nWinRight = -1;
     b.nq = i<8 ? (int[]){1, 64, 15, 16, 17, 63, 2, 33}[i] : fInt(1, ATTN_BLOCK_Q);
     b.nKey = i%5==0 ? fInt(1, 20) : fInt(1, 300);
     b.dk = aDim[fInt(0, 6)];
     b.dv = i%3==0 ? aDim[fInt(0, 6)] : b.dk;
-    b.ePos = i%3;
+    b.ePos = i%4;
     b.rQ = (float)(2.0/sqrt((double)b.dk)) * (i%11==0 ? 20.0f : 1.0f);
     if( e==1 || e==3 ) b.bCausal = 1;
     if( e==2 || e==3 ) b.nWindow = fInt(1, 70);
     if( e==4 ) b.rSlope = 0.0625f*(float)fInt(1, 8);
     if( e==5 ){ b.rSoftcap = 1.0f + (float)fInt(0, 30); b.bCausal = 1; }
     if( e==6 ){ b.rSlope = 0.5f; b.rSoftcap = 5.0f; b.nWindow = fInt(1, 9); }
+    if( e==7 ){
+      /* window_left / window_right, with causal (the right bound 0) and
+      ** ALiBi now and then */
+      b.nWinLeft = drawSide();
+      b.nWinRight = drawSide();
+      b.bCausal = fInt(0, 3)==0;
+      if( fInt(0, 1) ) b.rSlope = 0.125f*(float)fInt(1, 8);
+      nAsym++;
+    }
+    /* Sinks and the keys' bias, with any of the above. */
+    if( fInt(0, 3)==0 ){ b.bSink = 1; b.rSink = aSink[fInt(0, 7)]; nSink++; }
+    if( fInt(0, 3)==0 ){ b.eBias = fInt(1, 2); nBias++; }
     CHECK(runBlock(&b, &nEmpty)==0);
   }
-  /* Windows and causal masks exactly at tile edges: keys 0..191, queries
+  /* Windows and causal masks exactly at tile edges: keys 0..383, queries
   ** at the last row of a tile, windows reaching exactly to a tile start. */
   {
     static const int64_t aW[] = { 1, 63, 64, 65, 128 };
@@ -252,12 +335,34 @@ int main(void){
     for(k=0; k<5; k++){
       Block b;
       memset(&b, 0, sizeof(b));
+      b.nWinLeft = b.nWinRight = -1;
       b.nq = ATTN_BLOCK_Q; b.nKey = 3*ATTN_TILE_K; b.dk = 16; b.dv = 8;
       b.bCausal = k%2; b.nWindow = aW[k]; b.rQ = 0.5f;
       CHECK(runBlock(&b, &nEmpty)==0);
     }
   }
+  /* Asymmetric windows at tile edges, keys at 0..383: the left bound from
+  ** queries at 320..383 reaching the last key of a tile (255, 127) or one
+  ** short of it, the right bound from queries at 0..63 reaching the first
+  ** key of a tile (128, 256) or one short; with a sink and biases. */
+  {
+    static const int64_t aL[] = { 64, 65, 192, 193 };
+    int k;
+    for(k=0; k<8; k++){
+      Block b;
+      memset(&b, 0, sizeof(b));
+      b.nq = ATTN_BLOCK_Q; b.nKey = 3*ATTN_TILE_K; b.dk = 16; b.dv = 8;
+      b.rQ = 0.5f;
+      b.nWinLeft = b.nWinRight = -1;
+      if( k<4 ){ b.ePos = 0; b.nWinLeft = aL[k]; b.nWinRight = k%2 ? 0 : -1; }
+      else{ b.ePos = 3; b.nWinRight = aL[k-4]; b.nWinLeft = k%2 ? 0 : -1; }
+      b.bSink = k%2; b.rSink = 1.0f; b.eBias = k%2;
+      CHECK(runBlock(&b, &nEmpty)==0);
+    }
+  }
   CHECK(nEmpty>0);            /* rows with no allowed key were exercised */
+  printf("NOTE flash: %d random blocks with asymmetric windows, %d with a "
+         "sink, %d with the keys' bias\n", nAsym, nSink, nBias);
   printf("NOTE precision flash output (%s): worst error %.4f of the bound "
          "(%lld values)\n", attn_kernels()->zName, aWorst[0], anCmp[0]);
   printf("NOTE precision flash lse (%s): worst error %.4f of the bound "
