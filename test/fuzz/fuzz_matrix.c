@@ -24,7 +24,7 @@
 ** output bits; for the first rows, within the kernels' error bound
 ** (fmatConsistent), the output is Σ weight·v over their score rows and,
 ** with sinks, the weights of each head sum to 1 − exp(sink_h − lse_h) (the
-** sink in the scores' frame, the lse attention()'s); attn_transpose()
+** scores, the sink and attention()'s lse all in the definition's frame); attn_transpose()
 ** twice is the identity, and the GEMM of each kernel set the CPU runs
 ** (scalar, avx2, avx512) matches a float64 product for random shapes and
 ** leading dimensions.
@@ -163,9 +163,10 @@ static double fmatSlope(const attn_input *px, const attn_options *pOpt,
   return pow(2.0, -4.0*(2*(h-p)+1)/p);
 }
 
-/* The sink logit of head h in the frame of a query row's scores, whose
-** nearest allowed key is dMin away (ALiBi's scores are relative to it, and
-** the sink moves with them: docs/sql-attention.md); -inf without sinks. */
+/* The sink logit of head h in the kernels' frame for a query row whose
+** nearest allowed key is dMin away (they compute ALiBi's scores relative to
+** it, and the sink moves with them: docs/sql-attention.md), where its size
+** is what float32 must hold; -inf without sinks. */
 static double fmatSink(const attn_input *px, const attn_options *pOpt,
                        int nHead, int h, int64_t dMin){
   if( px->sinks.a==0 ) return -INFINITY;
@@ -387,7 +388,9 @@ static void fmatConsistent(attn_state *pState, const attn_input *px,
     pIter = 0;
     if( n==0 ) continue;
     slope = bAli ? fmatSlope(px, pOpt, nHead, h) : 0.0;
-    sk = fmatSink(px, pOpt, nHead, h, dMin);
+    /* the scores and the lse are in the definition's frame (ALiBi's not
+    ** relative to the nearest key), so the sink is its logit as given */
+    sk = nSk ? (double)px->sinks.a[h] : -INFINITY;
     mxAll = sk>mx ? sk : mx;
     /* aE[t]: first the error of the kernel's score of key t. */
     for(t=0; t<n; t++){
