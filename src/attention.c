@@ -1855,10 +1855,8 @@ static double attnScore64(const attn_state *p, int64_t s, int h,
 ** scores (ALiBi's are relative to the row's nearest key: the sink moves
 ** with them), as the kernels have it; -inf without sinks. */
 static double attnSink64(const attn_state *p, int64_t s, int h){
-  double x;
   if( p->aSink==0 ) return -INFINITY;
-  x = (double)p->aSink[h];
-  return x + attnAlibiShift(p, s, h);
+  return (double)p->aSink[h] + attnAlibiShift(p, s, h);
 }
 
 /* The value row of key j of block b for kv head g: in place, or (bf16)

@@ -57,7 +57,7 @@ int attn_merge_result(const attn_merge *p, float *aOut, double *aLse){
   for(h=0; h<p->nHead; h++){
     const attn_softmax_acc *a = &p->aAcc[h];
     attn_softmax_result(a, aOut + h*d);
-    aLse[h] = a->rBest + log(a->rSum);
+    aLse[h] = attn_softmax_lse(a);
   }
   return 1;
 }
