@@ -874,6 +874,18 @@ int attn_default_positions(int64_t n, const int64_t *aSeq, int64_t *aPos,
   return rc;
 }
 
+/* Panels of a key sequence of n keys: ceil(n/nGrain), and in bf16 one more
+** when that count is a multiple of 8.  Each row of the transposed V then
+** lies an odd number of 64-byte lines, or a multiple of 64 bytes with at
+** most 4 as factor, from the next: the 16 rows an AMX tile loads fall in
+** at least 16 different sets of the cache, where a power-of-two stride
+** (8 KiB at 4096 keys) put them all in one set and cost the value tiles
+** about a quarter of their time on the Xeon of docs/performance.md. */
+static int64_t attnSeqPanels(const attn_state *p, int64_t n){
+  int64_t nPanel = (n + p->nGrain-1)/p->nGrain;
+  return p->bBf16 && nPanel%8==0 ? nPanel+1 : nPanel;
+}
+
 /* Cut the sorted query rows into blocks, each with the key range of its
 ** sequence.  aKSeq holds the seq of each sorted key.  Also counts panels. */
 static int attnMakeBlocks(attn_state *p, const int64_t *aKSeq, attn_err *pErr){
@@ -890,7 +902,7 @@ static int attnMakeBlocks(attn_state *p, const int64_t *aKSeq, attn_err *pErr){
     while( j<p->nK ){
       int64_t j2 = j;
       while( j2<p->nK && aKSeq[j2]==aKSeq[j] ) j2++;
-      p->nPanel += (j2-j + p->nGrain-1)/p->nGrain;
+      p->nPanel += attnSeqPanels(p, j2-j);
       j = j2;
     }
   }
@@ -901,7 +913,7 @@ static int attnMakeBlocks(attn_state *p, const int64_t *aKSeq, attn_err *pErr){
     while( iK<p->nK && aKSeq[iK]<iSeq ){
       int64_t j2 = iK;
       while( j2<p->nK && aKSeq[j2]==aKSeq[iK] ) j2++;
-      iPanel += (j2-iK + p->nGrain-1)/p->nGrain;
+      iPanel += attnSeqPanels(p, j2-iK);
       iK = j2;
     }
     if( iK<p->nK && aKSeq[iK]==iSeq ){
@@ -990,9 +1002,16 @@ static void attnPackRows(attn_state *p, const float *aRows, int64_t ld,
   }
 }
 
-/* The same in bf16: row aSlot[j] of each kv head's aKB.  The padding (past
-** the head width, past a sequence's last key) stays the zero it was
-** allocated with. */
+/* The bf16 bits of x, a float already rounded to bf16 (xRoundBf16). */
+static uint16_t attnBf16Bits(float x){
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  return (uint16_t)(u >> 16);
+}
+
+/* The same in bf16, from rows already rounded (xRoundBf16): row aSlot[j]
+** of each kv head's aKB.  The padding (past the head width, past a
+** sequence's last key) stays the zero it was allocated with. */
 static void attnPackRowsBf16(attn_state *p, const float *aRows, int64_t ld,
                              const int64_t *aSlot, int64_t j0, int64_t n){
   int64_t i;
@@ -1002,12 +1021,13 @@ static void attnPackRowsBf16(attn_state *p, const float *aRows, int64_t ld,
       const float *k = aRows + i*ld + (int64_t)g*p->nDimK;
       uint16_t *row = p->aKB + ((int64_t)g*p->nPanel*p->nGrain
                                 + aSlot[j0+i])*p->ldk;
-      for(d=0; d<p->nDimK; d++) row[d] = attn_bf16(k[d]);
+      for(d=0; d<p->nDimK; d++) row[d] = attnBf16Bits(k[d]);
     }
   }
 }
 
-/* V of n (at most ATTN_BLOCK_Q) sorted keys from j0 as bf16, transposed:
+/* V of n (at most ATTN_BLOCK_Q) sorted keys from j0, already rounded
+** (xRoundBf16), as bf16, transposed:
 ** each sequence's block of aVtB holds nDvPad rows of its padded key count
 ** (kernels.h).  Dimension by dimension, so consecutive keys of a sequence
 ** are written next to each other rather than a row of V apart. */
@@ -1019,14 +1039,14 @@ static void attnPackValuesBf16(attn_state *p, const AttnProject *t,
   int g, d;
   for(i=0; i<n; i++){
     int64_t j = j0+i, j1 = t->aKFirst[j];
-    aPad[i] = attn_round_up(t->aKLen[j], p->nGrain);
+    aPad[i] = attnSeqPanels(p, t->aKLen[j])*p->nGrain;
     aOff[i] = t->aSlot[j1]*p->nDvPad + (j-j1);  /* slot of its first key */
   }
   for(g=0; g<p->nKvHead; g++){
     uint16_t *aVt = p->aVtB + g*nPerHead;
     for(d=0; d<p->nDimV; d++){
       const float *v = aRows + (int64_t)g*p->nDimV + d;
-      for(i=0; i<n; i++) aVt[aOff[i] + d*aPad[i]] = attn_bf16(v[i*ld]);
+      for(i=0; i<n; i++) aVt[aOff[i] + d*aPad[i]] = attnBf16Bits(v[i*ld]);
     }
   }
 }
@@ -1095,14 +1115,19 @@ static void attnProjectTask(void *pArg, int64_t iTask, int iWorker){
   if( t->eKind==ATTN_PROJ_Q ){
     for(i=0; i<n*t->nCol; i++) aOut[i] = (float)(aRes[i]*t->rScale);
     /* bf16: the q the kernels and the score rows use */
-    if( p->bBf16 ){
-      for(i=0; i<n*t->nCol; i++) aOut[i] = attn_bf16_f32(attn_bf16(aOut[i]));
+    if( p->bBf16 ) p->pKern->xRoundBf16(aOut, aOut, n*t->nCol);
+  }else if( p->bBf16 ){
+    /* K or V rounded to bf16 in a buffer of this task's (aRes when it is
+    ** one, else aOut), then packed */
+    float *aR = aRes==aOut || aRes==aGather ? (float*)aRes : aOut;
+    p->pKern->xRoundBf16(aR, aRes, n*t->nCol);
+    if( t->eKind==ATTN_PROJ_K ){
+      attnPackRowsBf16(p, aR, t->nCol, t->aSlot, i0, n);
+    }else{
+      attnPackValuesBf16(p, t, aR, t->nCol, i0, n);
     }
   }else if( t->eKind==ATTN_PROJ_K ){
-    if( p->bBf16 ) attnPackRowsBf16(p, aRes, t->nCol, t->aSlot, i0, n);
-    else attnPackRows(p, aRes, t->nCol, t->aSlot, i0, n);
-  }else if( p->bBf16 ){
-    attnPackValuesBf16(p, t, aRes, t->nCol, i0, n);
+    attnPackRows(p, aRes, t->nCol, t->aSlot, i0, n);
   }else if( bPlanes ){
     int g;
     for(g=0; g<p->nKvHead; g++){
@@ -1154,7 +1179,7 @@ static void attnKeySlots(const attn_state *p, const int64_t *aKSeq,
       aFirst[i] = j0;
       aLen[i] = j-j0;
     }
-    iPanel += (j-j0 + p->nGrain-1)/p->nGrain;
+    iPanel += attnSeqPanels(p, j-j0);
   }
 }
 
@@ -1563,7 +1588,7 @@ static void attnFlashUnit(AttnChunk *c, int64_t iSlot, int nSlot, int h,
     a.ldk = p->ldk;
     a.vtBf16 = p->aVtB + ((int64_t)g*p->nPanel + b->iPanel)*p->nGrain
                          *p->nDvPad;
-    a.ldvt = attn_round_up(b->nKey, p->nGrain);
+    a.ldvt = attnSeqPanels(p, b->nKey)*p->nGrain;
   }else{
     a.kPacked = p->aKPacked + ((int64_t)g*p->nPanel + b->iPanel)
                               *p->nDimK*ATTN_PANEL;
@@ -1866,7 +1891,7 @@ static const float *attnValueRow(const attn_state *p, int g,
   if( p->bBf16 ){
     const uint16_t *vt = p->aVtB + ((int64_t)g*p->nPanel + b->iPanel)
                                    *p->nGrain*p->nDvPad + j;
-    int64_t nPad = attn_round_up(b->nKey, p->nGrain);
+    int64_t nPad = attnSeqPanels(p, b->nKey)*p->nGrain;
     int d;
     for(d=0; d<p->nDimV; d++) aBuf[d] = attn_bf16_f32(vt[d*nPad]);
     return aBuf;

@@ -224,6 +224,11 @@ struct attn_kernel_set {
   ** Inf or NaN (whose floats in dst are then unspecified).  The decoder of
   ** every half BLOB uses it (vector.c). */
   int (*xWidenHalf)(float *dst, const void *src, int64_t n, int bF16);
+
+  /* dst[i] = src[i] rounded to bfloat16 as attn_bf16 rounds (to nearest,
+  ** ties to even), as the float it stands for, for i < n (dst may be src):
+  ** the engine's rounding of Q, K and V for precision = 'bf16'. */
+  void (*xRoundBf16)(float *dst, const float *src, int64_t n);
 };
 
 /*

@@ -1102,22 +1102,27 @@ KD_INLINE void KD_FN(kdBlockStart)(const int bBf16, const attn_flash_args *p,
   f->aA = f->aL + KD_BQ;
   f->aTMax = f->aA + KD_BQ;          /* then 2 × KD_BQ floats for ALiBi */
   /* Qt (or its bf16 pairs, every row of 64 and the padded dimensions), zero
-  ** past the last row; Ot = 0, m = -inf, l = 0. */
+  ** past the last row; Ot = 0, m = -inf, l = 0.  Qt row by row of q (read
+  ** in order, written down a column). */
   if( bBf16 ){
-    for(d=0; d<p->ldk; d+=2){
-      uint32_t *qt = f->aQt2 + (int64_t)(d/2)*KD_BQ;
-      for(r=0; r<nq; r++){
-        const float *q = pB->q + r*p->ldq;
-        qt[r] = (d<dk ? attn_bf16(q[d]) : 0)
-              | (d+1<dk ? (uint32_t)attn_bf16(q[d+1]) << 16 : 0);
+    const int n2 = (int)(p->ldk/2);
+    for(r=0; r<nq; r++){
+      const float *q = pB->q + r*p->ldq;
+      for(d=0; d<2*n2; d+=2){
+        f->aQt2[(int64_t)(d/2)*KD_BQ + r] = (d<dk ? attn_bf16(q[d]) : 0)
+            | (d+1<dk ? (uint32_t)attn_bf16(q[d+1]) << 16 : 0);
       }
-      for(; r<KD_BQ; r++) qt[r] = 0;
+    }
+    for(d=0; d<n2; d++){
+      for(r=nq; r<KD_BQ; r++) f->aQt2[(int64_t)d*KD_BQ + r] = 0;
     }
   }else{
+    for(r=0; r<nq; r++){
+      const float *q = pB->q + r*p->ldq;
+      for(d=0; d<dk; d++) f->aQt[(int64_t)d*KD_BQ + r] = q[d];
+    }
     for(d=0; d<dk; d++){
-      float *qt = f->aQt + (int64_t)d*KD_BQ;
-      for(r=0; r<nq; r++) qt[r] = pB->q[r*p->ldq + d];
-      for(; r<f->nz*KD_W; r++) qt[r] = 0.0f;
+      for(r=nq; r<f->nz*KD_W; r++) f->aQt[(int64_t)d*KD_BQ + r] = 0.0f;
     }
   }
   for(d=0; d<(bBf16 ? attn_round_up(dv, ATTN_BF16_VROW_PAD) : dv); d++){
@@ -1278,6 +1283,18 @@ KD_TARGET static void KD_FN(kdExpArray)(float *a, int64_t n){
   }
 }
 
+/* dst[i] = src[i] rounded to bfloat16 (as attn_bf16), as a float, for
+** i < n; dst may be src. */
+KD_TARGET static void KD_FN(kdRoundBf16)(float *dst, const float *src,
+                                         int64_t n){
+  int64_t i;
+  for(i=0; i+KD_W<=n; i+=KD_W){
+    kd_storeh(dst+i, kd_andh(KD_FN(kdBf16Hi)(kd_loadh(src+i)),
+                             kd_set1h(0xffff0000u)));
+  }
+  for(; i<n; i++) dst[i] = attn_bf16_f32(attn_bf16(src[i]));
+}
+
 /* Is each lane finite (|x| <= FLT_MAX; NaN compares false)? */
 KD_INLINE kd_m KD_FN(kdFinite)(kd_v x){
   return kd_le(kd_abs(x), kd_set1(3.40282347e38f));
@@ -1388,6 +1405,7 @@ KD_TARGET static int KD_FN(kdWidenHalf)(float *dst, const void *src,
 ** one (so its float32 code is compiled once). */
 static const attn_kernel_set KD_FN(kdSet) = {
   KD_NAME, 0, 0, KD_FN(kdFlashBf16), KD_FN(kdGemmBf16), KD_BF16_NAME, 0, 0, 0,
+  0,
 };
 #else
 static const attn_kernel_set KD_FN(kdSet) = {
@@ -1400,6 +1418,7 @@ static const attn_kernel_set KD_FN(kdSet) = {
   KD_FN(kdExpArray),
   KD_FN(kdCopyNonFinite),
   KD_FN(kdWidenHalf),
+  KD_FN(kdRoundBf16),
 };
 #endif
 

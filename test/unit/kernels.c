@@ -20,6 +20,11 @@
 **     0..130 and a few long ones at both alignments with an Inf or NaN of
 **     the type at the first, last or a random element (or none); the
 **     floats after the vector untouched.
+**   - xRoundBf16 against the float nearest each input in bfloat16 (ties
+**     to even), computed from the format's definition in double: ±0,
+**     denormals, ties of both parities, values near FLT_MAX that round to
+**     Inf, ±Inf, lengths 0..130, 1000 and 4099, in place and not; the
+**     floats after the result untouched.
 **   - xExp over [-87, 0]: the largest error in ulp against exp() in double
 **     (every 61st float bit pattern in the range, plus a uniform grid),
 **     exactly 0 below ATTN_EXP_FLUSH and for -inf, 1 at 0, NaN for NaN,
@@ -278,6 +283,71 @@ static void testWiden(const attn_kernel_set *pK){
             "only set here on x86-64");
 #endif
   printf("%s: widening %d cases, %d mismatches\n", pK->zName, nCase, nBad);
+  CHECK(nBad==0);
+}
+
+/* The float nearest x in bfloat16 (ties to even), from the format's
+** definition in double: 8 significant bits, the quantum of the smallest
+** normal below it, Inf past the largest. */
+static float roundBf16Ref(float x){
+  double a = fabs((double)x), q, r;
+  int e;
+  if( isinf(x) || a==0.0 ) return x;
+  (void)frexp(a, &e);                       /* a in [2^(e-1), 2^e) */
+  q = ldexp(1.0, (e-1 < -126 ? -126 : e-1) - 7);
+  r = nearbyint(a/q)*q;                     /* ties to even */
+  if( r>=ldexp(1.0, 128) ) r = INFINITY;
+  return (float)copysign(r, (double)x);
+}
+
+/* A float of every class: ±0, denormals, normals of any exponent, ties
+** (the 16 low bits 0x8000, with either parity), near FLT_MAX, ±Inf. */
+static float roundInput(void){
+  uint32_t u = kNext(), sign = u & 0x80000000u;
+  float x;
+  switch( kInt(0, 7) ){
+    case 0: u = sign; break;
+    case 1: u = sign | (u & 0x007fffffu); break;           /* denormal */
+    case 2:                                                /* a tie */
+      u = (u & 0xffff0000u) | 0x8000u;
+      if( (u & 0x7f800000u)==0x7f800000u ) u ^= 0x40000000u;
+      break;
+    case 3: u = sign | (0x7f7f0000u + (kNext() & 0xffffu)); break;
+    case 4: u = sign | 0x7f800000u; break;                 /* ±Inf */
+    default: if( (u & 0x7f800000u)==0x7f800000u ) u ^= 0x40000000u;
+  }
+  memcpy(&x, &u, 4);
+  return x;
+}
+
+/* xRoundBf16 against roundBf16Ref: lengths 0..130 and long ones, in place
+** and into another buffer, the floats after the result untouched. */
+static void testRound(const attn_kernel_set *pK){
+  enum { NMAX = 4099 };
+  static float aSrc[NMAX + 16], aDst[NMAX + 16];
+  int n, i, nBad = 0, nCase = 0, bInPlace;
+  for(n=0; n<=NMAX; n = n<130 ? n+1 : n==130 ? 1000 : NMAX+1){
+    for(bInPlace=0; bInPlace<2; bInPlace++){
+      float *pOut = bInPlace ? aSrc : aDst;
+      float aRef[NMAX];
+      for(i=0; i<n; i++) aRef[i] = roundBf16Ref(aSrc[i] = roundInput());
+      for(i=n; i<n+16; i++) aSrc[i] = aDst[i] = -12345.0f;
+      pK->xRoundBf16(pOut, aSrc, n);
+      for(i=0; i<n; i++){
+        if( memcmp(&pOut[i], &aRef[i], 4)!=0 ){
+          if( nBad++<3 ){
+            fprintf(stderr, "%s: round %.9g gave %.9g, expected %.9g\n",
+                    pK->zName, (double)aSrc[i], (double)pOut[i],
+                    (double)aRef[i]);
+          }
+        }
+      }
+      for(i=n; i<n+16; i++) if( pOut[i]!=-12345.0f ) nBad++;
+      nCase++;
+    }
+  }
+  printf("%s: bf16 rounding %d cases, %d mismatches\n", pK->zName, nCase,
+         nBad);
   CHECK(nBad==0);
 }
 
@@ -835,6 +905,7 @@ static void testLevel(const attn_kernel_set *pK){
   double ulp;
   testCopy(pK);
   testWiden(pK);
+  testRound(pK);
   ulp = expUlp(pK, &nBad);
   printf("NOTE %s: exp max error %.3f ulp over [-87, 0], %.2f of the bound "
          "2 ulp\n", pK->zName, ulp, ulp/2.0);
