@@ -7,8 +7,11 @@
 ** it may (kernels.c).  With 16 ymm registers the tiles are 12 accumulators:
 ** Q·Kᵀ 6 keys × 2 row vectors (16 rows), Vᵀ·P 6 v columns × 2 row vectors,
 ** the GEMM 6 rows × 2 column vectors; per step 2 vector loads and 6
-** broadcasts feed 12 FMAs.  Masks are compare results (all-ones lanes), the
-** masked loads and stores vmaskmovps.
+** broadcasts feed 12 FMAs.  The tile's loop runs two steps an iteration
+** (KD_TILE_UNROLL): with one, its three pointer and counter updates and
+** the branch per 12 FMAs share the FMA ports often enough to cost about 6 %
+** of the flash kernel (docs/performance.md).  Masks are compare results
+** (all-ones lanes), the masked loads and stores vmaskmovps.
 */
 #include "kernels.h"
 
@@ -26,6 +29,7 @@
 #define KD_GE_MR   6
 #define KD_GE_NZ   2
 #define KD_DC      96
+#define KD_TILE_UNROLL 2
 
 #define K2_INLINE static inline __attribute__((always_inline)) KD_TARGET
 

@@ -48,6 +48,9 @@
 **   KD_PV_MJ, KD_PV_NZ     register tile of P·V: v columns × row vectors
 **   KD_GE_MR, KD_GE_NZ     register tile of the GEMM: rows × column vectors
 **   KD_DC                  dimensions of q per pass of the Q·Kᵀ tile
+**   KD_TILE_UNROLL         optional: steps of kdTile's loop per iteration
+**                          (#pragma GCC unroll), where the loop's own
+**                          counter and pointer updates would take FMA slots
 ** with every tile at most KD_MAX_I = 6 by KD_MAX_Z = 4.
 **
 ** Flash attention (kdFlash), one block of at most 64 query rows of one
@@ -145,6 +148,10 @@ KD_INLINE kd_v KD_FN(kdSoftcap)(kd_v s, const attn_softcap *c){
   return kd_select(kd_lt(ax, kd_set1(0.625f)), small, big);
 }
 
+/* #pragma GCC unroll N with N a macro (the pragma does not expand it). */
+#define KD_PRAGMA(x) _Pragma(#x)
+#define KD_UNROLL(n) KD_PRAGMA(GCC unroll n)
+
 /*
 ** The register tile: acc[i][z] += Σ_{t<n} b[t·sbT + i·sbI] · v[t·svT + z·KD_W]
 ** for i < MI, z < NZ: one broadcast element of b per i against NZ vectors
@@ -158,6 +165,9 @@ KD_INLINE void KD_FN(kdTile)(const int MI, const int NZ, const int bMask,
                              kd_m mLast, kd_v acc[KD_MAX_I][KD_MAX_Z]){
   int64_t t;
   int i, z;
+#ifdef KD_TILE_UNROLL
+  KD_UNROLL(KD_TILE_UNROLL)
+#endif
   for(t=0; t<n; t++){
     kd_v w[KD_MAX_Z], e;
 #pragma GCC unroll 4
@@ -1436,6 +1446,9 @@ const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 #undef KD_GE_MR
 #undef KD_GE_NZ
 #undef KD_DC
+#undef KD_TILE_UNROLL
+#undef KD_PRAGMA
+#undef KD_UNROLL
 #undef kd_v
 #undef kd_m
 #undef kd_zero
