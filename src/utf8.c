@@ -109,7 +109,10 @@ const char *attn_quote(char *zOut, size_t nOut, int eKind, const char *z,
     for(i=0; i<nShow && k+4<nOut; ){
       uint32_t c;
       int len = attn_utf8_decode((const unsigned char*)z+i, nShow-i, &c);
-      if( len==0 ){
+      if( z[i]==0 ){
+        zOut[k++] = '\\';
+        zOut[k++] = '0';
+      }else if( len==0 ){
         zOut[k++] = '?';
         len = 1;
       }else{

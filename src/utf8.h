@@ -8,7 +8,9 @@
 ** a character boundary (attn_utf8_prefix), and the error paths repair what
 ** they are given (attn_utf8_repair), so a client that decodes messages
 ** strictly (Python does) always gets the message.  Quoted input goes
-** through one helper (attn_quote): a BLOB as its SQL literal x'00ff'.
+** through one helper (attn_quote): text shows a NUL byte as \0 (so a
+** message shows every byte it was given, never a prefix cut at the NUL)
+** and a BLOB as its SQL literal x'00ff'.
 ** Also the one case-insensitive compare of keyword arguments
 ** (attn_word_is).
 */
@@ -46,14 +48,14 @@ void attn_utf8_repair(char *z);
 #define ATTN_KIND_NULL     4
 
 /* The size of a buffer for attn_quote() or attn_found() of at most nMax
-** bytes of the value (a byte is at most two characters: hex). */
+** bytes of the value (a byte is at most two characters: \0, or hex). */
 #define ATTN_QUOTE_SIZE(nMax) (2*(nMax) + 32)
 
 /* Write into zOut (nOut bytes, ATTN_QUOTE_SIZE(nMax) is enough) how a
 ** message shows the value z[0..n) of kind eKind, and return zOut: text
 ** and numbers as themselves, at most nMax bytes of them, cut at a
-** character boundary, then "...", each byte that starts no valid
-** character as '?' (so the result is valid UTF-8); a BLOB
+** character boundary, then "...", each NUL byte as \0 and each byte that
+** starts no valid character as '?' (so the result is valid UTF-8); a BLOB
 ** as the SQL literal x'00ff' of at most nMax bytes, then "..."; NULL as
 ** NULL. */
 const char *attn_quote(char *zOut, size_t nOut, int eKind, const char *z,

@@ -124,6 +124,13 @@ int main(void){
       " AND rope_style = CAST(x'ff6e656f78' AS TEXT)", "expected 'neox' or");
   MSG("SELECT attn_rope('[1,2]', 1, 10000, CAST(x'c0af' AS TEXT))",
       "expected 'neox' or");
+  /* A NUL byte is shown as \0, not the end of the value; 39 bytes, a NUL
+  ** (the 40th) and more: the limit counts the NUL as one byte. */
+  MSG("SELECT * FROM attention('SELECT ''[1,2]'' AS x') WHERE dtype = "
+      "CAST(x'663100ff32' AS TEXT)", "dtype is 'f1\\0?2', expected 'f32'");
+  MSG("SELECT attn_rope('[1,2]', 1, 10000, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'"
+      " || char(0) || 'zz')",
+      "style is 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\0...', expected");
   MSG("SELECT attn_rope('[1,2]', 1, 10000, '"
       "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
       "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
