@@ -99,6 +99,9 @@ int main(void){
       "NULL AS x')", "column x is NULL");
   MSG("SELECT * FROM attention('SELECT CAST(x''eda080'' AS TEXT) AS id, "
       "''[1]'' AS x UNION ALL SELECT 2, ''[1,2]''')", "dimensions");
+  /* A BLOB id: its SQL literal, not its bytes as text. */
+  MSG("SELECT * FROM attention('SELECT x''ff80c3'' AS id, NULL AS x')",
+      "(id x'ff80c3'): column x is NULL");
   /* SQL text that is not UTF-8: quoted by our messages and by SQLite's. */
   sqlite3_exec(db, "CREATE TABLE t(a)", 0, 0, 0);
   MSG("SELECT * FROM attention(CAST(x'57495448206128782920415320285345"
