@@ -32,12 +32,14 @@ static int rowsError(const AttnRowsCtx *c, int rc, const char *zFmt, ...){
 char *attnRowsName(const char *zSide, const AttnRows *p, int64_t i){
   sqlite3_value *pId = p->aId ? p->aId[i] : 0;
   if( pId && sqlite3_value_type(pId)!=SQLITE_NULL ){
-    const char *zId = (const char*)sqlite3_value_text(pId);
-    int nId = sqlite3_value_bytes(pId), nShow;
+    /* As src/ quotes values: a BLOB id as x'00ff'. */
+    char zShow[ATTN_QUOTE_SIZE(40)];
+    int eKind;
+    int64_t nId;
+    const char *zId = attnValueBytes(pId, &eKind, &nId);
     if( zId==0 ) return 0;
-    nShow = attn_utf8_prefix(zId, nId, 40);
-    return sqlite3_mprintf("%s row %lld (id %.*s%s)", zSide, (long long)i+1,
-                           nShow, zId, nShow<nId ? "..." : "");
+    return sqlite3_mprintf("%s row %lld (id %s)", zSide, (long long)i+1,
+        attn_quote(zShow, sizeof(zShow), eKind, zId, nId, 40));
   }
   return sqlite3_mprintf("%s row %lld", zSide, (long long)i+1);
 }

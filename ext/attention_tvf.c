@@ -637,9 +637,10 @@ static int tvfOptions(TvfCursor *pCur, attn_options *pOpt){
     sqlite3_value *pVal = pCur->apArg[tvfOptArg(i)];
     const char *zName = attn_option_name(i);
     attn_err err;
-    int64_t iVal = 0;
+    int64_t iVal = 0, nVal = 0;
     double rVal = 0.0;
     const char *z;
+    int eKind;
     if( !tvfArgGiven(pCur, tvfOptArg(i)) ) continue;
     attn_err_clear(&err);
     switch( attn_option_kind(i) ){
@@ -657,9 +658,9 @@ static int tvfOptions(TvfCursor *pCur, attn_options *pOpt){
         attn_option_set_real(pOpt, i, rVal, &err);
         break;
       default:
-        z = (const char*)sqlite3_value_text(pVal);
+        z = attnValueBytes(pVal, &eKind, &nVal);
         if( z==0 ) return tvfError(pTab, SQLITE_NOMEM, "out of memory");
-        attn_option_set_text(pOpt, i, z, sqlite3_value_bytes(pVal), &err);
+        attn_option_set_word(pOpt, i, eKind, z, nVal, &err);
         break;
     }
     if( err.rc ) return tvfError(pTab, err.rc, "%s", err.zMsg);

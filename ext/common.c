@@ -166,6 +166,25 @@ int attnValueDecode(sqlite3_value *pVal, int eDtype, float *a, int64_t nDim,
   return attnValueDecodeAs(pVal, eDtype, ATTN_VEC_F32, a, nDim, pErr);
 }
 
+const char *attnValueBytes(sqlite3_value *pVal, int *peKind, int64_t *pn){
+  const char *z;
+  switch( sqlite3_value_type(pVal) ){
+    case SQLITE_NULL:    *peKind = ATTN_KIND_NULL;    *pn = 0; return "";
+    case SQLITE_INTEGER: *peKind = ATTN_KIND_INTEGER; break;
+    case SQLITE_FLOAT:   *peKind = ATTN_KIND_REAL;    break;
+    case SQLITE_TEXT:    *peKind = ATTN_KIND_TEXT;    break;
+    default:
+      /* An empty BLOB has no pointer. */
+      *peKind = ATTN_KIND_BLOB;
+      z = (const char*)sqlite3_value_blob(pVal);
+      *pn = sqlite3_value_bytes(pVal);
+      return z ? z : *pn==0 ? "" : 0;
+  }
+  z = (const char*)sqlite3_value_text(pVal);
+  *pn = sqlite3_value_bytes(pVal);
+  return z;
+}
+
 int attnValueNumber(sqlite3_value *pVal, double *pOut, attn_err *pErr){
   int eType = sqlite3_value_type(pVal);
   double r;
@@ -306,23 +325,15 @@ int attnArgVector(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
 
 int attnArgDtype(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
                  int *peDtype){
-  sqlite3_value *pVal = argv[iArg];
-  int eType = sqlite3_value_type(pVal);
+  int eKind;
+  int64_t n;
+  const char *z = attnValueBytes(argv[iArg], &eKind, &n);
   attn_err err;
-  attn_err_clear(&err);
-  if( eType!=SQLITE_TEXT ){
-    attn_err_set(&err, ATTN_ERROR, "is %s, expected 'f32', 'f16' or 'bf16'",
-                 attnTypeName(eType));
-  }else{
-    const char *z = (const char*)sqlite3_value_text(pVal);
-    if( z==0 ){
-      sqlite3_result_error_nomem(ctx);
-      return 1;
-    }
-    if( attn_vec_dtype(z, sqlite3_value_bytes(pVal), peDtype, &err)==0 ){
-      return 0;
-    }
+  if( z==0 ){
+    sqlite3_result_error_nomem(ctx);
+    return 1;
   }
+  if( attn_vec_dtype(eKind, z, n, peDtype, &err)==0 ) return 0;
   return attnArgReport(ctx, iArg, &err);
 }
 

@@ -128,6 +128,12 @@ int attnValueDecode(sqlite3_value *pVal, int eDtype, float *a, int64_t nDim,
 int attnValueNumber(sqlite3_value *pVal, double *pOut, attn_err *pErr);
 int attnValueInteger(sqlite3_value *pVal, int64_t *pOut, attn_err *pErr);
 
+/* The bytes of pVal as src/'s parsers of keywords and src/'s messages take
+** them, with *peKind its kind (src/utf8.h's ATTN_KIND_*) and *pn their
+** length: a text's or a blob's bytes, a number's decimal text, "" for
+** NULL.  Returns NULL only when out of memory. */
+const char *attnValueBytes(sqlite3_value *pVal, int *peKind, int64_t *pn);
+
 /* The same for argument iArg of ctx; returns non-zero after reporting the
 ** error.  The caller has already handled NULL. */
 int attnArgNumber(sqlite3_context *ctx, sqlite3_value **argv, int iArg,

@@ -113,15 +113,18 @@ static int vectorsArgDtype(sqlite3_context *ctx, int argc,
 ** a GELU form); zSubject names it in an error.  Returns non-zero after
 ** reporting one. */
 static int vectorsArgWord(sqlite3_context *ctx, sqlite3_value **argv, int iArg,
-                          int (*xWord)(const char*, int64_t, int*, attn_err*),
+                          int (*xWord)(int, const char*, int64_t, int*,
+                                       attn_err*),
                           const char *zSubject, int *pe){
-  const char *z = (const char*)sqlite3_value_text(argv[iArg]);
+  int eKind;
+  int64_t n;
+  const char *z = attnValueBytes(argv[iArg], &eKind, &n);
   attn_err err;
   if( z==0 ){
     sqlite3_result_error_nomem(ctx);
     return 1;
   }
-  if( xWord(z, sqlite3_value_bytes(argv[iArg]), pe, &err) ){
+  if( xWord(eKind, z, n, pe, &err) ){
     attnErrorFrom(ctx, zSubject, &err);
     return 1;
   }

@@ -429,14 +429,21 @@ int attn_option_set_real(attn_options *o, int iOpt, double r, attn_err *pErr){
 
 int attn_option_set_text(attn_options *o, int iOpt, const char *z, int64_t n,
                          attn_err *pErr){
+  return attn_option_set_word(o, iOpt, ATTN_KIND_TEXT, z, n, pErr);
+}
+
+int attn_option_set_word(attn_options *o, int iOpt, int eKind, const char *z,
+                         int64_t n, attn_err *pErr){
   if( iOpt==ATTN_OPT_PRECISION || iOpt==ATTN_OPT_DTYPE
    || iOpt==ATTN_OPT_ROPE_STYLE ){
     static const char *const azPrec[] = { "fp32", "bf16" };
     static const int aPrec[] = { ATTN_PRECISION_FP32, ATTN_PRECISION_BF16 };
-    int rc = iOpt==ATTN_OPT_DTYPE ? attn_vec_dtype(z, n, &o->eDtype, pErr)
+    int rc = iOpt==ATTN_OPT_DTYPE
+           ? attn_vec_dtype(eKind, z, n, &o->eDtype, pErr)
            : iOpt==ATTN_OPT_ROPE_STYLE
-           ? attn_rope_style(z, n, &o->eRopeStyle, pErr)
-           : attn_word_choice(z, n, azPrec, aPrec, 2, &o->ePrecision, pErr);
+           ? attn_rope_style(eKind, z, n, &o->eRopeStyle, pErr)
+           : attn_word_choice(eKind, z, n, azPrec, aPrec, 2, &o->ePrecision,
+                              pErr);
     if( rc ){
       /* Complete the parser's predicate with the option's name. */
       attn_err e = *pErr;

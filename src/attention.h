@@ -193,6 +193,12 @@ int attn_option_set_real(attn_options *pOpt, int iOpt, double r,
                          attn_err *pErr);
 int attn_option_set_text(attn_options *pOpt, int iOpt, const char *z,
                          int64_t n, attn_err *pErr);
+/* A text option from a value of kind eKind (utf8.h's ATTN_KIND_*: what the
+** SQL binding was given), so that a value that is not text is refused by
+** what it is ("dtype is the integer 16, expected 'f32', 'f16' or 'bf16'");
+** attn_option_set_text() is this with ATTN_KIND_TEXT. */
+int attn_option_set_word(attn_options *pOpt, int iOpt, int eKind,
+                         const char *z, int64_t n, attn_err *pErr);
 
 /* Row values a caller may check while reading rows (attn_state_new()
 ** checks them too): a vector of n elements for an input, and a position.

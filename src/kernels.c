@@ -72,7 +72,10 @@ static int kernAmxPermitted(void){
 static int kernCpuHas(int iCpu){
   __builtin_cpu_init();
   if( iCpu==KERN_CPU_ANY ) return 1;
-  if( !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") ){
+  /* F16C (VCVTPH2PS, float16 BLOBs) came before AVX2 on every CPU; one
+  ** that hides it (a VM) gets the scalar level rather than a fault. */
+  if( !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")
+   || !__builtin_cpu_supports("f16c") ){
     return 0;
   }
   if( iCpu==KERN_CPU_AVX2 ) return 1;

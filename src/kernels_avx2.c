@@ -2,9 +2,11 @@
 ** kernels_avx2.c: the AVX2 + FMA kernel level: the primitives of
 ** kernels_driver.h on 8-lane ymm vectors, and its register tiles.
 **
-** Every function carries KD_TARGET (target("avx2,fma")); the file is
+** Every function carries KD_TARGET (target("avx2,fma,f16c")); the file is
 ** compiled like the rest of the library, so it only runs after cpuid said
-** it may (kernels.c).  With 16 ymm registers the tiles are 12 accumulators:
+** it may (kernels.c: AVX2, FMA and F16C, which every CPU with AVX2 has;
+** without F16C the level is not loaded).  float16 BLOBs widen with F16C's
+** VCVTPH2PS (KD_F16), as at the AVX-512 levels.  With 16 ymm registers the tiles are 12 accumulators:
 ** Q·Kᵀ 6 keys × 2 row vectors (16 rows), Vᵀ·P 6 v columns × 2 row vectors,
 ** the GEMM 6 rows × 2 column vectors; per step 2 vector loads and 6
 ** broadcasts feed 12 FMAs.  The tile's loop runs two steps an iteration
@@ -21,7 +23,7 @@
 #define KD_LEVEL   avx2
 #define KD_NAME    "avx2"
 #define KD_W       8
-#define KD_TARGET  __attribute__((target("avx2,fma")))
+#define KD_TARGET  __attribute__((target("avx2,fma,f16c")))
 #define KD_QK_MK   6
 #define KD_QK_NZ   2
 #define KD_PV_MJ   6
@@ -89,6 +91,8 @@ K2_INLINE __m256 k2AddExp(__m256 y, __m256 t){
 #define kd_srlh(h, n)     _mm256_srli_epi32(h, n)
 #define kd_sllh(h, n)     _mm256_slli_epi32(h, n)
 #define kd_loadh16(p)     _mm256_cvtepu16_epi32( \
+                              _mm_loadu_si128((const __m128i*)(const void*)(p)))
+#define KD_F16(p)         _mm256_cvtph_ps( \
                               _mm_loadu_si128((const __m128i*)(const void*)(p)))
 
 #include "kernels_driver.h"

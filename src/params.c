@@ -44,7 +44,7 @@ int attn_params_match(int nCol, const char *const *azCol, int nArg,
                                              : (((uint32_t)1<<nArg) - 1);
   uint32_t mSeen = 0;
   char zList[400];
-  int i, j;
+  int i, j, bLabel = 0;
   if( nArg>ATTN_PARAMS_MAX_ARGS ){
     return attn_err_set(pErr, ATTN_ERROR, "params: %d arguments, more than "
                         "the %d it can match", nArg, ATTN_PARAMS_MAX_ARGS);
@@ -53,7 +53,15 @@ int attn_params_match(int nCol, const char *const *azCol, int nArg,
     int64_t n = (int64_t)strlen(azCol[i]);
     int nShow = attn_utf8_prefix(azCol[i], n, 40);
     aiArg[i] = -1;
-    if( attn_word_is(azCol[i], n, ATTN_PARAMS_LABEL) ) continue;
+    if( attn_word_is(azCol[i], n, ATTN_PARAMS_LABEL) ){
+      /* Two labels are refused as two columns of an argument are. */
+      if( bLabel ){
+        return attn_err_set(pErr, ATTN_ERROR, "params SELECT has two columns "
+                            "named %s", ATTN_PARAMS_LABEL);
+      }
+      bLabel = 1;
+      continue;
+    }
     j = paramsFind(azCol[i], n, nArg, azArg);
     if( j<0 ){
       paramsList(zList, sizeof(zList), 0, nArg, azArg, mAll & ~mFixed);

@@ -9,7 +9,8 @@
 **                        ASCII case (as SQL compares names), one that a
 **                        row may set (not source, keys or params: those
 **                        the caller says), and no argument twice; or it
-**                        is the row's label, "name", which is ignored.
+**                        is the row's label, "name", which is ignored
+**                        (but refused twice, as an argument is).
 **   attn_params_rows()   the SELECT returned exactly one row.
 **   attn_params_twice()  the message for an argument given both as an
 **                        argument and by the row (the caller decides what

@@ -6,10 +6,11 @@
 #include "attention.h"
 #include <math.h>
 
-int attn_rope_style(const char *z, int64_t n, int *peStyle, attn_err *pErr){
+int attn_rope_style(int eKind, const char *z, int64_t n, int *peStyle,
+                    attn_err *pErr){
   static const char *const azStyle[] = { "neox", "interleaved" };
   static const int aStyle[] = { ATTN_ROPE_NEOX, ATTN_ROPE_INTERLEAVED };
-  return attn_word_choice(z, n, azStyle, aStyle, 2, peStyle, pErr);
+  return attn_word_choice(eKind, z, n, azStyle, aStyle, 2, peStyle, pErr);
 }
 
 int attn_rope_check(int64_t n, int64_t nHead, attn_err *pErr){

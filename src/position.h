@@ -24,10 +24,11 @@
 #define ATTN_ROPE_NEOX         0
 #define ATTN_ROPE_INTERLEAVED  1
 
-/* Read a RoPE style name z[0..n), 'neox' or 'interleaved' (any case), into
-** *peStyle; on error pErr gets a predicate: "is 'x', expected 'neox' or
-** 'interleaved'". */
-int attn_rope_style(const char *z, int64_t n, int *peStyle, attn_err *pErr);
+/* Read a RoPE style name z[0..n) of kind eKind (utf8.h), 'neox' or
+** 'interleaved' (any case), into *peStyle; on error pErr gets a predicate:
+** "is 'x', expected 'neox' or 'interleaved'". */
+int attn_rope_style(int eKind, const char *z, int64_t n, int *peStyle,
+                    attn_err *pErr);
 
 /* The d/2 rotation angles of position pos: aCos[i], aSin[i] of
 ** pos·base^(-2i/d). */

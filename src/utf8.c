@@ -86,6 +86,68 @@ void attn_utf8_repair(char *z){
   }
 }
 
+const char *attn_quote(char *zOut, size_t nOut, int eKind, const char *z,
+                       int64_t n, int nMax){
+  static const char azHex[] = "0123456789abcdef";
+  size_t k = 0;
+  int64_t i, nShow;
+  if( nOut==0 ) return zOut;
+  if( eKind==ATTN_KIND_NULL ){
+    snprintf(zOut, nOut, "NULL");
+    return zOut;
+  }
+  if( eKind==ATTN_KIND_BLOB ){
+    nShow = n<nMax ? n : nMax;
+    if( k+2<nOut ){ zOut[k++] = 'x'; zOut[k++] = '\''; }
+    for(i=0; i<nShow && k+3<nOut; i++){
+      zOut[k++] = azHex[((const unsigned char*)z)[i]>>4];
+      zOut[k++] = azHex[((const unsigned char*)z)[i]&15];
+    }
+    if( k+1<nOut ) zOut[k++] = '\'';
+  }else{
+    nShow = attn_utf8_prefix(z, n, nMax);
+    for(i=0; i<nShow && k+4<nOut; ){
+      uint32_t c;
+      int len = attn_utf8_decode((const unsigned char*)z+i, nShow-i, &c);
+      if( z[i]==0 ){
+        zOut[k++] = '\\';
+        zOut[k++] = '0';
+      }else if( len==0 ){
+        zOut[k++] = '?';
+        len = 1;
+      }else{
+        memcpy(zOut+k, z+i, (size_t)len);
+        k += (size_t)len;
+      }
+      i += len;
+    }
+  }
+  if( nShow<n && k+3<nOut ){ memcpy(zOut+k, "...", 3); k += 3; }
+  zOut[k<nOut ? k : nOut-1] = 0;
+  return zOut;
+}
+
+const char *attn_found(char *zOut, size_t nOut, int eKind, const char *z,
+                       int64_t n, int nMax){
+  static const char *const azLead[] = {
+    "'", "the integer ", "the real number ", "the blob ", ""
+  };
+  const char *zLead = eKind>=0 && eKind<=ATTN_KIND_NULL ? azLead[eKind] : "";
+  size_t k = strlen(zLead);
+  if( nOut<k+2 ){
+    if( nOut ) zOut[0] = 0;
+    return zOut;
+  }
+  memcpy(zOut, zLead, k);
+  attn_quote(zOut+k, nOut-k-1, eKind, z, n, nMax);
+  if( eKind==ATTN_KIND_TEXT ){
+    k += strlen(zOut+k);
+    zOut[k++] = '\'';
+    zOut[k] = 0;
+  }
+  return zOut;
+}
+
 int attn_word_is(const char *z, int64_t n, const char *zWord){
   int64_t i;
   if( n!=(int64_t)strlen(zWord) ) return 0;
@@ -98,12 +160,13 @@ int attn_word_is(const char *z, int64_t n, const char *zWord){
   return 1;
 }
 
-int attn_word_choice(const char *z, int64_t n, const char *const *azWord,
+int attn_word_choice(int eKind, const char *z, int64_t n,
+                     const char *const *azWord,
                      const int *aValue, int nWord, int *pValue,
                      attn_err *pErr){
-  char zList[160];
-  int i, k = 0, nShow;
-  for(i=0; i<nWord; i++){
+  char zList[160], zFound[ATTN_QUOTE_SIZE(40)];
+  int i, k = 0;
+  for(i=0; i<nWord && eKind==ATTN_KIND_TEXT; i++){
     if( attn_word_is(z, n, azWord[i]) ){
       *pValue = aValue[i];
       return ATTN_OK;
@@ -114,7 +177,7 @@ int attn_word_choice(const char *z, int64_t n, const char *const *azWord,
     k += snprintf(zList+k, sizeof(zList)-(size_t)k, "%s'%s'",
                   i==0 ? "" : i==nWord-1 ? " or " : ", ", azWord[i]);
   }
-  nShow = attn_utf8_prefix(z, n, 40);
-  return attn_err_set(pErr, ATTN_ERROR, "is '%.*s%s', expected %s", nShow, z,
-                      nShow<n ? "..." : "", zList);
+  return attn_err_set(pErr, ATTN_ERROR, "is %s, expected %s",
+                      attn_found(zFound, sizeof(zFound), eKind, z, n, 40),
+                      zList);
 }

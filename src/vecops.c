@@ -140,8 +140,9 @@ void attn_activation(const float *x, int64_t n, int eAct, float *out){
   }
 }
 
-int attn_gelu_form(const char *z, int64_t n, int *peAct, attn_err *pErr){
+int attn_gelu_form(int eKind, const char *z, int64_t n, int *peAct,
+                   attn_err *pErr){
   static const char *const azForm[] = { "erf", "tanh" };
   static const int aForm[] = { ATTN_ACT_GELU_ERF, ATTN_ACT_GELU_TANH };
-  return attn_word_choice(z, n, azForm, aForm, 2, peAct, pErr);
+  return attn_word_choice(eKind, z, n, azForm, aForm, 2, peAct, pErr);
 }

@@ -67,7 +67,9 @@ int attn_rmsnorm(const float *x, int64_t n, const float *g, int64_t nG,
 #define ATTN_ACT_SILU       3
 void attn_activation(const float *x, int64_t n, int eAct, float *out);
 
-/* The form of GELU named by z[0..n): 'erf' or 'tanh', any case. */
-int attn_gelu_form(const char *z, int64_t n, int *peAct, attn_err *pErr);
+/* The form of GELU named by z[0..n), of kind eKind (utf8.h): 'erf' or
+** 'tanh', any case. */
+int attn_gelu_form(int eKind, const char *z, int64_t n, int *peAct,
+                   attn_err *pErr);
 
 #endif /* ATTN_VECOPS_H */

@@ -95,12 +95,13 @@ const char *attn_vec_dtype_long_name(int eDtype){
        : eDtype==ATTN_VEC_BF16 ? "bfloat16" : "float32";
 }
 
-int attn_vec_dtype(const char *z, int64_t n, int *peDtype, attn_err *pErr){
+int attn_vec_dtype(int eKind, const char *z, int64_t n, int *peDtype,
+                   attn_err *pErr){
   static const int aType[] = { ATTN_VEC_F32, ATTN_VEC_F16, ATTN_VEC_BF16 };
   const char *azName[3];
   int i;
   for(i=0; i<3; i++) azName[i] = attn_vec_dtype_name(aType[i]);
-  return attn_word_choice(z, n, azName, aType, 3, peDtype, pErr);
+  return attn_word_choice(eKind, z, n, azName, aType, 3, peDtype, pErr);
 }
 
 /*

@@ -42,9 +42,12 @@
 #define ATTN_VEC_F16   2    /* IEEE binary16 little-endian BLOB */
 #define ATTN_VEC_BF16  3    /* bfloat16 little-endian BLOB */
 
-/* The dtype named z[0..n): 'f32', 'f16' or 'bf16', in any case.  On error
-** pErr gets a predicate: "is 'fp16', expected 'f32', 'f16' or 'bf16'". */
-int attn_vec_dtype(const char *z, int64_t n, int *peDtype, attn_err *pErr);
+/* The dtype named z[0..n), a value of kind eKind (utf8.h: ATTN_KIND_TEXT
+** but from SQL): 'f32', 'f16' or 'bf16', in any case.  On error pErr gets a
+** predicate: "is 'fp16', expected 'f32', 'f16' or 'bf16'" ("is the integer
+** 16, expected ..."). */
+int attn_vec_dtype(int eKind, const char *z, int64_t n, int *peDtype,
+                   attn_err *pErr);
 
 /* "f32", "f16" or "bf16"; "float32", "float16" or "bfloat16"; the bytes of
 ** one element (4 or 2). */

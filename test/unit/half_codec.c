@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <float.h>
 #include <string.h>
+#include "utf8.h"
 #include "vector.h"
 
 #if defined(__FLT16_MAX__) && (defined(__x86_64__) || defined(__aarch64__))
@@ -78,12 +79,12 @@ int main(void){
   /* Dtype names. */
   {
     int e = -1;
-    CHECK(attn_vec_dtype("f16", 3, &e, &err)==0 && e==ATTN_VEC_F16);
-    CHECK(attn_vec_dtype("BF16", 4, &e, &err)==0 && e==ATTN_VEC_BF16);
-    CHECK(attn_vec_dtype("f32", 3, &e, &err)==0 && e==ATTN_VEC_F32);
-    CHECK(attn_vec_dtype("fp16", 4, &e, &err)==ATTN_ERROR);
+    CHECK(attn_vec_dtype(ATTN_KIND_TEXT, "f16", 3, &e, &err)==0 && e==ATTN_VEC_F16);
+    CHECK(attn_vec_dtype(ATTN_KIND_TEXT, "BF16", 4, &e, &err)==0 && e==ATTN_VEC_BF16);
+    CHECK(attn_vec_dtype(ATTN_KIND_TEXT, "f32", 3, &e, &err)==0 && e==ATTN_VEC_F32);
+    CHECK(attn_vec_dtype(ATTN_KIND_TEXT, "fp16", 4, &e, &err)==ATTN_ERROR);
     CHECK(strcmp(err.zMsg, "is 'fp16', expected 'f32', 'f16' or 'bf16'")==0);
-    CHECK(attn_vec_dtype("f16x", 3, &e, &err)==0 && e==ATTN_VEC_F16);
+    CHECK(attn_vec_dtype(ATTN_KIND_TEXT, "f16x", 3, &e, &err)==0 && e==ATTN_VEC_F16);
     CHECK(attn_vec_dtype_size(ATTN_VEC_BF16)==2
           && attn_vec_dtype_size(ATTN_VEC_F32)==4);
   }

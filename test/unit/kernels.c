@@ -19,7 +19,10 @@
 **     a widening through denormal floats would lose them), and lengths
 **     0..130 and a few long ones at both alignments with an Inf or NaN of
 **     the type at the first, last or a random element (or none); the
-**     floats after the vector untouched.
+**     floats after the vector untouched; and each class (±0, denormals,
+**     the smallest normal, 1, the largest finite, 65504 for float16) and
+**     each Inf and NaN at every place of a 40-element vector, against
+**     float32 bits written out by hand.
 **   - xRoundBf16 against the float nearest each input in bfloat16 (ties
 **     to even), computed from the format's definition in double: ±0,
 **     denormals, ties of both parities, values near FLT_MAX that round to
@@ -232,9 +235,79 @@ static int widenCheck(const attn_kernel_set *pK, const unsigned char *z,
   return nBad;
 }
 
+/* Each class of float16 and bfloat16, with the float32 bits written out by
+** hand (not from halfRef): ±0, the smallest and largest denormals, the
+** smallest normal, 1, the largest finite (65504 for float16), alone and at
+** every place of a vector long enough for each level's main loop; the
+** refusal of each Inf and a NaN at the same places. */
+static int widenClasses(const attn_kernel_set *pK){
+  static const struct { uint16_t h; int bF16; uint32_t u; } aCase[] = {
+    { 0x0000, 1, 0x00000000u }, { 0x8000, 1, 0x80000000u },
+    { 0x0001, 1, 0x33800000u },          /* 2^-24 */
+    { 0x8001, 1, 0xb3800000u },
+    { 0x03ff, 1, 0x387fc000u },          /* 1023·2^-24 */
+    { 0x0400, 1, 0x38800000u },          /* 2^-14 */
+    { 0x3c00, 1, 0x3f800000u }, { 0xc000, 1, 0xc0000000u },
+    { 0x3555, 1, 0x3eaaa000u },          /* 0.33325195 */
+    { 0x7bff, 1, 0x477fe000u },          /* 65504 */
+    { 0xfbff, 1, 0xc77fe000u },
+    { 0x0000, 0, 0x00000000u }, { 0x8000, 0, 0x80000000u },
+    { 0x0001, 0, 0x00010000u },          /* the smallest denormal */
+    { 0x007f, 0, 0x007f0000u }, { 0x0080, 0, 0x00800000u },
+    { 0x3f80, 0, 0x3f800000u },
+    { 0x7f7f, 0, 0x7f7f0000u },          /* 3.38953139e38 */
+    { 0xff7f, 0, 0xff7f0000u },
+  };
+  static const struct { uint16_t h; int bF16; } aBad[] = {
+    { 0x7c00, 1 }, { 0xfc00, 1 }, { 0x7e00, 1 }, { 0x7c01, 1 }, { 0xffff, 1 },
+    { 0x7f80, 0 }, { 0xff80, 0 }, { 0x7fc0, 0 }, { 0x7f81, 0 }, { 0xffff, 0 },
+  };
+  unsigned char z[2*40];
+  float a[40];
+  int c, j, i, nBad = 0;
+  for(c=0; c<(int)(sizeof(aCase)/sizeof(aCase[0])); c++){
+    for(j=0; j<40; j++){
+      int n = j+1 + (j%3)*3;        /* element j of vectors of j+1 .. 40 */
+      uint32_t u;
+      if( n>40 ) n = 40;
+      memset(z, 0, sizeof(z));
+      z[2*j] = (unsigned char)aCase[c].h;
+      z[2*j+1] = (unsigned char)(aCase[c].h>>8);
+      if( pK->xWidenHalf(a, z, n, aCase[c].bF16)!=0 ) nBad++;
+      memcpy(&u, &a[j], 4);
+      if( u!=aCase[c].u ){
+        if( nBad<3 ) fprintf(stderr, "%s widen %s 0x%04x at %d of %d: "
+                             "0x%08x, expected 0x%08x\n", pK->zName,
+                             aCase[c].bF16 ? "f16" : "bf16", aCase[c].h, j,
+                             n, u, aCase[c].u);
+        nBad++;
+      }
+      for(i=0; i<n; i++){
+        memcpy(&u, &a[i], 4);
+        if( i!=j && u!=0 ) nBad++;
+      }
+    }
+  }
+  for(c=0; c<(int)(sizeof(aBad)/sizeof(aBad[0])); c++){
+    for(j=0; j<40; j++){
+      memset(z, 0, sizeof(z));
+      z[2*j] = (unsigned char)aBad[c].h;
+      z[2*j+1] = (unsigned char)(aBad[c].h>>8);
+      if( pK->xWidenHalf(a, z, 40, aBad[c].bF16)==0 ){
+        if( nBad<3 ) fprintf(stderr, "%s widen: 0x%04x at %d not refused\n",
+                             pK->zName, aBad[c].h, j);
+        nBad++;
+      }
+    }
+  }
+  return nBad;
+}
+
 static void testWiden(const attn_kernel_set *pK){
   static unsigned char aAll[2*65536 + 1];
   int bF16, nBad = 0, nCase = 0;
+  nBad += widenClasses(pK);
+  nCase++;
   for(bF16=0; bF16<2; bF16++){
     uint16_t hBad = bF16 ? 0x7c00 : 0x7f80;        /* the exponent field */
     int i, k = 0, n, iAlign;

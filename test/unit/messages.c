@@ -99,6 +99,9 @@ int main(void){
       "NULL AS x')", "column x is NULL");
   MSG("SELECT * FROM attention('SELECT CAST(x''eda080'' AS TEXT) AS id, "
       "''[1]'' AS x UNION ALL SELECT 2, ''[1,2]''')", "dimensions");
+  /* A BLOB id: its SQL literal, not its bytes as text. */
+  MSG("SELECT * FROM attention('SELECT x''ff80c3'' AS id, NULL AS x')",
+      "(id x'ff80c3'): column x is NULL");
   /* SQL text that is not UTF-8: quoted by our messages and by SQLite's. */
   sqlite3_exec(db, "CREATE TABLE t(a)", 0, 0, 0);
   MSG("SELECT * FROM attention(CAST(x'57495448206128782920415320285345"
@@ -124,6 +127,13 @@ int main(void){
       " AND rope_style = CAST(x'ff6e656f78' AS TEXT)", "expected 'neox' or");
   MSG("SELECT attn_rope('[1,2]', 1, 10000, CAST(x'c0af' AS TEXT))",
       "expected 'neox' or");
+  /* A NUL byte is shown as \0, not the end of the value; 39 bytes, a NUL
+  ** (the 40th) and more: the limit counts the NUL as one byte. */
+  MSG("SELECT * FROM attention('SELECT ''[1,2]'' AS x') WHERE dtype = "
+      "CAST(x'663100ff32' AS TEXT)", "dtype is 'f1\\0?2', expected 'f32'");
+  MSG("SELECT attn_rope('[1,2]', 1, 10000, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'"
+      " || char(0) || 'zz')",
+      "style is 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\0...', expected");
   MSG("SELECT attn_rope('[1,2]', 1, 10000, '"
       "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
       "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
