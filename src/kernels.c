@@ -69,13 +69,21 @@ static int kernAmxPermitted(void){
 #endif
 }
 
+/* F16C: CPUID leaf 1, ECX bit 29 (read directly: not every compiler's
+** __builtin_cpu_supports knows "f16c"). */
+static int kernCpuF16c(void){
+  unsigned int a, b, c, d;
+  if( !__get_cpuid(1, &a, &b, &c, &d) ) return 0;
+  return (c>>29) & 1;
+}
+
 static int kernCpuHas(int iCpu){
   __builtin_cpu_init();
   if( iCpu==KERN_CPU_ANY ) return 1;
   /* F16C (VCVTPH2PS, float16 BLOBs) came before AVX2 on every CPU; one
   ** that hides it (a VM) gets the scalar level rather than a fault. */
   if( !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")
-   || !__builtin_cpu_supports("f16c") ){
+   || !kernCpuF16c() ){
     return 0;
   }
   if( iCpu==KERN_CPU_AVX2 ) return 1;
