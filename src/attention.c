@@ -1009,16 +1009,10 @@ static void attnPackRows(attn_state *p, const float *aRows, int64_t ld,
   }
 }
 
-/* The bf16 bits of x, a float already rounded to bf16 (xRoundBf16). */
-static uint16_t attnBf16Bits(float x){
-  uint32_t u;
-  memcpy(&u, &x, 4);
-  return (uint16_t)(u >> 16);
-}
-
-/* The same in bf16, from rows already rounded (xRoundBf16): row aSlot[j]
-** of each kv head's aKB.  The padding (past the head width, past a
-** sequence's last key) stays the zero it was allocated with. */
+/* The same in bf16, from rows already rounded (xRoundBf16, so attn_bf16
+** only takes their high bits): row aSlot[j] of each kv head's aKB.  The
+** padding (past the head width, past a sequence's last key) stays the
+** zero it was allocated with. */
 static void attnPackRowsBf16(attn_state *p, const float *aRows, int64_t ld,
                              const int64_t *aSlot, int64_t j0, int64_t n){
   int64_t i;
@@ -1028,7 +1022,7 @@ static void attnPackRowsBf16(attn_state *p, const float *aRows, int64_t ld,
       const float *k = aRows + i*ld + (int64_t)g*p->nDimK;
       uint16_t *row = p->aKB + ((int64_t)g*p->nPanel*p->nGrain
                                 + aSlot[j0+i])*p->ldk;
-      for(d=0; d<p->nDimK; d++) row[d] = attnBf16Bits(k[d]);
+      for(d=0; d<p->nDimK; d++) row[d] = attn_bf16(k[d]);
     }
   }
 }
@@ -1053,7 +1047,7 @@ static void attnPackValuesBf16(attn_state *p, const AttnProject *t,
     uint16_t *aVt = p->aVtB + g*nPerHead;
     for(d=0; d<p->nDimV; d++){
       const float *v = aRows + (int64_t)g*p->nDimV + d;
-      for(i=0; i<n; i++) aVt[aOff[i] + d*aPad[i]] = attnBf16Bits(v[i*ld]);
+      for(i=0; i<n; i++) aVt[aOff[i] + d*aPad[i]] = attn_bf16(v[i*ld]);
     }
   }
 }

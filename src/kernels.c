@@ -49,11 +49,16 @@ static char kernAvailable[96];
 static char kernBuilt[96];
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-/* CPUID leaf 7: sub-leaf 1 EAX bit 5 is AVX512-BF16; sub-leaf 0 EDX bits
-** 22 and 24 are AMX-BF16 and AMX-TILE. */
-static int kernCpuid7(int iSub, int iReg, int iBit){
+/* Bit iBit of register iReg (0-3: EAX, EBX, ECX, EDX) of CPUID leaf iLeaf,
+** sub-leaf iSub: leaf 1 ECX bit 29 is F16C (read here: not every
+** compiler's __builtin_cpu_supports knows "f16c"); leaf 7 sub-leaf 1 EAX
+** bit 5 is AVX512-BF16, sub-leaf 0 EDX bits 22 and 24 AMX-BF16 and
+** AMX-TILE. */
+static int kernCpuid(int iLeaf, int iSub, int iReg, int iBit){
   unsigned int a, b, c, d, r[4];
-  if( !__get_cpuid_count(7, (unsigned)iSub, &a, &b, &c, &d) ) return 0;
+  if( !__get_cpuid_count((unsigned)iLeaf, (unsigned)iSub, &a, &b, &c, &d) ){
+    return 0;
+  }
   r[0] = a; r[1] = b; r[2] = c; r[3] = d;
   return (r[iReg]>>iBit) & 1;
 }
@@ -69,21 +74,13 @@ static int kernAmxPermitted(void){
 #endif
 }
 
-/* F16C: CPUID leaf 1, ECX bit 29 (read directly: not every compiler's
-** __builtin_cpu_supports knows "f16c"). */
-static int kernCpuF16c(void){
-  unsigned int a, b, c, d;
-  if( !__get_cpuid(1, &a, &b, &c, &d) ) return 0;
-  return (c>>29) & 1;
-}
-
 static int kernCpuHas(int iCpu){
   __builtin_cpu_init();
   if( iCpu==KERN_CPU_ANY ) return 1;
   /* F16C (VCVTPH2PS, float16 BLOBs) came before AVX2 on every CPU; one
   ** that hides it (a VM) gets the scalar level rather than a fault. */
   if( !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")
-   || !kernCpuF16c() ){
+   || !kernCpuid(1, 0, 2, 29) ){
     return 0;
   }
   if( iCpu==KERN_CPU_AVX2 ) return 1;
@@ -93,9 +90,10 @@ static int kernCpuHas(int iCpu){
     return 0;
   }
   if( iCpu==KERN_CPU_AVX512 ) return 1;
-  if( !kernCpuid7(1, 0, 5) ) return 0;
+  if( !kernCpuid(7, 1, 0, 5) ) return 0;
   if( iCpu==KERN_CPU_AVX512BF16 ) return 1;
-  return kernCpuid7(0, 3, 22) && kernCpuid7(0, 3, 24) && kernAmxPermitted();
+  return kernCpuid(7, 0, 3, 22) && kernCpuid(7, 0, 3, 24)
+      && kernAmxPermitted();
 }
 #else
 static int kernCpuHas(int iCpu){ return iCpu==KERN_CPU_ANY; }

@@ -6,8 +6,9 @@
 ** compiled like the rest of the library, so it only runs after cpuid said
 ** it may (kernels.c: AVX2, FMA and F16C, which every CPU with AVX2 has;
 ** without F16C the level is not loaded).  float16 BLOBs widen with F16C's
-** VCVTPH2PS (KD_F16), as at the AVX-512 levels.  With 16 ymm registers the tiles are 12 accumulators:
-** Q·Kᵀ 6 keys × 2 row vectors (16 rows), Vᵀ·P 6 v columns × 2 row vectors,
+** VCVTPH2PS (KD_F16), as at the AVX-512 levels.  With 16 ymm registers
+** the tiles are 12 accumulators: Q·Kᵀ 6 keys × 2 row vectors (16 rows),
+** Vᵀ·P 6 v columns × 2 row vectors,
 ** the GEMM 6 rows × 2 column vectors; per step 2 vector loads and 6
 ** broadcasts feed 12 FMAs.  The tile's loop runs two steps an iteration
 ** (KD_TILE_UNROLL): with one, its three pointer and counter updates and
