@@ -208,9 +208,9 @@ struct attn_kernel_set {
   const char *zBf16;
 
   /* a[i] = exp(a[i]) for i < n, with the exp the flash kernel uses (for
-  ** x <= 0: 0 below ATTN_EXP_FLUSH, never a denormal; NaN stays NaN); for
-  ** tests of its accuracy. */
-  void (*xExp)(float *a, int64_t n);
+  ** x <= 0: 0 below ATTN_EXP_FLUSH, never a denormal; NaN stays NaN), or
+  ** with bP the one of the bf16 path's P; for tests of their accuracy. */
+  void (*xExp)(float *a, int64_t n, int bP);
 
   /* Copy n float32 from src (any alignment) to dst (unless dst is NULL)
   ** and return non-zero if any of them is NaN or ±Inf.  The decoder of

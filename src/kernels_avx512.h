@@ -85,6 +85,9 @@ K5_INLINE __m512 KD_FN(k5AddExp)(__m512 y, __m512 t){
 #define kd_all(m)         ((m)==0xffff)
 #define kd_andm(a, b)     ((__mmask16)((a) & (b)))
 #define kd_addexp(y, t)   KD_FN(k5AddExp)(y, t)
+#define KD_SCALE2(y, n, x, lo) _mm512_maskz_scalef_ps( \
+                              _mm512_cmp_ps_mask(x, _mm512_set1_ps(lo), \
+                                                 _CMP_NLT_UQ), y, n)
 #define kd_vh             __m512i
 #define kd_set1h(u)       _mm512_set1_epi32((int)(u))
 #define kd_loadh(p)       _mm512_loadu_si512((const void*)(p))

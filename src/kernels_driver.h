@@ -29,6 +29,10 @@
 **   kd_andm(m1, m2)                             intersection of masks
 **   kd_addexp(y, t)                             the float with the bits of
 **                                               y plus (bits of t) << 23
+**   KD_SCALE2(y, n, x, lo) optional: y·2^n (n integral, the result
+**                          normal), 0 where x < lo (ordered: NaN x keeps
+**                          it), in place of kd_addexp and kd_select
+**                          (VSCALEFPS, zero-masked: two instructions less)
 **   kd_vh                  a vector of KD_W 32-bit lanes (bf16 pairs)
 **   kd_set1h(u) kd_loadh(p) kd_storeh(p, v) kd_bcasth(p)
 **   kd_bits(v) kd_floats(h)                     reinterpret, both ways
@@ -80,9 +84,12 @@
 ** exp (kdExp), for x <= 0: n = round(x·log2 e) by adding 1.5·2^23 (the
 ** integer lands in the low mantissa bits), r = x − n·ln2 in two parts
 ** (Cody-Waite, the high part exact), e^r by a degree-6 polynomial (Horner,
-** FMA) and 2^n added to the exponent bits.  Inputs below ATTN_EXP_FLUSH
+** FMA) and 2^n added to the exponent bits (or, where the level has
+** KD_SCALE2, applied by it: the same bits).  Inputs below ATTN_EXP_FLUSH
 ** give exactly 0 (never a denormal), NaN stays NaN, exp(0) = 1.  At most
-** 1.03 ulp over [-87, 0] (test/unit/kernels.c).
+** 1.03 ulp over [-87, 0] (test/unit/kernels.c).  The P of the bf16 path,
+** rounded to bf16 as it is stored, takes a degree-5 polynomial instead
+** (kdExpP; at most 3 ulp over [-87, 0], in float32 as the sum l needs).
 **
 ** GEMM (kdGemm), C = A·B: B is packed per call in panels of KD_KC rows ×
 ** KD_GE_NZ·KD_W columns (zero-padded; with at most 4 rows of A it is read
@@ -109,22 +116,38 @@
 /*
 ** exp and tanh.
 */
-KD_INLINE kd_v KD_FN(kdExp)(kd_v x){
+KD_INLINE kd_v KD_FN(kdExpDeg)(const int bP, kd_v x){
   const kd_v vMagic = kd_set1(12582912.0f);               /* 1.5·2^23 */
   kd_v t = kd_fma(x, kd_set1(1.44269504f), vMagic);
   kd_v n = kd_sub(t, vMagic), r, y;
   r = kd_fnma(n, kd_set1(0.693359375f), x);               /* exact */
   r = kd_fnma(n, kd_set1(-2.12194440e-4f), r);
-  y = kd_set1(0.0013859122f);
-  y = kd_fma(y, r, kd_set1(0.0083746630f));
-  y = kd_fma(y, r, kd_set1(0.041667730f));
-  y = kd_fma(y, r, kd_set1(0.16666423f));
-  y = kd_fma(y, r, kd_set1(0.49999994f));
+  if( bP ){
+    y = kd_set1(0.008312499f);
+    y = kd_fma(y, r, kd_set1(0.04189012f));
+    y = kd_fma(y, r, kd_set1(0.16667114f));
+    y = kd_fma(y, r, kd_set1(0.4999923f));
+  }else{
+    y = kd_set1(0.0013859122f);
+    y = kd_fma(y, r, kd_set1(0.0083746630f));
+    y = kd_fma(y, r, kd_set1(0.041667730f));
+    y = kd_fma(y, r, kd_set1(0.16666423f));
+    y = kd_fma(y, r, kd_set1(0.49999994f));
+  }
   y = kd_fma(y, r, kd_set1(1.0f));
   y = kd_fma(y, r, kd_set1(1.0f));
+#ifdef KD_SCALE2
+  (void)t;
+  return KD_SCALE2(y, n, x, ATTN_EXP_FLUSH);
+#else
   y = kd_addexp(y, t);
   return kd_select(kd_lt(x, kd_set1(ATTN_EXP_FLUSH)), kd_zero(), y);
+#endif
 }
+
+/* exp, and the shorter one of the bf16 path's P (kdExpP). */
+KD_INLINE kd_v KD_FN(kdExp)(kd_v x){ return KD_FN(kdExpDeg)(0, x); }
+KD_INLINE kd_v KD_FN(kdExpP)(kd_v x){ return KD_FN(kdExpDeg)(1, x); }
 
 /* The softcap of scores s (see attn_softcap in kernels.h): s·g(x) for
 ** |x| < 0.625 with g(x) = 1 + x²·P(x²) (tanh(x) = x + x³·P(x²), P fitted
@@ -879,16 +902,16 @@ KD_INLINE void KD_FN(kdSoftmaxBf16)(const KD_FN(KdFlash) *f, int cLo,
       const int c = 2*c2;
       kd_v e0 = kd_zero(), e1 = kd_zero();
       if( c2>=c2In0 && c2<c2In1 ){
-        e0 = KD_FN(kdExp)(kd_sub(kd_load(s + c*KD_BQ), mSub));
-        e1 = KD_FN(kdExp)(kd_sub(kd_load(s + (c+1)*KD_BQ), mSub));
+        e0 = KD_FN(kdExpP)(kd_sub(kd_load(s + c*KD_BQ), mSub));
+        e1 = KD_FN(kdExpP)(kd_sub(kd_load(s + (c+1)*KD_BQ), mSub));
         sum = kd_add(kd_add(sum, e0), e1);
       }else{
         if( c>=cLo && c<cHi ){
-          e0 = KD_FN(kdExp)(kd_sub(kd_load(s + c*KD_BQ), mSub));
+          e0 = KD_FN(kdExpP)(kd_sub(kd_load(s + c*KD_BQ), mSub));
           sum = kd_add(sum, e0);
         }
         if( c+1>=cLo && c+1<cHi ){
-          e1 = KD_FN(kdExp)(kd_sub(kd_load(s + (c+1)*KD_BQ), mSub));
+          e1 = KD_FN(kdExpP)(kd_sub(kd_load(s + (c+1)*KD_BQ), mSub));
           sum = kd_add(sum, e1);
         }
       }
@@ -1018,7 +1041,8 @@ KD_INLINE void KD_FN(kdValuesBf16)(const attn_flash_args *p,
 ** (16 rows × 16 bf16 pairs).  S = K·Qᵀ takes A from K's rows and B from
 ** Qt's pairs, Ot = Vᵀ·P A from V's transposed rows and B from P's pairs:
 ** 32 × 32 outputs per pass of 4 C tiles, 16-key (16-column) groups at the
-** edges with 2.  The softmax then takes the maxima in its own pass.  The
+** edges with 2; the maxima are taken from each 32 × 32 block of S as it is
+** stored (kdAmxMax), or after the transform when there is one.  The
 ** projections' GEMM (kdGemmBf16, above) takes A from A's rows rounded to
 ** bf16 and B from B's column pairs (kdPackB2): 32 × 32 outputs a block,
 ** A packed once per 128 columns of B.
@@ -1033,19 +1057,41 @@ KD_INLINE void KD_FN(kdAmxScores)(const attn_flash_args *p,
                     nk, nr, 0);
 }
 
-/* Returns 0: the maxima are left to kdTransform. */
+/* The maxima of S rows [c0, c1) for row vectors [z0, z1) into aTMax,
+** taken as the scores leave the tiles (in L1). */
+KD_INLINE void KD_FN(kdAmxMax)(const KD_FN(KdFlash) *f, int c0, int c1,
+                               int z0, int z1){
+  int z, c;
+  for(z=z0; z<z1; z++){
+    const float *s = f->aS + z*KD_W;
+    kd_v m0 = kd_load(f->aTMax + z*KD_W), m1 = kd_set1(-INFINITY);
+    for(c=c0; c+2<=c1; c+=2){
+      m0 = kd_max(kd_load(s + c*KD_BQ), m0);
+      m1 = kd_max(kd_load(s + (c+1)*KD_BQ), m1);
+    }
+    if( c<c1 ) m0 = kd_max(kd_load(s + c*KD_BQ), m0);
+    kd_store(f->aTMax + z*KD_W, kd_max(m0, m1));
+  }
+}
+
+/* Returns bMax: the maxima are taken here when asked, else left to
+** kdTransform. */
 KD_INLINE int KD_FN(kdScoresBf16)(const attn_flash_args *p,
                                   const KD_FN(KdFlash) *f, int64_t k0,
                                   int cLo, int cHi, int bMax){
   int nRow = (int)attn_round_up(f->nq, 16), c0, r0;
-  (void)bMax;
   for(c0=cLo/16*16; c0<cHi; c0+=32){
     int nk = c0+16<cHi ? 2 : 1;
     for(r0=0; r0<nRow; r0+=32){
-      KD_FN(kdAmxScores)(p, f, k0, c0, nk, r0, r0+16<nRow ? 2 : 1);
+      int nr = r0+16<nRow ? 2 : 1, z1 = (r0 + 16*nr)/KD_W;
+      KD_FN(kdAmxScores)(p, f, k0, c0, nk, r0, nr);
+      if( bMax ){
+        KD_FN(kdAmxMax)(f, c0>cLo ? c0 : cLo, c0+16*nk<cHi ? c0+16*nk : cHi,
+                        r0/KD_W, z1<f->nz ? z1 : f->nz);
+      }
     }
   }
-  return 0;
+  return bMax;
 }
 
 /* Ot rows [j0, j0 + 16·nj) by rows [r0, r0 + 16·nr), adding the key pairs
@@ -1284,12 +1330,16 @@ KD_TARGET static void KD_FN(kdFlashBf16)(const attn_flash_args *p){
 /*
 ** exp of an array, and copy-and-check.
 */
-KD_TARGET static void KD_FN(kdExpArray)(float *a, int64_t n){
+KD_TARGET static void KD_FN(kdExpArray)(float *a, int64_t n, int bP){
   int64_t i;
-  for(i=0; i+KD_W<=n; i+=KD_W) kd_store(a+i, KD_FN(kdExp)(kd_load(a+i)));
+  for(i=0; i+KD_W<=n; i+=KD_W){
+    kd_v x = kd_load(a+i);
+    kd_store(a+i, bP ? KD_FN(kdExpP)(x) : KD_FN(kdExp)(x));
+  }
   if( i<n ){
     kd_m m = kd_first((int)(n-i));
-    kd_storem(a+i, m, KD_FN(kdExp)(kd_loadm(a+i, m)));
+    kd_v x = kd_loadm(a+i, m);
+    kd_storem(a+i, m, bP ? KD_FN(kdExpP)(x) : KD_FN(kdExp)(x));
   }
 }
 
@@ -1539,6 +1589,7 @@ const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 #undef kd_all
 #undef kd_andm
 #undef kd_addexp
+#undef KD_SCALE2
 #undef kd_vh
 #undef kd_set1h
 #undef kd_loadh
