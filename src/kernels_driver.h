@@ -73,7 +73,8 @@
 **   2. otherwise softcap, ALiBi, the keys' bias and the mask, then the
 **      maxima: one pass.
 **   3. per row vector: m' = max(m, tile max), alpha = exp(m − m'),
-**      P = exp(S − m') over S, l = l·alpha + ΣP.
+**      P = exp(S − m') over S, l = l·alpha + ΣP.  (bf16: m' = m while the
+**      tile's max is at most m + 8; kdRowMax.)
 **   4. Ot = Ot·alpha + Vᵀ·P.
 ** After the last tile a sink (kdSink) is one more step 3 of a key of
 ** value 0.  At the end o = Ot/l (transposed back) and lse = m + log(l); a
@@ -824,14 +825,37 @@ KD_INLINE void KD_FN(kdTransform)(const attn_flash_args *p,
   }
 }
 
+/* The rescale factor exp(x), x <= 0, of a lazy reference (kdRowMax's
+** bLazy): exp(x/2)², so it reaches down to x = −174 (a denormal below
+** −87) where kdExp gives 0 from −87.  A reference kept up to KD_LAZY_M
+** below the true max makes the factors that much smaller; this keeps them
+** from flushing where the true max's would not. */
+KD_INLINE kd_v KD_FN(kdExpRescale)(kd_v x){
+  kd_v h = KD_FN(kdExp)(kd_mul(x, kd_set1(0.5f)));
+  return kd_mul(h, h);
+}
+
 /* Row vector z of step 3, before its keys: m' = max(m, tile max) and
 ** alpha = exp(m − m') stored; returns what P subtracts (m', or 0 for rows
-** that have seen no allowed key yet, not -inf).  *pAl: alpha. */
-KD_INLINE kd_v KD_FN(kdRowMax)(const KD_FN(KdFlash) *f, int z, kd_v *pAl){
+** that have seen no allowed key yet, not -inf).  *pAl: alpha.  bLazy (the
+** bf16 path): a row keeps its m while the tile's max is at most m +
+** KD_LAZY_M (alpha = 1 exactly, so kdValuesBf16 leaves Ot as it is); its
+** P are then at most e^KD_LAZY_M (2981), and o = Ot/l and lse = m + log(l)
+** the same quantities from another reference.  Its alpha then comes from
+** kdExpRescale. */
+#define KD_LAZY_M 8.0f
+KD_INLINE kd_v KD_FN(kdRowMax)(const int bLazy, const KD_FN(KdFlash) *f,
+                               int z, kd_v *pAl){
   kd_v mOld = kd_load(f->aM + z*KD_W);
-  kd_v mNew = kd_max(kd_load(f->aTMax + z*KD_W), mOld);
-  kd_v mSub = kd_select(kd_eq(mNew, kd_set1(-INFINITY)), kd_zero(), mNew);
-  *pAl = KD_FN(kdExp)(kd_sub(mOld, mSub));
+  kd_v mNew = kd_max(kd_load(f->aTMax + z*KD_W), mOld), mSub;
+  if( bLazy ){
+    /* mOld = -inf keeps only a tile with no allowed key (mNew = -inf) */
+    mNew = kd_select(kd_le(mNew, kd_add(mOld, kd_set1(KD_LAZY_M))), mOld,
+                     mNew);
+  }
+  mSub = kd_select(kd_eq(mNew, kd_set1(-INFINITY)), kd_zero(), mNew);
+  *pAl = bLazy ? KD_FN(kdExpRescale)(kd_sub(mOld, mSub))
+               : KD_FN(kdExp)(kd_sub(mOld, mSub));
   kd_store(f->aM + z*KD_W, mNew);
   kd_store(f->aA + z*KD_W, *pAl);
   return mSub;
@@ -841,7 +865,7 @@ KD_INLINE kd_v KD_FN(kdRowMax)(const KD_FN(KdFlash) *f, int z, kd_v *pAl){
 KD_INLINE void KD_FN(kdSoftmax)(const KD_FN(KdFlash) *f, int cLo, int cHi){
   int z, c;
   for(z=0; z<f->nz; z++){
-    kd_v al, mSub = KD_FN(kdRowMax)(f, z, &al), sum = kd_zero();
+    kd_v al, mSub = KD_FN(kdRowMax)(0, f, z, &al), sum = kd_zero();
     float *s = f->aS + cLo*KD_BQ + z*KD_W;
     for(c=cLo; c<cHi; c++, s+=KD_BQ){
       kd_v e = KD_FN(kdExp)(kd_sub(kd_load(s), mSub));
@@ -895,7 +919,7 @@ KD_INLINE void KD_FN(kdSoftmaxBf16)(const KD_FN(KdFlash) *f, int cLo,
   const int c2In0 = (cLo+1)/2, c2In1 = cHi/2 > c2In0 ? cHi/2 : c2In0;
   int z, c2;
   for(z=0; z<f->nz; z++){
-    kd_v al, mSub = KD_FN(kdRowMax)(f, z, &al), sum = kd_zero();
+    kd_v al, mSub = KD_FN(kdRowMax)(1, f, z, &al), sum = kd_zero();
     const float *s = f->aS + z*KD_W;
     uint32_t *p2 = f->aP2 + z*KD_W;
     for(c2=c2Lo; c2<c2Hi; c2++){
@@ -1233,7 +1257,7 @@ KD_INLINE int KD_FN(kdBlockTile)(const int bBf16, const attn_flash_args *p,
 ** l·alpha + exp(sink − m') in aA (kdBlockEnd divides by it); m and l stay
 ** the keys' own, for the lse.  A row with no allowed key (l = 0) keeps
 ** l. */
-KD_INLINE void KD_FN(kdSink)(const attn_flash_args *pB,
+KD_INLINE void KD_FN(kdSink)(const int bBf16, const attn_flash_args *pB,
                              const KD_FN(KdFlash) *f){
   const int dv = pB->nDimV;
   float aSink[KD_BQ];
@@ -1248,7 +1272,8 @@ KD_INLINE void KD_FN(kdSink)(const attn_flash_args *pB,
     kd_v sk = kd_load(aSink + z*KD_W);
     kd_v mNew = kd_max(sk, m);
     kd_m live = kd_lt(kd_zero(), l);        /* l > 0 (NaN: not live) */
-    kd_v al = KD_FN(kdExp)(kd_sub(m, mNew));
+    kd_v al = bBf16 ? KD_FN(kdExpRescale)(kd_sub(m, mNew))
+                    : KD_FN(kdExp)(kd_sub(m, mNew));
     kd_v es = KD_FN(kdExp)(kd_sub(sk, mNew));
     kd_store(f->aA + z*KD_W, kd_select(live, kd_fma(l, al, es), l));
     al = kd_select(live, al, kd_set1(1.0f));
@@ -1305,7 +1330,7 @@ KD_INLINE void KD_FN(kdFlashCall)(const int bBf16, const attn_flash_args *p){
     }
   }
   for(b=0; b<nBlock; b++){
-    if( p->bSink ) KD_FN(kdSink)(&aB[b], &aF[b]);
+    if( p->bSink ) KD_FN(kdSink)(bBf16, &aB[b], &aF[b]);
     KD_FN(kdBlockEnd)(&aB[b], &aF[b]);
   }
 }
@@ -1590,6 +1615,7 @@ const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 #undef kd_andm
 #undef kd_addexp
 #undef KD_SCALE2
+#undef KD_LAZY_M
 #undef kd_vh
 #undef kd_set1h
 #undef kd_loadh
