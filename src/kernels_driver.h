@@ -90,7 +90,8 @@
 ** give exactly 0 (never a denormal), NaN stays NaN, exp(0) = 1.  At most
 ** 1.03 ulp over [-87, 0] (test/unit/kernels.c).  The P of the bf16 path,
 ** rounded to bf16 as it is stored, takes a degree-5 polynomial instead
-** (kdExpP; at most 3 ulp over [-87, 0], in float32 as the sum l needs).
+** (kdExpP; at most 3 ulp over [-87, 8]: the lazy max of kdRowMax lets x
+** reach 8; in float32 as the sum l needs).
 **
 ** GEMM (kdGemm), C = A·B: B is packed per call in panels of KD_KC rows ×
 ** KD_GE_NZ·KD_W columns (zero-padded; with at most 4 rows of A it is read
