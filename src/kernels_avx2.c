@@ -8,13 +8,13 @@
 ** without F16C the level is not loaded).  float16 BLOBs widen with F16C's
 ** VCVTPH2PS (KD_F16), as at the AVX-512 levels.  With 16 ymm registers
 ** the tiles are 12 accumulators: Q·Kᵀ 6 keys × 2 row vectors (16 rows),
-** Vᵀ·P 6 v columns × 2 row vectors,
-** the GEMM 6 rows × 2 column vectors; per step 2 vector loads and 6
-** broadcasts feed 12 FMAs.  The tile's loop runs two steps an iteration
-** (KD_TILE_UNROLL): with one, its three pointer and counter updates and
-** the branch per 12 FMAs share the FMA ports often enough to cost about 6 %
-** of the flash kernel (docs/performance.md).  Masks are compare results
-** (all-ones lanes), the masked loads and stores vmaskmovps.
+** Vᵀ·P 6 v columns × 2 row vectors, the GEMM 6 rows × 2 column vectors;
+** per step 2 vector loads and 6 broadcasts feed 12 FMAs.  The tile's loop
+** runs two steps an iteration (KD_TILE_UNROLL): with one, its three
+** pointer and counter updates and the branch per 12 FMAs share the FMA
+** ports often enough to cost about 6 % of the flash kernel
+** (docs/performance.md).  Masks are compare results (all-ones lanes), the
+** masked loads and stores vmaskmovps.
 */
 #include "kernels.h"
 

@@ -725,6 +725,27 @@ KD_INLINE void KD_FN(kdScores)(const attn_flash_args *p,
   }
 }
 
+/* The maxima of S rows [c0, c1) for row vectors [z0, z1), folded into
+** aTMax (-inf at the start of a tile): four chains, as kd_max's latency
+** bounds one. */
+KD_INLINE void KD_FN(kdTileMax)(const KD_FN(KdFlash) *f, int c0, int c1,
+                                int z0, int z1){
+  int z, c;
+  for(z=z0; z<z1; z++){
+    const float *s = f->aS + z*KD_W;
+    kd_v m0 = kd_load(f->aTMax + z*KD_W), m1 = kd_set1(-INFINITY);
+    kd_v m2 = m1, m3 = m1;
+    for(c=c0; c+4<=c1; c+=4){
+      m0 = kd_max(kd_load(s + c*KD_BQ), m0);
+      m1 = kd_max(kd_load(s + (c+1)*KD_BQ), m1);
+      m2 = kd_max(kd_load(s + (c+2)*KD_BQ), m2);
+      m3 = kd_max(kd_load(s + (c+3)*KD_BQ), m3);
+    }
+    for(; c<c1; c++) m0 = kd_max(kd_load(s + c*KD_BQ), m0);
+    kd_store(f->aTMax + z*KD_W, kd_max(kd_max(m0, m1), kd_max(m2, m3)));
+  }
+}
+
 /* Step 2: softcap, ALiBi, the keys' bias and the mask of keys [cLo, cHi),
 ** then the maxima.
 ** eTile says whether the tile needs the per-pair mask.  The rows allowed
@@ -773,19 +794,7 @@ KD_INLINE void KD_FN(kdTransform)(const attn_flash_args *p,
     aLo[c] = rLo;
     aHi[c] = rHi;
   }
-  for(z=0; !bStore && z<f->nz; z++){
-    /* only the maxima: four chains, as kd_max's latency bounds one */
-    const float *s = f->aS + z*KD_W;
-    kd_v m0 = kd_set1(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
-    for(c=cLo; c+4<=cHi; c+=4){
-      m0 = kd_max(kd_load(s + c*KD_BQ), m0);
-      m1 = kd_max(kd_load(s + (c+1)*KD_BQ), m1);
-      m2 = kd_max(kd_load(s + (c+2)*KD_BQ), m2);
-      m3 = kd_max(kd_load(s + (c+3)*KD_BQ), m3);
-    }
-    for(; c<cHi; c++) m0 = kd_max(kd_load(s + c*KD_BQ), m0);
-    kd_store(f->aTMax + z*KD_W, kd_max(kd_max(m0, m1), kd_max(m2, m3)));
-  }
+  if( !bStore ) KD_FN(kdTileMax)(f, cLo, cHi, 0, f->nz);
   for(z=0; bStore && z<f->nz; z++){
     kd_v mx = kd_set1(-INFINITY), qf = kd_zero(), rf = kd_zero();
     float *s = f->aS + z*KD_W;
@@ -826,13 +835,15 @@ KD_INLINE void KD_FN(kdTransform)(const attn_flash_args *p,
   }
 }
 
-/* The rescale factor exp(x), x <= 0, of a lazy reference (kdRowMax's
-** bLazy): exp(x/2)², so it reaches down to x = −174 (a denormal below
-** −87) where kdExp gives 0 from −87.  A reference kept up to KD_LAZY_M
-** below the true max makes the factors that much smaller; this keeps them
-** from flushing where the true max's would not. */
-KD_INLINE kd_v KD_FN(kdExpRescale)(kd_v x){
-  kd_v h = KD_FN(kdExp)(kd_mul(x, kd_set1(0.5f)));
+/* A rescale factor exp(x), x <= 0 (alpha, and the sink's).  With bLazy
+** (the bf16 path, whose reference m may be kept up to KD_LAZY_M below the
+** true max, kdRowMax) exp(x/2)², so it reaches down to x = −174 (a
+** denormal below −87) where kdExp gives 0 from −87: the lower reference
+** never flushes a factor the true max would not. */
+KD_INLINE kd_v KD_FN(kdRescale)(const int bLazy, kd_v x){
+  kd_v h;
+  if( !bLazy ) return KD_FN(kdExp)(x);
+  h = KD_FN(kdExp)(kd_mul(x, kd_set1(0.5f)));
   return kd_mul(h, h);
 }
 
@@ -842,8 +853,7 @@ KD_INLINE kd_v KD_FN(kdExpRescale)(kd_v x){
 ** bf16 path): a row keeps its m while the tile's max is at most m +
 ** KD_LAZY_M (alpha = 1 exactly, so kdValuesBf16 leaves Ot as it is); its
 ** P are then at most e^KD_LAZY_M (2981), and o = Ot/l and lse = m + log(l)
-** the same quantities from another reference.  Its alpha then comes from
-** kdExpRescale. */
+** the same quantities from another reference. */
 #define KD_LAZY_M 8.0f
 KD_INLINE kd_v KD_FN(kdRowMax)(const int bLazy, const KD_FN(KdFlash) *f,
                                int z, kd_v *pAl){
@@ -855,8 +865,7 @@ KD_INLINE kd_v KD_FN(kdRowMax)(const int bLazy, const KD_FN(KdFlash) *f,
                      mNew);
   }
   mSub = kd_select(kd_eq(mNew, kd_set1(-INFINITY)), kd_zero(), mNew);
-  *pAl = bLazy ? KD_FN(kdExpRescale)(kd_sub(mOld, mSub))
-               : KD_FN(kdExp)(kd_sub(mOld, mSub));
+  *pAl = KD_FN(kdRescale)(bLazy, kd_sub(mOld, mSub));
   kd_store(f->aM + z*KD_W, mNew);
   kd_store(f->aA + z*KD_W, *pAl);
   return mSub;
@@ -1067,7 +1076,7 @@ KD_INLINE void KD_FN(kdValuesBf16)(const attn_flash_args *p,
 ** Qt's pairs, Ot = Vᵀ·P A from V's transposed rows and B from P's pairs:
 ** 32 × 32 outputs per pass of 4 C tiles, 16-key (16-column) groups at the
 ** edges with 2; the maxima are taken from each 32 × 32 block of S as it is
-** stored (kdAmxMax), or after the transform when there is one.  The
+** stored (kdTileMax), or after the transform when there is one.  The
 ** projections' GEMM (kdGemmBf16, above) takes A from A's rows rounded to
 ** bf16 and B from B's column pairs (kdPackB2): 32 × 32 outputs a block,
 ** A packed once per 128 columns of B.
@@ -1082,23 +1091,6 @@ KD_INLINE void KD_FN(kdAmxScores)(const attn_flash_args *p,
                     nk, nr, 0);
 }
 
-/* The maxima of S rows [c0, c1) for row vectors [z0, z1) into aTMax,
-** taken as the scores leave the tiles (in L1). */
-KD_INLINE void KD_FN(kdAmxMax)(const KD_FN(KdFlash) *f, int c0, int c1,
-                               int z0, int z1){
-  int z, c;
-  for(z=z0; z<z1; z++){
-    const float *s = f->aS + z*KD_W;
-    kd_v m0 = kd_load(f->aTMax + z*KD_W), m1 = kd_set1(-INFINITY);
-    for(c=c0; c+2<=c1; c+=2){
-      m0 = kd_max(kd_load(s + c*KD_BQ), m0);
-      m1 = kd_max(kd_load(s + (c+1)*KD_BQ), m1);
-    }
-    if( c<c1 ) m0 = kd_max(kd_load(s + c*KD_BQ), m0);
-    kd_store(f->aTMax + z*KD_W, kd_max(m0, m1));
-  }
-}
-
 /* Returns bMax: the maxima are taken here when asked, else left to
 ** kdTransform. */
 KD_INLINE int KD_FN(kdScoresBf16)(const attn_flash_args *p,
@@ -1111,8 +1103,9 @@ KD_INLINE int KD_FN(kdScoresBf16)(const attn_flash_args *p,
       int nr = r0+16<nRow ? 2 : 1, z1 = (r0 + 16*nr)/KD_W;
       KD_FN(kdAmxScores)(p, f, k0, c0, nk, r0, nr);
       if( bMax ){
-        KD_FN(kdAmxMax)(f, c0>cLo ? c0 : cLo, c0+16*nk<cHi ? c0+16*nk : cHi,
-                        r0/KD_W, z1<f->nz ? z1 : f->nz);
+        /* as the scores leave the tiles (in L1) */
+        KD_FN(kdTileMax)(f, c0>cLo ? c0 : cLo, c0+16*nk<cHi ? c0+16*nk : cHi,
+                         r0/KD_W, z1<f->nz ? z1 : f->nz);
       }
     }
   }
@@ -1273,8 +1266,7 @@ KD_INLINE void KD_FN(kdSink)(const int bBf16, const attn_flash_args *pB,
     kd_v sk = kd_load(aSink + z*KD_W);
     kd_v mNew = kd_max(sk, m);
     kd_m live = kd_lt(kd_zero(), l);        /* l > 0 (NaN: not live) */
-    kd_v al = bBf16 ? KD_FN(kdExpRescale)(kd_sub(m, mNew))
-                    : KD_FN(kdExp)(kd_sub(m, mNew));
+    kd_v al = KD_FN(kdRescale)(bBf16, kd_sub(m, mNew));
     kd_v es = KD_FN(kdExp)(kd_sub(sk, mNew));
     kd_store(f->aA + z*KD_W, kd_select(live, kd_fma(l, al, es), l));
     al = kd_select(live, al, kd_set1(1.0f));

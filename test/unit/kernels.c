@@ -67,6 +67,7 @@ static float kUniform(void){ return (float)((double)kNext()/4294967296.0*2.0 - 1
 static double expUlp(const attn_kernel_set *pK, int bP, int *pnBad){
   enum { NBUF = 4096 };
   static float aIn[NBUF], aOut[NBUF];
+  const double xHi = bP ? 8.0 : 0.0;
   double mx = 0.0;
   int n = 0, i, nBad = 0;
   uint32_t u;
@@ -97,9 +98,9 @@ static double expUlp(const attn_kernel_set *pK, int bP, int *pnBad){
   }
   /* the bf16 path's P also sees x in (0, 8] (kdRowMax keeps a row's max
   ** while a tile's is at most 8 above it) */
-  for(x=-87.0; x<=(bP ? 8.0 : 0.0); x+=1.0/4096){
+  for(x=-87.0; x<=xHi; x+=1.0/4096){
     aIn[n++] = (float)x;
-    if( n==NBUF || x+1.0/4096>(bP ? 8.0 : 0.0) ){
+    if( n==NBUF || x+1.0/4096>xHi ){
       memcpy(aOut, aIn, sizeof(float)*(size_t)n);
       pK->xExp(aOut, n, bP);
       for(i=0; i<n; i++){
