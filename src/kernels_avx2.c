@@ -13,7 +13,11 @@
 ** runs two steps an iteration (KD_TILE_UNROLL): with one, its three
 ** pointer and counter updates and the branch per 12 FMAs share the FMA
 ** ports often enough to cost about 6 % of the flash kernel
-** (docs/performance.md).  Masks are compare results (all-ones lanes), the
+** (docs/performance.md).  Vᵀ·P takes a tile's keys 64 at a time
+** (KD_PV_KC): the part of P each column group reads again is then 16 KiB,
+** which the 32 KiB L1 of AMD Zen 2 and 3 keeps with the rows of V; the
+** whole tile's 32 KiB did not (3-9 % slower on a Zen 3, d = 64 to 384).
+** Masks are compare results (all-ones lanes), the
 ** masked loads and stores vmaskmovps.
 */
 #include "kernels.h"
@@ -32,6 +36,7 @@
 #define KD_GE_MR   6
 #define KD_GE_NZ   2
 #define KD_DC      96
+#define KD_PV_KC   64
 #define KD_TILE_UNROLL 2
 
 #define K2_INLINE static inline __attribute__((always_inline)) KD_TARGET

@@ -52,6 +52,8 @@
 **   KD_PV_MJ, KD_PV_NZ     register tile of P·V: v columns × row vectors
 **   KD_GE_MR, KD_GE_NZ     register tile of the GEMM: rows × column vectors
 **   KD_DC                  dimensions of q per pass of the Q·Kᵀ tile
+**   KD_PV_KC               optional: keys per pass of Vᵀ·P (kdValues;
+**                          default the whole tile, ATTN_TILE_K)
 **   KD_TILE_UNROLL         optional: steps of kdTile's loop per iteration
 **                          (#pragma GCC unroll), where the loop's own
 **                          counter and pointer updates would take FMA slots
@@ -104,6 +106,9 @@
 #define KD_MAX_I 6
 #define KD_MAX_Z 4
 #define KD_KC    256                    /* rows of B per packed panel */
+#ifndef KD_PV_KC
+#define KD_PV_KC ATTN_TILE_K             /* keys per pass of Vᵀ·P */
+#endif
 #define KD_BQ    ATTN_BLOCK_Q           /* row stride of Qt, S and Ot */
 /* The tiles and steps are inlined into their callers with constant shapes
 ** (their accumulators then live in registers); a level whose primitives
@@ -662,10 +667,11 @@ KD_INLINE void KD_FN(kdQkTile)(const int MK, const int NZ,
 }
 
 /* Ot columns [j0, j0+MJ) of row vectors [z0, z0+NZ):
-** Ot = Ot·alpha + Σ_{c in [cLo, cHi)} V[c][j]·P[c][rows]. */
+** Ot = Ot·alpha (only with bAlpha) + Σ_{c in [cLo, cHi)} V[c][j]·P[c][rows]. */
 KD_INLINE void KD_FN(kdPvTile)(const int MJ, const int NZ,
                                const KD_FN(KdFlash) *f, const float *aV,
-                               int64_t ldv, int cLo, int cHi, int j0, int z0){
+                               int64_t ldv, int cLo, int cHi, int j0, int z0,
+                               int bAlpha){
   kd_v acc[KD_MAX_I][KD_MAX_Z];
   float *ot = f->aOt + (int64_t)j0*KD_BQ + z0*KD_W;
   int i, z;
@@ -673,8 +679,8 @@ KD_INLINE void KD_FN(kdPvTile)(const int MJ, const int NZ,
   for(i=0; i<MJ; i++){
 #pragma GCC unroll 4
     for(z=0; z<NZ; z++){
-      acc[i][z] = kd_mul(kd_load(ot + i*KD_BQ + z*KD_W),
-                         kd_load(f->aA + (z0+z)*KD_W));
+      acc[i][z] = kd_load(ot + i*KD_BQ + z*KD_W);
+      if( bAlpha ) acc[i][z] = kd_mul(acc[i][z], kd_load(f->aA + (z0+z)*KD_W));
     }
   }
   KD_FN(kdTile)(MJ, NZ, 0, cHi-cLo, aV + cLo*ldv + j0, ldv, 1,
@@ -886,24 +892,33 @@ KD_INLINE void KD_FN(kdSoftmax)(const KD_FN(KdFlash) *f, int cLo, int cHi){
   }
 }
 
-/* Step 4: Ot = Ot·alpha + Vᵀ·P for keys [cLo, cHi) of the tile at v. */
+/* Step 4: Ot = Ot·alpha + Vᵀ·P for keys [cLo, cHi) of the tile at v, in
+** passes of KD_PV_KC keys (alpha in the first): each pass reads its part of
+** P once per column group, so a level whose L1 cannot hold all of P along
+** with the rows of V makes the part smaller.  Ot goes out as float32 and
+** comes back exactly, and each sum takes its keys in the same order: the
+** same bits for any KD_PV_KC. */
 KD_INLINE void KD_FN(kdValues)(const attn_flash_args *p,
                                const KD_FN(KdFlash) *f, const float *aV,
                                int cLo, int cHi){
   const int dv = p->nDimV;
-  int j0, z0;
-  for(j0=0; j0<dv; ){
-    int mj = dv-j0 < KD_PV_MJ ? dv-j0 : KD_PV_MJ;
-    for(z0=0; z0<f->nz; z0+=KD_PV_NZ){
-      int nzr = f->nz-z0 < KD_PV_NZ ? f->nz-z0 : KD_PV_NZ;
-      switch( mj*8+nzr ){
+  int j0, z0, c0;
+  for(c0=cLo; c0<cHi; c0+=KD_PV_KC){
+    int c1 = cHi-c0 < KD_PV_KC ? cHi : c0+KD_PV_KC;
+    for(j0=0; j0<dv; ){
+      int mj = dv-j0 < KD_PV_MJ ? dv-j0 : KD_PV_MJ;
+      for(z0=0; z0<f->nz; z0+=KD_PV_NZ){
+        int nzr = f->nz-z0 < KD_PV_NZ ? f->nz-z0 : KD_PV_NZ;
+        switch( mj*8+nzr ){
 #define X(MJ,NZ) case MJ*8+NZ: if( MJ<=KD_PV_MJ && NZ<=KD_PV_NZ ){ \
-        KD_FN(kdPvTile)(MJ, NZ, f, aV, p->ldv, cLo, cHi, j0, z0); } break;
-        KD_CASES(X)
+          KD_FN(kdPvTile)(MJ, NZ, f, aV, p->ldv, c0, c1, j0, z0, c0==cLo); } \
+          break;
+          KD_CASES(X)
 #undef X
+        }
       }
+      j0 += mj;
     }
-    j0 += mj;
   }
 }
 
