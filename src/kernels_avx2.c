@@ -17,8 +17,8 @@
 ** (KD_PV_KC): the part of P each column group reads again is then 16 KiB,
 ** which the 32 KiB L1 of AMD Zen 2 and 3 keeps with the rows of V; the
 ** whole tile's 32 KiB did not (3-9 % slower on a Zen 3, d = 64 to 384).
-** Masks are compare results (all-ones lanes), the
-** masked loads and stores vmaskmovps.
+** Masks are compare results (all-ones lanes), the masked loads and stores
+** vmaskmovps.
 */
 #include "kernels.h"
 
