@@ -1592,6 +1592,7 @@ const attn_kernel_set *KD_FN(attn_kernels)(void){ return &KD_FN(kdSet); }
 #undef KD_GE_MR
 #undef KD_GE_NZ
 #undef KD_DC
+#undef KD_PV_KC
 #undef KD_TILE_UNROLL
 #undef KD_PRAGMA
 #undef KD_UNROLL
